@@ -1,0 +1,44 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+PODS ?= 2000
+
+.PHONY: setup controlplane test test-unit demo cluster-up cluster-down bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kdash needs Python >= 3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP) controlplane
+
+# Installs the Debian packages and builds (or reuses from ~/.cache/kdash) the control-plane binaries.
+controlplane:
+	bash devcluster/build.sh >/dev/null
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+cluster-up: setup
+	@$(PY) -m devcluster up
+
+cluster-down: $(STAMP)
+	@$(PY) -m devcluster down
+
+demo: setup
+	@eval "$$($(PY) -m devcluster up --samples | tail -n 1)" && $(VENV)/bin/kdash
+
+bench: setup
+	$(PY) -m bench --pods $(PODS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,63 @@
+"""Shared fixtures: the real local control plane, kubectl, and a fresh namespace per test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import uuid
+
+import pytest
+
+from devcluster import cluster as devcluster
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/cluster/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.cluster)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """One control plane for the whole run; KDASH_REUSE_CLUSTER=1 reuses `make cluster-up`'s."""
+    if os.environ.get("KDASH_REUSE_CLUSTER"):
+        info = devcluster.up()
+        yield info
+        return
+    info = devcluster.start()
+    try:
+        yield info
+    finally:
+        devcluster.stop(info)
+
+
+@pytest.fixture(scope="session")
+def kubectl(cluster):
+    """kubectl("get", "pods", "-o", "json") -> stdout; raises ClusterError on failure."""
+    return cluster.kubectl
+
+
+_ns_counter = itertools.count()
+
+
+@pytest.fixture
+def namespace(cluster, request):
+    """A fresh namespace for one test, deleted afterwards (without waiting for it to go)."""
+    base = request.node.name.lower().replace("_", "-")
+    name = "".join(c for c in base if c.isalnum() or c == "-")[:40].strip("-")
+    name = f"t-{name}-{next(_ns_counter)}-{uuid.uuid4().hex[:4]}"
+    cluster.kubectl("create", "namespace", name)
+    # Pods need the namespace's default service account (and its token) before they can be created.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            sa = cluster.get_json(f"/api/v1/namespaces/{name}/serviceaccounts/default")
+            if sa.get("secrets"):
+                break
+        except OSError:
+            pass
+        time.sleep(0.1)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+

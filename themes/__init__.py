@@ -1,0 +1,1 @@
+"""Bundled themes (YAML data files); installed as the kdash.themes package."""
