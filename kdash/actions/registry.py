@@ -1,0 +1,49 @@
+"""The one action registry: keys, palette entries and help rows all come from here."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    """A user-invocable action. `id` is both the Textual binding id and the `action_<id>` name."""
+
+    id: str
+    keys: str  # Textual key names, comma separated; users remap by id in settings.yaml
+    description: str  # short, for the footer
+    help: str  # one sentence, for the help screen and the command palette
+    group: str = "view"  # help screen section
+    kinds: tuple[str, ...] = ()  # object kinds it needs selected; () = anywhere
+    writes: bool = False  # changes the cluster: confirmation, --readonly, audit
+    footer: bool = True
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("help", "question_mark", "Help", "Show every key and action", group="app"),
+    Action("quit", "q", "Quit", "Quit kdash", group="app"),
+    Action("view_workloads", "1", "Workloads", "Show the Deployment → ReplicaSet → Pod tree", footer=False),
+    Action("view_services", "2", "Services", "Show the Service → Pod tree with endpoint readiness", footer=False),
+    Action("toggle_view", "tab", "Deploy/Svc", "Switch between the workload and service trees"),
+    Action("namespace", "n", "Namespace", "Pick the namespace to watch (or all namespaces)"),
+    Action("all_namespaces", "0", "All ns", "Watch all namespaces", footer=False),
+    Action("context", "c", "Context", "Switch to another kubeconfig context", footer=False),
+    Action("filter", "slash", "Filter", "Filter by name, or by label selector with -l (e.g. -l app=web)"),
+    Action("clear_filter", "escape", "Clear filter", "Clear the name / label filter", footer=False),
+    Action("yaml", "y", "YAML", "Show the selected object as YAML"),
+    Action("toggle_details", "d", "Details", "Show or hide the details pane (describe, events)"),
+    Action("expand_all", "e", "Expand all", "Expand every node of the tree", footer=False),
+    Action("collapse_all", "E", "Collapse all", "Collapse the tree to its top level", footer=False),
+    Action("cycle_theme", "T", "Theme", "Switch to the next theme", group="app", footer=False),
+)
+
+BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
+
+
+def get(action_id: str) -> Action:
+    return BY_ID[action_id]
+
+
+def write_actions() -> tuple[Action, ...]:
+    """Every action that changes the cluster: all of them must be blocked by --readonly."""
+    return tuple(a for a in ACTIONS if a.writes)

@@ -1,0 +1,329 @@
+"""Wiring only: connection, store, watcher, themes, keymap and screens."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import App, SystemCommand
+from textual.command import Hit, Hits, Provider
+from textual.screen import Screen
+from textual.theme import Theme
+
+from kdash import config
+from kdash.actions.registry import ACTIONS, Action
+from kdash.errors import KdashError
+from kdash.kube.client import Connection, connect, list_contexts
+from kdash.kube.store import Store
+from kdash.kube.watcher import Watcher
+from kdash.messages import Coalescer, StoreChanged
+from kdash.render.tree import Node
+from kdash.screens.dashboard import DashboardScreen, bindings
+from kdash.screens.help import HelpScreen
+from kdash.screens.modals import PickScreen
+
+Connector = Callable[[str | None, str | None], Connection]
+Clock = Callable[[], datetime]
+ALL_NAMESPACES_LABEL = "all namespaces"
+# Ages shown in the tree change with time alone; re-render them this often.
+AGE_REFRESH_SECONDS = 5.0
+
+
+class ActionsProvider(Provider):
+    """Command palette entries: every registry action, with its help text."""
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        app = self.app
+        for action in ACTIONS:
+            text = f"{action.description}: {action.help}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), lambda a=action: app.run_registry_action(a),
+                          help=f"key: {app.keys_for(action)}")
+
+
+class KdashApp(App[None]):
+    TITLE = "kdash"
+    BINDINGS = bindings(lambda group: group == "app")
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+
+    def __init__(self, *, connector: Connector = connect, kubeconfig: str | None = None,
+                 context: str | None = None, namespace: str | None = None, all_namespaces: bool = False,
+                 readonly: bool = False, settings: config.Settings | None = None,
+                 theme: str | None = None, clock: Clock | None = None, start_watch: bool = True) -> None:
+        super().__init__()
+        self.settings = settings or config.load_settings()
+        self.connector = connector
+        self.kubeconfig = kubeconfig
+        self.requested_context = context
+        self.requested_namespace = None if all_namespaces else namespace
+        self.all_namespaces = all_namespaces
+        self.cli_readonly = readonly
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.start_watch = start_watch
+        self.store = Store()
+        self.connection: Connection | None = None
+        self.watcher: Watcher | None = None
+        self.context_name = context or "?"
+        self.namespace: str | None = None
+        self.server_version = ""
+        self.coalescer = Coalescer(self.post_message)
+        self._themes, theme_warnings = config.load_themes()
+        self._startup_warnings = list(self.settings.warnings) + theme_warnings
+        for data in self._themes.values():
+            self.register_theme(Theme(name=data.name, **data.fields))
+        wanted = theme or self.settings.theme
+        if wanted not in self._themes:
+            self._startup_warnings.append(f"unknown theme {wanted!r}; using {config.DEFAULT_THEME}")
+            wanted = config.DEFAULT_THEME
+        self.theme = wanted
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(DashboardScreen())
+        for warning in self._startup_warnings:
+            self.notify(warning, title="Settings", severity="warning", timeout=8)
+        if self.start_watch:
+            self.connect_and_watch(self.requested_context)
+        self.set_interval(AGE_REFRESH_SECONDS, self._refresh_ages)
+
+    def connect_and_watch(self, context: str | None) -> None:
+        self.run_worker(lambda: self._connect(context), thread=True, exclusive=True, group="connect",
+                        name="connect")
+
+    def _connect(self, context: str | None) -> None:
+        """Thread worker: connecting may block on the network (exec plugins, /version)."""
+        try:
+            connection = self.connector(self.kubeconfig, context)
+            version = connection.server_version()
+        except KdashError as exc:
+            self.call_from_thread(self._connect_failed, exc)
+            return
+        self.call_from_thread(self._connected, connection, version)
+
+    def _connect_failed(self, exc: KdashError) -> None:
+        self.notify(exc.message, title=exc.title, severity="error", timeout=15)
+        self.dashboard.say(f"{exc.title}: {exc.message}")
+
+    def _connected(self, connection: Connection, version: str) -> None:
+        self._stop_watcher()
+        if self.connection is not None and self.connection is not connection:
+            self.connection.close()
+        self.connection = connection
+        self.context_name = connection.context_name
+        self.server_version = version
+        if self.namespace is None and not self.all_namespaces:
+            self.namespace = self.requested_namespace or connection.namespace
+        self._start_watcher()
+
+    def _start_watcher(self) -> None:
+        self.store = Store()
+        self.watcher = Watcher(self.connection, None if self.all_namespaces else self.namespace,
+                               store=self.store, on_change=self.coalescer.mark)
+        self.watcher.start()
+        self.dashboard.refresh_all()
+
+    def _stop_watcher(self) -> None:
+        if self.watcher is not None:
+            watcher, self.watcher = self.watcher, None
+            # Reflector threads stop within about a second; don't make the UI wait for them.
+            self.run_worker(watcher.stop, thread=True, group="stop")
+
+    async def action_quit(self) -> None:
+        if self.watcher is not None:
+            self._stop_watcher()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        if self.watcher is not None:
+            # Threads are daemons blocked at most a read timeout; signal and let the process exit.
+            watcher, self.watcher = self.watcher, None
+            watcher.stop(timeout=1.0)
+
+    # -- store → screen ------------------------------------------------------------------
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        delay = self.coalescer.delay()
+        if delay > 0:
+            self.set_timer(delay, self._flush_changes)
+        else:
+            self._flush_changes()
+
+    def _flush_changes(self) -> None:
+        kinds = self.coalescer.take()
+        if kinds:
+            self.dashboard.refresh_data(kinds)
+
+    def _refresh_ages(self) -> None:
+        self.dashboard.refresh_data(None)
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                return screen
+        raise LookupError("no dashboard screen")
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def watch_health(self) -> str:
+        if self.watcher is None:
+            return "connecting"
+        return self.watcher.health()
+
+    @property
+    def namespace_label(self) -> str:
+        return ALL_NAMESPACES_LABEL if self.all_namespaces else (self.namespace or "?")
+
+    @property
+    def readonly(self) -> bool:
+        return self.cli_readonly or self.context_name in self.settings.readonly_contexts
+
+    def object_for(self, node: Node) -> dict | None:
+        if node.kind in ("group", "") or not node.name:
+            return None
+        return self.store.get(node.kind, node.namespace or None, node.name)
+
+    def related_for(self, obj: dict, kind: str) -> dict[str, list[dict]]:
+        """Objects the details pane needs beside the selection, from the store's indexes."""
+        uid = obj.get("metadata", {}).get("uid", "")
+        ns = obj.get("metadata", {}).get("namespace")
+        related: dict[str, list[dict]] = {}
+        if kind == "Deployment":
+            related["ReplicaSet"] = self.store.owned_by("ReplicaSet", uid)
+        elif kind == "ReplicaSet":
+            related["Pod"] = self.store.owned_by("Pod", uid)
+        elif kind == "Service":
+            name = obj["metadata"]["name"]
+            endpoints = self.store.get("Endpoints", ns, name)
+            related["Endpoints"] = [endpoints] if endpoints else []
+            related["Pod"] = self.store.matching("Pod", ns, obj.get("spec", {}).get("selector"))
+        return related
+
+    # -- themes, keys ----------------------------------------------------------------------
+
+    def health_style(self, health: str) -> Style:
+        data = self._themes.get(self.theme)
+        spec = data.health.get(health, "") if data else ""
+        try:
+            return Style.parse(spec) if spec else Style()
+        except Exception:  # a user theme with a bad colour: plain text beats a crash
+            return Style()
+
+    def style_node(self, node: Node) -> Text:
+        return Text(node.label, style=self.health_style(node.health or "none"), no_wrap=True)
+
+    def watch_theme(self, theme: str) -> None:
+        try:
+            self.dashboard.tree.restyle()
+        except LookupError:
+            pass
+        except Exception:  # the dashboard may not be composed yet
+            pass
+
+    def action_cycle_theme(self) -> None:
+        names = sorted(self._themes)
+        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def keys_for(self, action: Action) -> str:
+        keys = self.settings.keymap.get(action.id, action.keys)
+        return ", ".join(self._display_key(k.strip()) for k in keys.split(","))
+
+    def _display_key(self, key: str) -> str:
+        return {"question_mark": "?", "slash": "/", "escape": "esc"}.get(key, key)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.keys_for))
+
+    def run_registry_action(self, action: Action) -> None:
+        target = self if action.group == "app" else self.dashboard
+        self.call_later(target.run_action, action.id)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # Our registry provider already lists quit/help/theme; keep Textual's others.
+        for command in super().get_system_commands(screen):
+            if command.title.lower() not in ("quit the application", "keys"):
+                yield command
+
+    # -- namespace and context switching ------------------------------------------------------
+
+    def pick_namespace(self) -> None:
+        names = sorted(ns["metadata"]["name"] for ns in self.store.list("Namespace"))
+        if self.namespace and self.namespace not in names:
+            names.insert(0, self.namespace)
+        choices = [("*", f"({ALL_NAMESPACES_LABEL})")] + [(n, n) for n in names]
+        current = "*" if self.all_namespaces else self.namespace
+        self.push_screen(PickScreen("Namespace", choices, current),
+                         lambda value: value and self.switch_namespace(None if value == "*" else value))
+
+    def switch_namespace(self, namespace: str | None) -> None:
+        if namespace is None and self.all_namespaces:
+            return
+        if namespace is not None and namespace == self.namespace and not self.all_namespaces:
+            return
+        self.all_namespaces = namespace is None
+        self.namespace = namespace if namespace is not None else self.namespace
+        if self.watcher is None:
+            return
+        watcher = self.watcher
+        # Retiring the old reflectors joins threads (up to ~1 s): keep that off the UI thread.
+        self.run_worker(lambda: watcher.switch_namespace(namespace), thread=True, group="switch")
+        self.dashboard.update_header()
+
+    def pick_context(self) -> None:
+        try:
+            contexts = list_contexts(self.kubeconfig)
+        except KdashError as exc:
+            self.notify(exc.message, title=exc.title, severity="error")
+            return
+        self.push_screen(PickScreen("Context", [(c, c) for c in contexts], self.context_name),
+                         self._switch_context)
+
+    def _switch_context(self, context: str | None) -> None:
+        if not context or context == self.context_name:
+            return
+        self.namespace = None
+        self.all_namespaces = False
+        self.requested_namespace = None
+        self.context_name = context
+        self.connect_and_watch(context)
+
+
+def make_app(args: argparse.Namespace, **overrides) -> KdashApp:
+    """The one factory for the CLI and tests."""
+    options = dict(
+        kubeconfig=getattr(args, "kubeconfig", None),
+        context=getattr(args, "context", None),
+        namespace=getattr(args, "namespace", None),
+        all_namespaces=getattr(args, "all_namespaces", False),
+        readonly=getattr(args, "readonly", False),
+        theme=getattr(args, "theme", None),
+    )
+    options.update(overrides)
+    return KdashApp(**options)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    # Fail before the TUI starts when the kubeconfig or context is unusable: a clear message
+    # on the terminal beats an empty dashboard.
+    first: Connection | None = connect(args.kubeconfig, args.context)
+
+    def connector(kubeconfig: str | None, context: str | None) -> Connection:
+        nonlocal first
+        if first is not None and context in (None, first.context_name):
+            connection, first = first, None
+            return connection
+        return connect(kubeconfig, context)
+
+    app = make_app(args, connector=connector)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,55 @@
+"""`kdash tree`: list once, print the Deployment and Service trees as text, exit."""
+
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from rich.console import Console
+
+from kdash.errors import KdashError, describe_api_error
+from kdash.kube.client import connect
+from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.kube.objects import slim
+from kdash.kube.reflector import list_objects
+from kdash.render import text as render_text
+from kdash.render.tree import build_service_tree, build_workload_tree
+
+KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "Endpoints")
+
+
+def collect(api_client, namespace: str | None) -> dict[str, list[dict]]:
+    """List the tree kinds in parallel (one LIST each, paginated, raw JSON)."""
+
+    def one(name: str) -> list[dict]:
+        kind = KINDS_BY_NAME[name]
+        try:
+            items, _ = list_objects(api_client, kind, namespace)
+        except KdashError:
+            raise
+        except Exception as exc:  # ApiException / urllib3 errors get a titled message
+            raise describe_api_error(exc) from exc
+        return [slim(item, kind) for item in items]
+
+    with ThreadPoolExecutor(max_workers=len(KINDS)) as pool:
+        results = dict(zip(KINDS, pool.map(one, KINDS)))
+    return results
+
+
+def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
+    connection = connect(getattr(args, "kubeconfig", None), getattr(args, "context", None))
+    try:
+        namespace = None if getattr(args, "all_namespaces", False) else (
+            getattr(args, "namespace", None) or connection.namespace)
+        objects = collect(connection.api_client, namespace)
+    finally:
+        connection.close()
+    now = datetime.now(timezone.utc)
+    workloads = build_workload_tree(objects["Deployment"], objects["ReplicaSet"], objects["Pod"], now)
+    services = build_service_tree(objects["Service"], objects["Pod"], objects["Endpoints"], now)
+    console = console or Console()
+    scope = "all namespaces" if namespace is None else f"namespace {namespace}"
+    console.print(f"[bold]{connection.context_name}[/] · {scope}", highlight=False)
+    console.print(render_text.render_trees(workloads, services))
+    return 0

@@ -1,0 +1,229 @@
+"""The main screen: header, the live resource tree, the details pane, status line and footer."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+
+from kdash.actions.registry import ACTIONS
+from kdash.render import details as render_details
+from kdash.render import tree as render_tree
+from kdash.render.labels import parse_selector
+from kdash.widgets.resource_tree import ResourceTree
+from kdash.widgets.status import DetailsPane, HeaderLine
+
+WORKLOADS = "workloads"
+SERVICES = "services"
+# Kinds whose change affects each view; other kinds only touch the details pane / header.
+VIEW_KINDS = {
+    WORKLOADS: {"Deployment", "ReplicaSet", "Pod"},
+    SERVICES: {"Service", "Endpoints", "Pod"},
+}
+
+
+def bindings(group_filter) -> list[Binding]:
+    return [
+        Binding(a.keys, a.id, a.description, show=a.footer, id=a.id, tooltip=a.help)
+        for a in ACTIONS if group_filter(a.group)
+    ]
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = bindings(lambda group: group != "app")
+    DEFAULT_CSS = """
+    DashboardScreen { layout: vertical; }
+    DashboardScreen ResourceTree { height: 1fr; border: none; }
+    DashboardScreen #details-scroll { height: 40%; border-top: solid $panel; }
+    DashboardScreen #details-scroll.hidden { display: none; }
+    DashboardScreen #status { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = WORKLOADS
+        self.name_filter = ""
+        self.label_filter = ""
+        self._selector = None
+        self._view_nodes: list[render_tree.Node] = []
+        self._message = ""
+
+    def compose(self) -> ComposeResult:
+        yield HeaderLine(id="header")
+        yield ResourceTree(self.app.style_node, id="tree")
+        with VerticalScroll(id="details-scroll"):
+            yield DetailsPane(id="details")
+        yield Static(id="status")
+        yield Footer()
+
+    @property
+    def tree(self) -> ResourceTree:
+        return self.query_one(ResourceTree)
+
+    def on_mount(self) -> None:
+        self.tree.focus()
+        self.refresh_all()
+
+    # -- data → widgets ------------------------------------------------------------------
+
+    def refresh_all(self) -> None:
+        self.refresh_data(None)
+
+    def refresh_data(self, kinds: set[str] | None) -> None:
+        """Re-render what the changed kinds affect (None: everything)."""
+        if kinds is None or kinds & VIEW_KINDS[self.view]:
+            self._rebuild_tree()
+        self._show_details()
+        self.update_header()
+
+    def _rebuild_tree(self) -> None:
+        app = self.app
+        store = app.store
+        now = app.now()
+        if self.view == WORKLOADS:
+            nodes = render_tree.build_workload_tree(
+                store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now)
+        else:
+            nodes = render_tree.build_service_tree(
+                store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)
+        if self.name_filter or self._selector is not None:
+            nodes = render_tree.filter_tree(nodes, name_substring=self.name_filter or None,
+                                            label_selector=self._selector)
+        self._view_nodes = nodes
+        self.tree.patch(nodes)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        parts = []
+        if self.name_filter:
+            parts.append(f"filter: {self.name_filter}")
+        if self.label_filter:
+            parts.append(f"labels: {self.label_filter}")
+        store = self.app.store
+        if self.view == WORKLOADS:
+            parts.append(f"{store.count('Deployment')} deploy  {store.count('ReplicaSet')} rs  "
+                         f"{store.count('Pod')} pods")
+        else:
+            parts.append(f"{store.count('Service')} svc  {store.count('Pod')} pods")
+        if self._message:
+            parts.append(self._message)
+        self.query_one("#status", Static).update(Text("  │  ".join(parts)))
+
+    def update_header(self) -> None:
+        app = self.app
+        health = app.watch_health()
+        style = app.health_style("ok" if health == "live" else "warning")
+        self.query_one(HeaderLine).show(
+            app.context_name, app.namespace_label, app.server_version, health,
+            "Deployments" if self.view == WORKLOADS else "Services", app.readonly, style)
+
+    def _show_details(self) -> None:
+        pane = self.query_one("#details-scroll")
+        if pane.has_class("hidden"):
+            return
+        node = self.tree.selected
+        details = self.query_one(DetailsPane)
+        app = self.app
+        obj = app.object_for(node) if node else None
+        if obj is None:
+            details.show("Nothing selected" if node is None else node.label, [], [], app.health_style("muted"))
+            return
+        now = app.now()
+        sections = render_details.describe(obj, app.related_for(obj, node.kind), now, kind=node.kind)
+        events = [
+            (e.type, e.reason, e.age, e.message)
+            for e in render_details.events_for(obj, app.store.list("Event"), now, kind=node.kind)
+        ]
+        details.show(f"{node.kind} {node.namespace}/{node.name}",
+                     [(s.title, list(s.rows)) for s in sections], events, app.health_style("muted"))
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        self._show_details()
+
+    def say(self, message: str) -> None:
+        self._message = message
+        self._update_status()
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_view_workloads(self) -> None:
+        self._set_view(WORKLOADS)
+
+    def action_view_services(self) -> None:
+        self._set_view(SERVICES)
+
+    def action_toggle_view(self) -> None:
+        self._set_view(SERVICES if self.view == WORKLOADS else WORKLOADS)
+
+    def _set_view(self, view: str) -> None:
+        if view == self.view:
+            return
+        self.view = view
+        # The two trees share no keys, so start the widget afresh rather than diffing.
+        self.tree.reset_nodes()
+        self.refresh_all()
+
+    def action_filter(self) -> None:
+        from kdash.screens.modals import PromptScreen
+
+        current = self.name_filter or (f"-l {self.label_filter}" if self.label_filter else "")
+        self.app.push_screen(
+            PromptScreen("Filter", current, hint="name substring, or -l app=web,tier!=db",
+                         placeholder="name or -l selector"),
+            self._apply_filter,
+        )
+
+    def _apply_filter(self, text: str | None) -> None:
+        if text is None:
+            return
+        text = text.strip()
+        if text.startswith("-l"):
+            selector_text = text[2:].strip()
+            try:
+                selector = parse_selector(selector_text)
+            except ValueError as exc:
+                self.app.notify(str(exc), title="Bad label selector", severity="error")
+                return
+            self.name_filter, self.label_filter, self._selector = "", selector_text, selector
+        else:
+            self.name_filter, self.label_filter, self._selector = text, "", None
+        self._rebuild_tree()
+
+    def action_clear_filter(self) -> None:
+        if self.name_filter or self.label_filter:
+            self.name_filter, self.label_filter, self._selector = "", "", None
+            self._rebuild_tree()
+
+    def action_toggle_details(self) -> None:
+        self.query_one("#details-scroll").toggle_class("hidden")
+        self._show_details()
+
+    def action_expand_all(self) -> None:
+        self.tree.root.expand_all()
+
+    def action_collapse_all(self) -> None:
+        for child in self.tree.root.children:
+            child.collapse_all()
+
+    def action_yaml(self) -> None:
+        node = self.tree.selected
+        obj = self.app.object_for(node) if node else None
+        if obj is None:
+            self.app.notify("Select an object first", severity="warning")
+            return
+        from kdash.screens.yaml_view import YamlScreen
+
+        self.app.push_screen(YamlScreen(f"{node.kind} {node.namespace}/{node.name}", obj,
+                                        self.app.current_theme.dark))
+
+    def action_namespace(self) -> None:
+        self.app.pick_namespace()
+
+    def action_all_namespaces(self) -> None:
+        self.app.switch_namespace(None)
+
+    def action_context(self) -> None:
+        self.app.pick_context()

@@ -1,0 +1,81 @@
+"""Small modal screens: pick one of a list, or type a line of text."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+
+class PickScreen(ModalScreen[str | None]):
+    """Choose one value from a list; dismisses with the value, or None on escape."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    PickScreen { align: center middle; }
+    PickScreen > Vertical { width: 60; max-width: 90%; height: auto; max-height: 80%;
+                            border: round $primary; background: $surface; padding: 0 1; }
+    PickScreen OptionList { height: auto; max-height: 18; border: none; }
+    """
+
+    def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None = None) -> None:
+        super().__init__()
+        self._title = title
+        self._choices = choices  # (value, label)
+        self._current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._title)
+            yield OptionList(*(Option(label, id=value) for value, label in self._choices))
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        values = [v for v, _ in self._choices]
+        if self._current in values:
+            options.highlighted = values.index(self._current)
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """Ask for one line of text; dismisses with the text, or None on escape."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    PromptScreen { align: center middle; }
+    PromptScreen > Vertical { width: 70; max-width: 95%; height: auto; border: round $primary;
+                              background: $surface; padding: 0 1; }
+    PromptScreen .hint { color: $text-muted; }
+    """
+
+    def __init__(self, title: str, value: str = "", hint: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self._title = title
+        self._value = value
+        self._hint = hint
+        self._placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._title)
+            yield Input(value=self._value, placeholder=self._placeholder)
+            if self._hint:
+                yield Label(self._hint, classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,61 @@
+"""The header line (context, namespace, server version, watch health) and the details pane."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+
+class HeaderLine(Static):
+    """One line: kdash │ context │ namespace │ server version │ live / reconnecting."""
+
+    DEFAULT_CSS = """
+    HeaderLine { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+    """
+
+    def show(self, context: str, namespace: str, version: str, health: str, view: str,
+             readonly: bool, health_style: str) -> None:
+        text = Text.assemble(
+            ("kdash", "bold"), "  ctx ", (context, "bold"), "  ns ", (namespace, "bold"),
+            "  ", (version, "dim"), "  ", (view, "italic"),
+        )
+        if readonly:
+            text.append("  READONLY", style="bold reverse")
+        text.append("  ")
+        text.append(f"● {health}", style=health_style)
+        self.update(text)
+
+
+class DetailsPane(Static):
+    """Describe-like sections and recent events for the selected object."""
+
+    DEFAULT_CSS = """
+    DetailsPane { height: auto; padding: 0 1; }
+    """
+
+    def show(self, title: str, sections: list[tuple[str, list[tuple[str, str]]]],
+             events: list[tuple[str, str, str, str]], muted: str) -> None:
+        parts: list = [Text(title, style="bold")]
+        for heading, rows in sections:
+            if not rows:
+                continue
+            table = Table.grid(padding=(0, 1))
+            table.add_column(style=muted, no_wrap=True)
+            table.add_column(overflow="fold")
+            for key, value in rows:
+                table.add_row(key, value)
+            parts.append(Text(heading, style="underline"))
+            parts.append(table)
+        parts.append(Text("Events", style="underline"))
+        if events:
+            table = Table.grid(padding=(0, 1))
+            for col in ("type", "reason", "age", "message"):
+                table.add_column(no_wrap=col != "message", overflow="fold")
+            for row in events[-8:]:
+                table.add_row(*row)
+            parts.append(table)
+        else:
+            parts.append(Text("<none>", style=muted))
+        self.update(Group(*parts))

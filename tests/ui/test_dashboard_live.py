@@ -1,0 +1,130 @@
+"""Pilot tests of the dashboard against the real control plane: a live rolling update."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from argparse import Namespace
+
+import pytest
+
+from kdash.app import make_app
+from kdash.screens.dashboard import DashboardScreen
+
+pytestmark = pytest.mark.cluster
+
+
+def _deployment(name: str, image: str, replicas: int = 2) -> str:
+    labels = {"app": name}
+    return json.dumps({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                 "strategy": {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                 "template": {"metadata": {"labels": labels,
+                                           "annotations": {"kdash.io/fake-ready-delay": "1"}},
+                              "spec": {"containers": [{"name": "main", "image": image}]}}},
+    })
+
+
+async def _until(pilot, predicate, timeout: float = 60, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        await pilot.pause(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def _app(cluster, namespace):
+    args = Namespace(kubeconfig=cluster.kubeconfig, context=None, namespace=namespace,
+                     all_namespaces=False, readonly=False, theme=None)
+    return make_app(args)
+
+
+def _kube_keys(kubectl, namespace: str) -> set[str]:
+    """The keys the workload tree must show, computed from kubectl's view of the cluster."""
+    items = json.loads(kubectl("get", "deploy,rs,pods", "-n", namespace, "-o", "json"))["items"]
+    return {f"{o['kind']}/{namespace}/{o['metadata']['name']}" for o in items}
+
+
+async def test_rolling_update_appears_live_and_matches_kubectl(cluster, kubectl, namespace):
+    await asyncio.to_thread(kubectl, "apply", "-n", namespace, "-f", "-", input=_deployment("web", "nginx:1.14.2"))
+    app = _app(cluster, namespace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        tree = screen.tree
+
+        def pods_ready():
+            pods = [k for k in tree.keys() if k.startswith("Pod/")]
+            return len(pods) == 2 and all(tree.node(k).columns.get("ready") == "1/1" for k in pods)
+
+        await _until(pilot, pods_ready, message="two ready pods in the tree")
+        assert f"Deployment/{namespace}/web" in tree.keys()
+        # Put the cursor on the Deployment: it must stay there through the rollout.
+        assert tree.select_key(f"Deployment/{namespace}/web")
+        old_rs = {k for k in tree.keys() if k.startswith("ReplicaSet/")}
+        assert len(old_rs) == 1
+
+        await asyncio.to_thread(kubectl, "set", "image", "deployment/web", "main=nginx:1.21.0", "-n", namespace)
+        new_rs = await _until(pilot, lambda: {k for k in tree.keys() if k.startswith("ReplicaSet/")} - old_rs,
+                              message="the new ReplicaSet to appear")
+        assert len(new_rs) == 1
+        await asyncio.to_thread(kubectl, "rollout", "status", "deployment/web", "-n", namespace,
+                                "--timeout=90s", timeout=100)
+
+        def settled():
+            want = _kube_keys(kubectl, namespace)
+            return tree.keys() and set(tree.keys()) == want and want
+
+        want = await _until(pilot, settled, message="tree to match kubectl")
+        pods = [k for k in want if k.startswith("Pod/")]
+        assert len(pods) == 2
+        new_key = next(iter(new_rs))
+        new_node = tree.node(new_key)
+        assert "nginx:1.21.0" in new_node.label
+        # Newest ReplicaSet first under the Deployment.
+        deployment = tree.node(f"Deployment/{namespace}/web")
+        assert deployment.children[0].key == new_key
+        assert all(p.key.startswith("Pod/") for p in deployment.children[0].children)
+        assert tree.selected is not None and tree.selected.key == f"Deployment/{namespace}/web"
+        assert app.watch_health() == "live"
+        assert tree.patches > 1
+
+
+async def test_service_view_shows_endpoint_readiness(cluster, kubectl, namespace):
+    manifest = {
+        "apiVersion": "v1", "kind": "List", "items": [
+            json.loads(_deployment("api", "nginx:1.14.2", replicas=1)),
+            {"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": "api-stuck", "labels": {"app": "api"},
+                          "annotations": {"kdash.io/fake-never-ready": "true"}},
+             "spec": {"containers": [{"name": "main", "image": "nginx:1.14.2"}]}},
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"},
+             "spec": {"selector": {"app": "api"}, "ports": [{"port": 80, "protocol": "TCP"}]}},
+        ]}
+    await asyncio.to_thread(kubectl, "apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
+    app = _app(cluster, namespace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        tree = app.screen.tree
+        svc_key = f"Service/{namespace}/api"
+        stuck_key = f"{svc_key}/Pod/{namespace}/api-stuck"
+
+        def both_pods():
+            node = tree.node(svc_key)
+            return node is not None and len(node.children) == 2 and tree.node(stuck_key) is not None
+
+        await _until(pilot, both_pods, message="service with its two pods")
+
+        def readiness_settled():
+            stuck = tree.node(stuck_key)
+            others = [c for c in tree.node(svc_key).children if c.key != stuck_key]
+            return (stuck.columns.get("endpoint") == "not ready"
+                    and others[0].columns.get("endpoint") == "ready")
+
+        await _until(pilot, readiness_settled, message="endpoint readiness in the tree")
+        assert "not ready" in tree.node(stuck_key).label
+        assert "ClusterIP" in tree.node(svc_key).label
