@@ -246,7 +246,7 @@ class KdashApp(App[None]):
 
     def run_registry_action(self, action: Action) -> None:
         target = self if action.group == "app" else self.dashboard
-        self.call_later(target.run_action, action.id)
+        self.call_later(self.run_action, action.id, target)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Our registry provider already lists quit/help/theme; keep Textual's others.
@@ -298,8 +298,8 @@ class KdashApp(App[None]):
         self.connect_and_watch(context)
 
 
-def make_app(args: argparse.Namespace, **overrides) -> KdashApp:
-    """The one factory for the CLI and tests."""
+def make_app(args: argparse.Namespace, app_class: type[KdashApp] | None = None, **overrides) -> KdashApp:
+    """The one factory for the CLI and tests (which may pass a subclass fed from fixtures)."""
     options = dict(
         kubeconfig=getattr(args, "kubeconfig", None),
         context=getattr(args, "context", None),
@@ -309,7 +309,7 @@ def make_app(args: argparse.Namespace, **overrides) -> KdashApp:
         theme=getattr(args, "theme", None),
     )
     options.update(overrides)
-    return KdashApp(**options)
+    return (app_class or KdashApp)(**options)
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -50,6 +50,7 @@ class DashboardScreen(Screen[None]):
         self._selector = None
         self._view_nodes: list[render_tree.Node] = []
         self._message = ""
+        self._composed_ready = False
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -64,6 +65,7 @@ class DashboardScreen(Screen[None]):
         return self.query_one(ResourceTree)
 
     def on_mount(self) -> None:
+        self._composed_ready = True
         self.tree.focus()
         self.refresh_all()
 
@@ -74,6 +76,8 @@ class DashboardScreen(Screen[None]):
 
     def refresh_data(self, kinds: set[str] | None) -> None:
         """Re-render what the changed kinds affect (None: everything)."""
+        if not self._composed_ready:
+            return  # on_mount renders everything once the widgets exist
         if kinds is None or kinds & VIEW_KINDS[self.view]:
             self._rebuild_tree()
         self._show_details()

@@ -1,0 +1,62 @@
+"""Rich renderables for headless output (`kdash tree --once`); the rest of render/ stays rich-free."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from kdash.render.details import Section
+from kdash.render.tree import Node
+
+HEALTH_STYLES = {
+    "ok": "green",
+    "progressing": "cyan",
+    "warning": "yellow",
+    "error": "bold red",
+    "terminating": "magenta",
+    "none": "",
+}
+
+
+def node_text(node: Node) -> Text:
+    """A node's label, coloured by its health (group nodes in bold)."""
+    style = "bold" if node.kind in ("group", "Namespace") else HEALTH_STYLES.get(node.health, "")
+    return Text(node.label, style=style, no_wrap=True, overflow="ellipsis")
+
+
+def render_tree(title: str, nodes: Sequence[Node]) -> Tree:
+    """One Rich Tree with every node expanded."""
+    root = Tree(Text(title, style="bold underline"))
+    if not nodes:
+        root.add(Text("(nothing)", style="dim"))
+    for node in nodes:
+        _add(root, node)
+    return root
+
+
+def _add(parent: Tree, node: Node) -> None:
+    branch = parent.add(node_text(node))
+    for child in node.children:
+        _add(branch, child)
+
+
+def render_trees(workload_nodes: Sequence[Node], service_nodes: Sequence[Node]) -> Group:
+    """The workload and service trees one after the other."""
+    return Group(render_tree("Workloads", workload_nodes), Text(""), render_tree("Services", service_nodes))
+
+
+def render_sections(sections: Iterable[Section]) -> Group:
+    """Describe sections as two-column tables."""
+    tables = []
+    for section in sections:
+        table = Table(title=section.title, title_justify="left", show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        for key, value in section.rows:
+            table.add_row(key, value)
+        tables.append(table)
+    return Group(*tables)

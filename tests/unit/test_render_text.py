@@ -1,0 +1,45 @@
+"""Rich output for `kdash tree --once`."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from kdash.render.details import describe
+from kdash.render.text import node_text, render_sections, render_trees
+from kdash.render.tree import build_service_tree, build_workload_tree, find
+from render_fixtures import NOW, by_name, items
+
+
+def export(renderable) -> str:
+    console = Console(record=True, width=100, color_system="truecolor", force_terminal=True)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_render_trees_prints_both_trees_with_nesting() -> None:
+    workloads = build_workload_tree(items("deployments"), items("replicasets"), items("pods"), NOW)
+    services = build_service_tree(items("services"), items("pods"), items("endpoints"), NOW)
+    text = export(render_trees(workloads, services))
+    lines = text.splitlines()
+    assert lines[0] == "Workloads"
+    assert "Services" in lines
+    assert any(line.startswith("├── default/api  2/2 ready") for line in lines)
+    assert any("│   ├── rs api-6f7d8c9b5  rev 3" in line for line in lines)
+    assert any(line.endswith("pod web-7d9c6b5f4-klmno  ContainerCreating  0/1  not in endpoints") for line in lines)
+
+
+def test_empty_trees_say_so() -> None:
+    assert export(render_trees([], [])).count("(nothing)") == 2
+
+
+def test_health_colours() -> None:
+    tree = build_workload_tree(items("deployments"), items("replicasets"), items("pods"), NOW)
+    assert str(node_text(find(tree, "Deployment/default/api")).style) == "bold red"
+    assert str(node_text(find(tree, "Deployment/staging/web")).style) == "green"
+    assert str(node_text(find(tree, "group/pods-without-replicaset")).style) == "bold"
+
+
+def test_render_sections() -> None:
+    text = export(render_sections(describe(by_name("services", "web"), None, NOW, kind="Service")))
+    assert "DNS name" in text and "web.default.svc.cluster.local" in text
+    assert "80/TCP → target 80, node port 30080" in text
