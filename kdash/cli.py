@@ -36,8 +36,24 @@ def _add_cluster_flags(parser: argparse.ArgumentParser, suppress: bool = False) 
                         help="all namespaces")
 
 
+def _log_to_file() -> None:
+    """The kubernetes client logs exec-plugin failures; on a TUI, stderr output would garble it."""
+    import logging
+
+    from kdash.config import state_dir
+
+    try:
+        state_dir().mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(state_dir() / "kdash.log")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _log_to_file()
     from kdash.errors import KdashError
 
     try:

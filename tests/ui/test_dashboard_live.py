@@ -76,8 +76,10 @@ async def test_rolling_update_appears_live_and_matches_kubectl(cluster, kubectl,
                                 "--timeout=90s", timeout=100)
 
         def settled():
+            # Old pods linger as Terminating for a moment; wait until kubectl shows only the new two.
             want = _kube_keys(kubectl, namespace)
-            return tree.keys() and set(tree.keys()) == want and want
+            two_pods = len([k for k in want if k.startswith("Pod/")]) == 2
+            return two_pods and set(tree.keys()) == want and want
 
         want = await _until(pilot, settled, message="tree to match kubectl")
         pods = [k for k in want if k.startswith("Pod/")]

@@ -1,0 +1,367 @@
+"""Kubeconfig loading like kubectl, the API connection, and raw JSON requests over it."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import urllib3
+import yaml
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.client import rest
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.incluster_config import (
+    SERVICE_CERT_FILENAME,
+    SERVICE_HOST_ENV_NAME,
+    SERVICE_TOKEN_FILENAME,
+    InClusterConfigLoader,
+)
+from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader
+
+from kdash.errors import KdashError, describe_api_error
+
+CONNECT_TIMEOUT = 5.0
+RELOAD_DEBOUNCE = 5.0  # seconds during which one credential reload serves every caller
+DEFAULT_KUBECONFIG = "~/.kube/config"
+IN_CLUSTER_CONTEXT = "in-cluster"
+IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+Timeout = float | tuple[float | None, float | None]
+
+
+@dataclass
+class Connection:
+    """An API client for one kubeconfig context, plus what the UI shows about it."""
+
+    api_client: ApiClient
+    context_name: str
+    namespace: str
+    server: str
+    contexts: list[str] = field(default_factory=list)
+    kubeconfig: str | None = None
+    _reload: Callable[[Configuration], None] | None = field(default=None, repr=False)
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _reloaded_at: float = field(default=-RELOAD_DEBOUNCE, repr=False)
+
+    def server_version(self, timeout: Timeout = (CONNECT_TIMEOUT, 10.0)) -> str:
+        """GET /version → gitVersion (e.g. "v1.20.2"); raises KdashError on failure."""
+        try:
+            info = get_json(self.api_client, "/version", timeout=timeout)
+        except Exception as exc:
+            raise describe_api_error(exc) from exc
+        return str(info.get("gitVersion", "unknown"))
+
+    def reload_credentials(self) -> bool:
+        """Re-read the kubeconfig's credentials (re-runs an exec plugin); True if it worked.
+
+        Called once after a 401 so an expired exec/token credential is replaced without a
+        restart. The REST pool is rebuilt because client certificates are bound to it.
+        """
+        if self._reload is None:
+            return False
+        with self._reload_lock:
+            # Every reflector sees the same 401 at once: run the exec plugin once for all.
+            if time.monotonic() - self._reloaded_at < RELOAD_DEBOUNCE:
+                return True
+            configuration = self.api_client.configuration
+            try:
+                self._reload(configuration)
+            except Exception:  # noqa: BLE001 - the caller reports the original 401
+                return False
+            old_rest = self.api_client.rest_client
+            self.api_client.rest_client = _DefaultTimeoutREST(configuration)
+            old_rest.close()
+            self._reloaded_at = time.monotonic()
+            return True
+
+    def close(self) -> None:
+        self.api_client.close()
+
+
+class _DefaultTimeoutREST(rest.RESTClientObject):
+    """REST client that gives every request a connect timeout unless the caller sets one.
+
+    Without this, a typed API call to a black-holed server waits for the OS connect timeout
+    (minutes); the read side stays unbounded so `follow` log streams are not cut.
+    """
+
+    def request(self, method, url, headers=None, body=None, post_params=None,
+                _request_timeout=None):  # noqa: D102 - same contract as the parent
+        if not _request_timeout:
+            _request_timeout = (CONNECT_TIMEOUT, None)
+        return super().request(method, url, headers=headers, body=body,
+                               post_params=post_params, _request_timeout=_request_timeout)
+
+
+# -- kubeconfig ------------------------------------------------------------------------------
+
+
+def kubeconfig_paths(kubeconfig: str | None = None) -> list[str]:
+    """Files kubectl would read: --kubeconfig, else $KUBECONFIG (a list), else ~/.kube/config."""
+    if kubeconfig:
+        return [os.path.expanduser(kubeconfig)]
+    env = os.environ.get("KUBECONFIG", "")
+    if env:
+        return [os.path.expanduser(p) for p in env.split(os.pathsep) if p]
+    return [os.path.expanduser(DEFAULT_KUBECONFIG)]
+
+
+def load_merged_kubeconfig(kubeconfig: str | None = None) -> ConfigNode | None:
+    """Merge the kubeconfig files like kubectl; None when no file exists (in-cluster case).
+
+    kubectl's rules: the first file to define a cluster/context/user name wins, and the first
+    non-empty current-context wins. (kubernetes' own KubeConfigMerger lets the *last*
+    current-context win, so it is not used for that part.) Each entry keeps its file path so
+    relative certificate paths resolve against the file they came from.
+    """
+    paths = kubeconfig_paths(kubeconfig)
+    if kubeconfig and not os.path.exists(paths[0]):
+        raise KdashError("Kubeconfig not found", f"{paths[0]} does not exist")
+    merged: ConfigNode | None = None
+    current_context = ""
+    for path in paths:
+        data = _read_kubeconfig_file(path)
+        if data is None:
+            continue
+        if merged is None:
+            first = dict(data)
+            for section in ("clusters", "contexts", "users"):
+                first[section] = []
+            merged = ConfigNode(path, first, path)
+        for section in ("clusters", "contexts", "users"):
+            _merge_section(merged, section, data.get(section) or [], path)
+        if not current_context and data.get("current-context"):
+            current_context = data["current-context"]
+    if merged is not None:
+        merged.value["current-context"] = current_context
+    return merged
+
+
+def list_contexts(kubeconfig: str | None = None) -> list[str]:
+    """Context names from the merged kubeconfig, in file order ([] if there is none)."""
+    merged = load_merged_kubeconfig(kubeconfig)
+    return _context_names(merged) if merged is not None else []
+
+
+def current_context(kubeconfig: str | None = None) -> str:
+    """The merged kubeconfig's current-context ("" when unset)."""
+    merged = load_merged_kubeconfig(kubeconfig)
+    return merged.value.get("current-context", "") if merged is not None else ""
+
+
+def _read_kubeconfig_file(path: str) -> dict[str, Any] | None:
+    if not os.path.exists(path):
+        return None  # kubectl silently skips missing entries of $KUBECONFIG
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
+        raise KdashError("Invalid kubeconfig", f"{path}: {exc}") from exc
+    if data is None:
+        return None  # an empty file contributes nothing (kubectl tolerates it)
+    if not isinstance(data, dict):
+        raise KdashError("Invalid kubeconfig", f"{path}: expected a YAML mapping")
+    return data
+
+
+def _merge_section(merged: ConfigNode, section: str, entries: list[Any], path: str) -> None:
+    existing = {_entry_name(entry) for entry in merged.value[section]}
+    for entry in entries:
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise KdashError("Invalid kubeconfig", f"{path}: an entry in {section} has no name")
+        if entry["name"] in existing:
+            continue
+        existing.add(entry["name"])
+        merged.value[section].append(ConfigNode(f"{path}/{section}", entry, path))
+
+
+def _entry_name(entry: Any) -> str:
+    return entry.value["name"] if isinstance(entry, ConfigNode) else entry["name"]
+
+
+def _context_names(merged: ConfigNode) -> list[str]:
+    return [_entry_name(entry) for entry in merged.value.get("contexts", [])]
+
+
+def _context_entry(merged: ConfigNode, name: str) -> dict[str, Any]:
+    for entry in merged.value.get("contexts", []):
+        value = entry.value if isinstance(entry, ConfigNode) else entry
+        if value["name"] == name:
+            return value.get("context") or {}
+    return {}
+
+
+# -- connecting ------------------------------------------------------------------------------
+
+
+def connect(
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    *,
+    probe: bool = True,
+) -> Connection:
+    """Connect like kubectl would; with `probe`, GET /version so a dead server fails now.
+
+    Raises KdashError for a missing/invalid kubeconfig, an unknown context or an unreachable
+    server (within ~CONNECT_TIMEOUT seconds, never a minute-long hang).
+    """
+    merged = load_merged_kubeconfig(kubeconfig)
+    if merged is None:
+        connection = _connect_in_cluster(kubeconfig)
+    else:
+        connection = _connect_kubeconfig(merged, kubeconfig, context)
+    if probe:
+        try:
+            connection.server_version()
+        except KdashError as exc:
+            connection.close()
+            if connection.server in exc.message:
+                raise
+            raise KdashError(exc.title, f"{exc.message} ({connection.server})") from exc
+    return connection
+
+
+def _connect_kubeconfig(merged: ConfigNode, kubeconfig: str | None,
+                        context: str | None) -> Connection:
+    contexts = _context_names(merged)
+    context_name = context or merged.value.get("current-context") or ""
+    if not context_name:
+        raise KdashError(
+            "No current context",
+            "the kubeconfig sets no current-context; choose one with --context"
+            + _available(contexts),
+        )
+    if context_name not in contexts:
+        raise KdashError("Unknown context", f"context {context_name!r} is not in the kubeconfig"
+                         + _available(contexts))
+
+    def load(configuration: Configuration) -> None:
+        # Re-merged on every (re)load so a rewritten kubeconfig or exec plugin is picked up.
+        fresh = load_merged_kubeconfig(kubeconfig) or merged
+        loader = KubeConfigLoader(config_dict=fresh, active_context=context_name,
+                                  config_base_path=None)
+        loader.load_and_set(configuration)
+
+    configuration = _new_configuration()
+    try:
+        load(configuration)
+    except ConfigException as exc:
+        raise KdashError("Invalid kubeconfig", f"context {context_name!r}: {exc}") from exc
+    namespace = _context_entry(merged, context_name).get("namespace") or "default"
+    return Connection(
+        api_client=_new_api_client(configuration),
+        context_name=context_name,
+        namespace=namespace,
+        server=configuration.host,
+        contexts=contexts,
+        kubeconfig=kubeconfig,
+        _reload=load,
+    )
+
+
+def _connect_in_cluster(kubeconfig: str | None) -> Connection:
+    if not os.environ.get(SERVICE_HOST_ENV_NAME):
+        looked = ", ".join(kubeconfig_paths(kubeconfig))
+        raise KdashError(
+            "No kubeconfig",
+            f"no kubeconfig found (looked at {looked}) and not running in a cluster; "
+            "set KUBECONFIG or pass --kubeconfig",
+        )
+
+    def load(configuration: Configuration) -> None:
+        InClusterConfigLoader(token_filename=SERVICE_TOKEN_FILENAME,
+                              cert_filename=SERVICE_CERT_FILENAME).load_and_set(configuration)
+
+    configuration = _new_configuration()
+    try:
+        load(configuration)
+    except ConfigException as exc:
+        raise KdashError("In-cluster config", str(exc)) from exc
+    return Connection(
+        api_client=_new_api_client(configuration),
+        context_name=IN_CLUSTER_CONTEXT,
+        namespace=_in_cluster_namespace(),
+        server=configuration.host,
+        contexts=[IN_CLUSTER_CONTEXT],
+        _reload=load,
+    )
+
+
+def _in_cluster_namespace() -> str:
+    try:
+        with open(IN_CLUSTER_NAMESPACE_FILE, encoding="utf-8") as handle:
+            return handle.read().strip() or "default"
+    except OSError:
+        return "default"
+
+
+def _new_configuration() -> Configuration:
+    configuration = Configuration()
+    # No urllib3 connect retries: a dead server must fail after one connect timeout, not four.
+    configuration.retries = urllib3.Retry(total=3, connect=0, redirect=5)
+    configuration.keep_alive = True  # TCP keepalive catches silently dropped watch connections
+    return configuration
+
+
+def _new_api_client(configuration: Configuration) -> ApiClient:
+    api_client = ApiClient(configuration)
+    api_client.rest_client.close()
+    api_client.rest_client = _DefaultTimeoutREST(configuration)
+    return api_client
+
+
+def _available(contexts: Sequence[str]) -> str:
+    return f" (available: {', '.join(contexts)})" if contexts else ""
+
+
+# -- raw JSON requests -----------------------------------------------------------------------
+
+
+def open_get(
+    api_client: ApiClient,
+    path: str,
+    query: Sequence[tuple[str, Any]] | None = None,
+    timeout: Timeout = (CONNECT_TIMEOUT, 60.0),
+) -> urllib3.HTTPResponse:
+    """GET `path` and return the unread urllib3 response (for streaming).
+
+    Non-2xx answers raise the typed ApiException (ForbiddenException, ...) with the body.
+    Authentication is applied the same way the generated typed methods do it.
+    """
+    method, url, headers, body, post_params = api_client.param_serialize(
+        "GET",
+        path,
+        query_params=list(query or []),
+        header_params={"Accept": "application/json"},
+        auth_settings=["BearerToken"],
+    )
+    response = api_client.call_api(method, url, header_params=headers, body=body,
+                                   post_params=post_params, _request_timeout=timeout)
+    if not 200 <= response.status <= 299:
+        try:
+            response.read()
+        finally:
+            response.response.release_conn()
+        body_text = (response.data or b"").decode("utf-8", errors="replace")
+        ApiException.from_response(http_resp=response, body=body_text, data=None)
+    return response.response
+
+
+def get_json(
+    api_client: ApiClient,
+    path: str,
+    query: Sequence[tuple[str, Any]] | None = None,
+    timeout: Timeout = (CONNECT_TIMEOUT, 60.0),
+) -> dict[str, Any]:
+    """GET `path` and parse the body with json.loads (no model classes)."""
+    response = open_get(api_client, path, query, timeout)
+    try:
+        return json.loads(response.data)
+    finally:
+        response.release_conn()

@@ -1,0 +1,68 @@
+"""The resource kinds kdash watches, with their API paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One watched resource kind; `name` (e.g. "Pod") is the key used by the store and on_change."""
+
+    name: str
+    plural: str
+    api_version: str  # "v1" for the core group, else "group/version"
+    namespaced: bool = True
+
+    @property
+    def base_path(self) -> str:
+        # The core group lives under /api, every named group under /apis.
+        if "/" in self.api_version:
+            return f"/apis/{self.api_version}"
+        return f"/api/{self.api_version}"
+
+    def list_path(self, namespace: str | None = None) -> str:
+        """The collection path: namespaced when `namespace` is given, else across all namespaces."""
+        if namespace and self.namespaced:
+            return f"{self.base_path}/namespaces/{namespace}/{self.plural}"
+        return f"{self.base_path}/{self.plural}"
+
+    def object_path(self, namespace: str | None, name: str) -> str:
+        """The path of a single object."""
+        if self.namespaced:
+            if not namespace:
+                raise ValueError(f"{self.name} is namespaced: a namespace is required")
+            return f"{self.base_path}/namespaces/{namespace}/{self.plural}/{name}"
+        return f"{self.base_path}/{self.plural}/{name}"
+
+
+DEPLOYMENT = Kind("Deployment", "deployments", "apps/v1")
+REPLICASET = Kind("ReplicaSet", "replicasets", "apps/v1")
+POD = Kind("Pod", "pods", "v1")
+SERVICE = Kind("Service", "services", "v1")
+ENDPOINTS = Kind("Endpoints", "endpoints", "v1")
+CONFIGMAP = Kind("ConfigMap", "configmaps", "v1")
+EVENT = Kind("Event", "events", "v1")
+NAMESPACE = Kind("Namespace", "namespaces", "v1", namespaced=False)
+
+ALL_KINDS: tuple[Kind, ...] = (
+    DEPLOYMENT,
+    REPLICASET,
+    POD,
+    SERVICE,
+    ENDPOINTS,
+    CONFIGMAP,
+    EVENT,
+    NAMESPACE,
+)
+
+KINDS_BY_NAME: dict[str, Kind] = {kind.name: kind for kind in ALL_KINDS}
+
+
+def kind_named(name: str) -> Kind:
+    """Look a kind up by its name ("Pod") or plural ("pods"), case-insensitively."""
+    wanted = name.lower()
+    for kind in ALL_KINDS:
+        if wanted in (kind.name.lower(), kind.plural):
+            return kind
+    raise KeyError(f"unknown kind: {name}")

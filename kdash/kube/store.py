@@ -1,0 +1,291 @@
+"""Thread-safe cache of watched objects with owner and uid indexes and change versions."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.kube.objects import Key, Obj, key, labels, owner_uid, resource_version, uid
+
+# Event types a reflector hands to Store.apply.
+ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What a reflector reports for one (kind, namespace): "starting", "live", "reconnecting"..."""
+
+    state: str
+    error: str | None = None
+
+
+class Store:
+    """Objects per kind keyed by (namespace, name), shared by reflector threads and the UI.
+
+    One lock guards everything. Readers get fresh lists; the stored dicts are never mutated in
+    place (an update replaces the whole dict), so callers may keep them but must not modify them.
+    Every write method accepts `stop`: when that event is set the write is dropped, atomically
+    with respect to `clear`, so a reflector that is being replaced can never leave ghosts behind.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._objects: dict[str, dict[Key, Obj]] = {}
+        self._owners: dict[str, dict[str, set[Key]]] = {}  # kind → controller uid → keys
+        self._uids: dict[str, tuple[str, Key]] = {}  # uid → (kind, key)
+        self._versions: dict[str, int] = {}
+        self._version = 0
+        self._states: dict[tuple[str, str | None], SyncState] = {}
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def replace(
+        self,
+        kind: str,
+        namespace_scope: str | None,
+        objects: Iterable[Obj],
+        *,
+        stop: threading.Event | None = None,
+    ) -> bool:
+        """Make the kind's objects in `namespace_scope` (None = all) exactly `objects`.
+
+        Objects in scope that are not in `objects` are removed (no ghosts after a relist).
+        Unchanged objects (same resourceVersion) are kept as they are. Returns True if
+        anything changed.
+        """
+        fresh = {key(obj): obj for obj in objects}
+        with self._lock:
+            if stop is not None and stop.is_set():
+                return False
+            current = self._objects.setdefault(kind, {})
+            changed = False
+            gone = [
+                k for k in current
+                if (namespace_scope is None or k[0] == namespace_scope) and k not in fresh
+            ]
+            for k in gone:
+                self._remove(kind, k)
+                changed = True
+            for k, obj in fresh.items():
+                old = current.get(k)
+                if old is not None and _same(old, obj):
+                    continue
+                self._put(kind, k, obj)
+                changed = True
+            if changed:
+                self._bump(kind)
+            return changed
+
+    def apply(
+        self,
+        kind: str,
+        events: Iterable[tuple[str, Obj]],
+        *,
+        stop: threading.Event | None = None,
+    ) -> bool:
+        """Apply a batch of (ADDED|MODIFIED|DELETED, object) watch events; True if changed."""
+        with self._lock:
+            if stop is not None and stop.is_set():
+                return False
+            changed = False
+            for event_type, obj in events:
+                if event_type == DELETED:
+                    changed |= self._remove(kind, key(obj))
+                else:
+                    changed |= self._upsert(kind, obj)
+            if changed:
+                self._bump(kind)
+            return changed
+
+    def upsert(self, kind: str, obj: Obj, *, stop: threading.Event | None = None) -> bool:
+        """Insert or replace one object; True if the store changed."""
+        return self.apply(kind, [(MODIFIED, obj)], stop=stop)
+
+    def delete(self, kind: str, obj: Obj, *, stop: threading.Event | None = None) -> bool:
+        """Remove one object (only its namespace and name are used); True if it was there."""
+        return self.apply(kind, [(DELETED, obj)], stop=stop)
+
+    def clear(self, kind: str | None = None) -> None:
+        """Forget all objects (of one kind, or of every kind) and their sync states."""
+        with self._lock:
+            kinds = [kind] if kind is not None else list(self._objects)
+            for k in kinds:
+                for obj_key in list(self._objects.get(k, {})):
+                    self._remove(k, obj_key)
+                self._bump(k)
+                for state_key in [s for s in self._states if s[0] == k]:
+                    del self._states[state_key]
+            if kind is None:
+                self._states.clear()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
+        with self._lock:
+            return self._objects.get(kind, {}).get((namespace or "", name))
+
+    def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        """All objects of a kind, optionally only those in one namespace."""
+        with self._lock:
+            objects = self._objects.get(kind, {})
+            if namespace is None:
+                return list(objects.values())
+            return [obj for k, obj in objects.items() if k[0] == namespace]
+
+    def keys(self, kind: str) -> list[Key]:
+        with self._lock:
+            return list(self._objects.get(kind, {}))
+
+    def count(self, kind: str) -> int:
+        with self._lock:
+            return len(self._objects.get(kind, {}))
+
+    def owned_by(self, kind: str, owner: str) -> list[Obj]:
+        """Objects of `kind` whose controller ownerReference has uid `owner`."""
+        with self._lock:
+            objects = self._objects.get(kind, {})
+            keys = self._owners.get(kind, {}).get(owner, ())
+            return [objects[k] for k in keys if k in objects]
+
+    def by_uid(self, object_uid: str) -> Obj | None:
+        """The object with this uid, of any kind."""
+        with self._lock:
+            found = self._uids.get(object_uid)
+            if found is None:
+                return None
+            return self._objects.get(found[0], {}).get(found[1])
+
+    def kind_of_uid(self, object_uid: str) -> str | None:
+        with self._lock:
+            found = self._uids.get(object_uid)
+            return found[0] if found else None
+
+    def matching(self, kind: str, namespace: str, selector: dict[str, str] | None) -> list[Obj]:
+        """Objects in `namespace` whose labels match an equality selector (empty = none)."""
+        if not selector:
+            return []
+        items = selector.items()
+        with self._lock:
+            return [
+                obj for k, obj in self._objects.get(kind, {}).items()
+                if k[0] == namespace and items <= labels(obj).items()
+            ]
+
+    def version(self, kind: str | None = None) -> int:
+        """A counter that grows on every change (of `kind`, or of anything when None)."""
+        with self._lock:
+            return self._version if kind is None else self._versions.get(kind, 0)
+
+    def versions(self) -> dict[str, int]:
+        """Per-kind versions in one consistent snapshot."""
+        with self._lock:
+            return dict(self._versions)
+
+    # -- reflector sync state -------------------------------------------------------------
+
+    def set_state(
+        self,
+        kind: str,
+        namespace: str | None,
+        state: str,
+        error: str | None = None,
+        *,
+        stop: threading.Event | None = None,
+    ) -> None:
+        with self._lock:
+            if stop is not None and stop.is_set():
+                return
+            self._states[(kind, namespace)] = SyncState(state, error)
+
+    def drop_state(self, kind: str, namespace: str | None) -> None:
+        with self._lock:
+            self._states.pop((kind, namespace), None)
+
+    def state(self, kind: str, namespace: str | None) -> SyncState | None:
+        with self._lock:
+            return self._states.get((kind, namespace))
+
+    def states(self) -> dict[tuple[str, str | None], SyncState]:
+        with self._lock:
+            return dict(self._states)
+
+    # -- internals (caller holds the lock) ------------------------------------------------
+
+    def _bump(self, kind: str) -> None:
+        self._version += 1
+        self._versions[kind] = self._version
+
+    def _upsert(self, kind: str, obj: Obj) -> bool:
+        obj_key = key(obj)
+        old = self._objects.get(kind, {}).get(obj_key)
+        if old is not None and _same(old, obj):
+            return False
+        self._put(kind, obj_key, obj)
+        return True
+
+    def _put(self, kind: str, obj_key: Key, obj: Obj) -> None:
+        objects = self._objects.setdefault(kind, {})
+        old = objects.get(obj_key)
+        if old is not None:
+            self._unindex(kind, obj_key, old)
+        objects[obj_key] = obj
+        self._index(kind, obj_key, obj)
+
+    def _remove(self, kind: str, obj_key: Key) -> bool:
+        old = self._objects.get(kind, {}).pop(obj_key, None)
+        if old is None:
+            return False
+        self._unindex(kind, obj_key, old)
+        return True
+
+    def _index(self, kind: str, obj_key: Key, obj: Obj) -> None:
+        owner = owner_uid(obj)
+        if owner:
+            self._owners.setdefault(kind, {}).setdefault(owner, set()).add(obj_key)
+        object_uid = uid(obj)
+        if object_uid:
+            self._uids[object_uid] = (kind, obj_key)
+
+    def _unindex(self, kind: str, obj_key: Key, obj: Obj) -> None:
+        owner = owner_uid(obj)
+        if owner:
+            owners = self._owners.get(kind, {})
+            keys = owners.get(owner)
+            if keys is not None:
+                keys.discard(obj_key)
+                if not keys:
+                    del owners[owner]
+        object_uid = uid(obj)
+        if object_uid and self._uids.get(object_uid) == (kind, obj_key):
+            del self._uids[object_uid]
+
+
+def _same(old: Obj, new: Obj) -> bool:
+    """Same stored revision: resourceVersion equality (RVs are opaque; never compare order)."""
+    old_rv, new_rv = resource_version(old), resource_version(new)
+    return bool(old_rv) and old_rv == new_rv and uid(old) == uid(new)
+
+
+def summarize_states(states: dict[tuple[str, str | None], SyncState]) -> str:
+    """One word (or "forbidden: pods, services") for the header from reflector states."""
+    by_state: dict[str, list[str]] = {}
+    for (kind, _namespace), sync in sorted(states.items(), key=lambda item: item[0][0]):
+        by_state.setdefault(sync.state, []).append(kind)
+    for bad in ("forbidden", "unauthorized", "error"):
+        if bad in by_state:
+            return f"{bad}: {', '.join(_plural(k) for k in by_state[bad])}"
+    if "reconnecting" in by_state:
+        return "reconnecting"
+    if "starting" in by_state or not by_state:
+        return "starting"
+    return "live"
+
+
+def _plural(kind_name: str) -> str:
+    kind = KINDS_BY_NAME.get(kind_name)
+    return kind.plural if kind else kind_name.lower()
+
+
+__all__ = ["ADDED", "DELETED", "MODIFIED", "Store", "SyncState", "summarize_states"]
