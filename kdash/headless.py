@@ -48,7 +48,11 @@ def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
     now = datetime.now(timezone.utc)
     workloads = build_workload_tree(objects["Deployment"], objects["ReplicaSet"], objects["Pod"], now)
     services = build_service_tree(objects["Service"], objects["Pod"], objects["Endpoints"], now)
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            # Piped into a file or a script: don't cut node names and IPs at 80 columns.
+            console = Console(width=max(console.width, 200))
     scope = "all namespaces" if namespace is None else f"namespace {namespace}"
     console.print(f"[bold]{connection.context_name}[/] · {scope}", highlight=False)
     console.print(render_text.render_trees(workloads, services))

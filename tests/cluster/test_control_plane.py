@@ -118,9 +118,9 @@ def test_kubectl_logs_come_from_the_fake_kubelet(kubectl, namespace):
     _apply(kubectl, namespace, _deployment("talker", 1, "busybox:1.36"))
     kubectl("rollout", "status", "deployment/talker", "-n", namespace, "--timeout=60s", timeout=70)
     pod = _pods(kubectl, namespace, "app=talker")[0]["metadata"]["name"]
-    out = kubectl("logs", pod, "-n", namespace, "--tail=3")
-    lines = out.splitlines()
-    assert len(lines) == 3
+    # At the default 1 line/s a fresh pod has only a line or two: wait until it has said three.
+    lines = wait_for(lambda: (out := kubectl("logs", pod, "-n", namespace, "--tail=3").splitlines())
+                     and len(out) == 3 and out, timeout=20, message="three log lines")
     assert all(pod in line for line in lines)
 
 
