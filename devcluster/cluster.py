@@ -40,6 +40,9 @@ class ClusterInfo:
     bin_dir: str
     pids: dict[str, int]
     token: str = ADMIN_TOKEN
+    # How each process was launched, so one can be restarted (resilience tests).
+    argv: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    env: dict[str, dict[str, str] | None] = dataclasses.field(default_factory=dict)
 
     @property
     def kubectl_path(self) -> str:
@@ -170,6 +173,7 @@ def start(state_dir: str | None = None, nodes: int = 2, max_pods: int = 6000,
     def launch(name: str, argv: list[str], env: dict | None = None) -> None:
         procs[name] = _spawn(name, argv, state, env)
         info.pids[name] = procs[name].pid
+        info.argv[name], info.env[name] = argv, env
         (state / "pids.json").write_text(json.dumps(info.pids))
 
     try:
@@ -235,6 +239,21 @@ def start(state_dir: str | None = None, nodes: int = 2, max_pods: int = 6000,
         raise
     log(f"[devcluster] control plane up in {time.monotonic() - t0:.1f} s at {server}")
     return info
+
+
+def kill_process(info: ClusterInfo, name: str) -> None:
+    """Stop one process of the control plane (e.g. the apiserver, to test reconnects)."""
+    _kill(info.pids[name], timeout=10)
+
+
+def start_process(info: ClusterInfo, name: str, timeout: float = 60) -> None:
+    """Start a process `kill_process` stopped, with its original flags, and wait until it serves."""
+    state = Path(info.state_dir)
+    proc = _spawn(name, info.argv[name], state, info.env.get(name))
+    info.pids[name] = proc.pid
+    (state / "pids.json").write_text(json.dumps(info.pids))
+    if name == "kube-apiserver":
+        _wait("kube-apiserver /readyz", lambda: _readyz(info), timeout, {name: proc}, state)
 
 
 def _readyz(info: ClusterInfo) -> bool:

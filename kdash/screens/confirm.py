@@ -1,0 +1,75 @@
+"""Confirmation for every write: names the object and the context; protected contexts need the name typed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Dismisses with True only on an explicit yes (and the typed context name when protected)."""
+
+    BINDINGS = [Binding("escape,n", "cancel", "Cancel"), Binding("y", "confirm", "Yes", show=False)]
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 76; max-width: 95%; height: auto; max-height: 90%;
+                               border: thick $warning; background: $surface; padding: 0 1; }
+    ConfirmScreen #title { text-style: bold; }
+    ConfirmScreen #context { color: $warning; }
+    ConfirmScreen #detail { height: auto; max-height: 16; }
+    ConfirmScreen Horizontal { height: auto; align-horizontal: right; }
+    ConfirmScreen Button { margin: 0 1; min-width: 10; }
+    """
+
+    def __init__(self, title: str, context: str, detail: str | Text = "", *, protected: bool = False,
+                 verb: str = "Apply") -> None:
+        super().__init__()
+        self._title = title
+        self._context = context
+        self._detail = detail
+        self._protected = protected
+        self._verb = verb
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._title, id="title")
+            yield Label(f"context: {self._context}", id="context")
+            if self._detail:
+                with VerticalScroll(id="detail"):
+                    yield Static(self._detail)
+            if self._protected:
+                yield Label(f"{self._context} is protected: type its name to confirm")
+                yield Input(placeholder=self._context, id="typed")
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                yield Button(self._verb, id="confirm", variant="warning")
+
+    def on_mount(self) -> None:
+        if self._protected:
+            self.query_one("#typed", Input).focus()
+        else:
+            self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "confirm":
+            self.action_confirm()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_confirm()
+
+    def action_confirm(self) -> None:
+        if self._protected:
+            typed = self.query_one("#typed", Input).value.strip()
+            if typed != self._context:
+                self.notify(f"Type {self._context!r} to confirm", severity="warning")
+                return
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
