@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
@@ -30,6 +31,8 @@ Clock = Callable[[], datetime]
 ALL_NAMESPACES_LABEL = "all namespaces"
 # Ages shown in the tree change with time alone; re-render them this often.
 AGE_REFRESH_SECONDS = 5.0
+# A rollout started from kdash stays on the progress strip this long, even once complete.
+TRACK_ROLLOUT_SECONDS = 20.0
 
 
 class ActionsProvider(Provider):
@@ -72,6 +75,8 @@ class KdashApp(App[None]):
         self.namespace: str | None = None
         self.server_version = ""
         self.coalescer = Coalescer(self.post_message)
+        # Deployment uid -> monotonic time until which its rollout bar stays visible.
+        self._tracked_rollouts: dict[str, float] = {}
         self._themes, theme_warnings = config.load_themes()
         self._startup_warnings = list(self.settings.warnings) + theme_warnings
         for data in self._themes.values():
@@ -207,6 +212,15 @@ class KdashApp(App[None]):
             related["Endpoints"] = [endpoints] if endpoints else []
             related["Pod"] = self.store.matching("Pod", ns, obj.get("spec", {}).get("selector"))
         return related
+
+    def track_rollout(self, deployment_uid: str, seconds: float = TRACK_ROLLOUT_SECONDS) -> None:
+        """Keep showing this Deployment's rollout bar for a while after a write triggered it."""
+        self._tracked_rollouts[deployment_uid] = time.monotonic() + seconds
+
+    def tracked_rollouts(self) -> set[str]:
+        now = time.monotonic()
+        self._tracked_rollouts = {uid: t for uid, t in self._tracked_rollouts.items() if t > now}
+        return set(self._tracked_rollouts)
 
     # -- themes, keys ----------------------------------------------------------------------
 

@@ -13,9 +13,12 @@ from kdash.actions.registry import ACTIONS
 from kdash.render import details as render_details
 from kdash.render import tree as render_tree
 from kdash.render.labels import parse_selector
+from kdash.render.rollout import rollout_statuses
 from kdash.widgets.resource_tree import ResourceTree
+from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine
 
+DETAILS_MIN_HEIGHT = 32
 WORKLOADS = "workloads"
 SERVICES = "services"
 # Kinds whose change affects each view; other kinds only touch the details pane / header.
@@ -54,6 +57,7 @@ class DashboardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
+        yield RolloutProgress(id="rollouts", classes="empty")
         yield ResourceTree(self.app.style_node, id="tree")
         with VerticalScroll(id="details-scroll"):
             yield DetailsPane(id="details")
@@ -66,6 +70,9 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._composed_ready = True
+        if self.app.size.height < DETAILS_MIN_HEIGHT:
+            # On a small terminal the tree is the point; `d` brings the details back.
+            self.query_one("#details-scroll").add_class("hidden")
         self.tree.focus()
         self.refresh_all()
 
@@ -80,6 +87,8 @@ class DashboardScreen(Screen[None]):
             return  # on_mount renders everything once the widgets exist
         if kinds is None or kinds & VIEW_KINDS[self.view]:
             self._rebuild_tree()
+        if kinds is None or kinds & {"Deployment", "ReplicaSet"}:
+            self._show_rollouts()
         self._show_details()
         self.update_header()
 
@@ -99,6 +108,16 @@ class DashboardScreen(Screen[None]):
         self._view_nodes = nodes
         self.tree.patch(nodes)
         self._update_status()
+
+    def _show_rollouts(self) -> None:
+        """Bars for rollouts that are running or failed, and for ones kdash just triggered."""
+        app = self.app
+        statuses = rollout_statuses(app.store.list("Deployment"), app.store.list("ReplicaSet"))
+        tracked = app.tracked_rollouts()
+        shown = [s for uid, s in statuses.items()
+                 if s.state in ("progressing", "failed") or uid in tracked]
+        shown.sort(key=lambda s: (s.state != "failed", s.namespace, s.name))
+        self.query_one(RolloutProgress).show(shown, app.health_style)
 
     def _update_status(self) -> None:
         parts = []

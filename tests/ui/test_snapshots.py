@@ -23,3 +23,10 @@ class TestDashboardSnapshots:
 
     def test_mono_theme(self, snap_compare):
         assert snap_compare(fixture_app(theme="kdash-mono"), terminal_size=(100, 30))
+
+    def test_no_color_80x24(self, snap_compare, monkeypatch):
+        # Textual reads (and pops) NO_COLOR when the app is created.
+        monkeypatch.setenv("NO_COLOR", "1")
+        app = fixture_app()
+        assert app.no_color
+        assert snap_compare(app, terminal_size=(80, 24))

@@ -1,0 +1,82 @@
+"""Raw JSON requests of any method over the ApiClient, and API errors worded for write actions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
+
+from kdash.errors import KdashError, describe_api_error, parse_status
+from kdash.kube.client import CONNECT_TIMEOUT, Timeout
+
+JSON = "application/json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+
+WRITE_TIMEOUT: Timeout = (CONNECT_TIMEOUT, 30.0)
+# Optimistic-concurrency retries when only the status moved (a rollout updates it every few seconds).
+CONFLICT_RETRIES = 3
+
+
+def request_json(
+    api_client: ApiClient,
+    method: str,
+    path: str,
+    body: Any = None,
+    query: Sequence[tuple[str, Any]] | None = None,
+    content_type: str = JSON,
+    timeout: Timeout = WRITE_TIMEOUT,
+) -> dict[str, Any]:
+    """Send one request with a JSON body and return the parsed JSON answer (no model classes).
+
+    Non-2xx answers raise the typed ApiException (ConflictException, ...) with the Status body,
+    exactly like the generated API methods. Dict and list bodies are JSON-encoded by the REST
+    layer, also for `application/apply-patch+yaml` (JSON is YAML).
+    """
+    method, url, headers, body, post_params = api_client.param_serialize(
+        method,
+        path,
+        query_params=list(query or []),
+        header_params={"Accept": JSON, "Content-Type": content_type},
+        body=body,
+        auth_settings=["BearerToken"],
+    )
+    response = api_client.call_api(method, url, header_params=headers, body=body,
+                                   post_params=post_params, _request_timeout=timeout)
+    try:
+        data = response.read()
+    finally:
+        response.response.release_conn()
+    if not 200 <= response.status <= 299:
+        text = (data or b"").decode("utf-8", errors="replace")
+        ApiException.from_response(http_resp=response, body=text, data=None)
+    return json.loads(data) if data else {}
+
+
+def status_of(exc: ApiException) -> dict[str, Any]:
+    """The Status object in an ApiException's body ({} if none)."""
+    return parse_status(exc.body)
+
+
+def api_error(exc: BaseException, what: str, *, conflict: str | None = None) -> KdashError:
+    """A KdashError for a failed request about `what` ("Deployment ns/web").
+
+    `conflict` replaces the server's wording for 409 Conflict, which in these actions always
+    means an optimistic-concurrency precondition failed.
+    """
+    if isinstance(exc, ApiException):
+        if exc.status == 409 and conflict:
+            return KdashError("Changed meanwhile", conflict)
+        if exc.status == 404:
+            message = status_of(exc).get("message") or f"{what} not found"
+            return KdashError("Not found", str(message))
+    return describe_api_error(exc)
+
+
+def changed_meanwhile(what: str) -> str:
+    """The one wording for an optimistic-concurrency failure."""
+    return f"{what} changed meanwhile; nothing was changed — reload and retry"

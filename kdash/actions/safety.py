@@ -1,0 +1,166 @@
+"""The one gate every write goes through: read-only refusal, then one audit line per attempt."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from kubernetes.client import ApiClient
+
+from kdash import config
+from kdash.actions.http import JSON, request_json
+from kdash.errors import KdashError, describe_api_error
+
+FIELD_MANAGER = "kdash"
+AUDIT_FILE = "audit.log"
+
+Result = Literal["ok", "error", "refused"]
+
+
+class ReadOnlyError(KdashError):
+    """A write was attempted on a context kdash treats as read-only."""
+
+    def __init__(self, context_name: str, verb: str, target: str) -> None:
+        super().__init__("Read-only", f"{verb} {target} refused: context {context_name!r} is read-only")
+
+
+class AuditLog:
+    """Append-only JSON-lines file of every write attempt; safe to share between threads."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def default(cls) -> AuditLog:
+        return cls(config.state_dir() / AUDIT_FILE)
+
+    def check_writable(self) -> None:
+        """Raise KdashError unless a line can be appended: no write may go unaudited."""
+        try:
+            self._append("")
+        except OSError as exc:
+            raise KdashError("Audit log unavailable",
+                             f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+    def record(self, *, context: str, verb: str, target: str, dry_run: bool, result: Result,
+               detail: str = "") -> dict[str, Any]:
+        """Append one line and return it as a dict."""
+        line = {
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "context": context,
+            "verb": verb,
+            "object": target,
+            "dry_run": dry_run,
+            "result": result,
+            "detail": detail,
+        }
+        try:
+            self._append(json.dumps(line, ensure_ascii=False) + "\n")
+        except OSError:
+            pass  # check_writable() ran just before; losing a line must not hide the write's outcome
+        return line
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every recorded line, oldest first ([] when the file does not exist)."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def _append(self, text: str) -> None:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One write() per line on an O_APPEND file: lines from two kdash processes don't interleave.
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(text)
+
+
+@dataclass
+class Attempt:
+    """One audited write in progress; the only way to send a write request."""
+
+    ctx: WriteContext
+    verb: str
+    target: str
+    dry_run: bool = False
+    detail: str = ""
+    """What the audit line says on success (e.g. "replicas 2 → 3"); set by the action."""
+
+    def send(self, method: str, path: str, body: Any = None, *,
+             query: Sequence[tuple[str, Any]] = (), content_type: str = JSON) -> dict[str, Any]:
+        """Send a write request; adds fieldManager and, for a dry run, dryRun=All."""
+        params = list(query)
+        if method in ("PATCH", "PUT", "POST"):
+            params.append(("fieldManager", FIELD_MANAGER))
+        if self.dry_run:
+            params.append(("dryRun", "All"))
+        return request_json(self.ctx.api_client, method, path, body, params, content_type)
+
+
+@dataclass
+class WriteContext:
+    """Everything a write needs besides its arguments: the client, where it goes, and the gate."""
+
+    api_client: ApiClient
+    context_name: str
+    readonly: bool = False
+    audit: AuditLog = field(default_factory=AuditLog.default)
+
+    @classmethod
+    def for_connection(cls, connection: Any, readonly: bool = False,
+                       audit: AuditLog | None = None) -> WriteContext:
+        """From a kdash.kube.client.Connection."""
+        return cls(connection.api_client, connection.context_name, readonly,
+                   audit or AuditLog.default())
+
+    def describe(self) -> str:
+        """For confirmation dialogs: where the change will land."""
+        suffix = " (read-only)" if self.readonly else ""
+        return f"context {self.context_name}{suffix}"
+
+    def refuse_if_readonly(self, verb: str, target: str, *, dry_run: bool = False) -> None:
+        """In a read-only context: audit the refusal and raise ReadOnlyError; else nothing."""
+        if self.readonly:
+            self.audit.record(context=self.context_name, verb=verb, target=target,
+                              dry_run=dry_run, result="refused", detail="read-only context")
+            raise ReadOnlyError(self.context_name, verb, target)
+
+    @contextmanager
+    def attempt(self, verb: str, target: str, *, dry_run: bool = False) -> Iterator[Attempt]:
+        """Guard one write: refuse when read-only (before any request), audit the outcome.
+
+        Anything raised inside comes out as a KdashError (API and transport errors are
+        translated), and exactly one audit line is written whatever happens.
+        """
+        def record(result: Result, detail: str) -> None:
+            self.audit.record(context=self.context_name, verb=verb, target=target,
+                              dry_run=dry_run, result=result, detail=detail)
+
+        self.refuse_if_readonly(verb, target, dry_run=dry_run)
+        self.audit.check_writable()
+        attempt = Attempt(self, verb, target, dry_run)
+        try:
+            yield attempt
+        except Exception as exc:
+            error = describe_api_error(exc)
+            record("error", error.message)
+            if error is exc:
+                raise
+            raise error from exc
+        except BaseException as exc:  # KeyboardInterrupt, worker shutdown: audit, don't translate
+            record("error", type(exc).__name__)
+            raise
+        record("ok", attempt.detail)
+
+
+def target_of(kind: str, namespace: str | None, name: str) -> str:
+    """The audit log's object column: "Kind/ns/name", or "Kind/name" when cluster-scoped."""
+    return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"

@@ -1,0 +1,49 @@
+"""A strip of progress bars for rollouts that are running, failed, or were just triggered from kdash."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from rich.console import Group
+from rich.progress_bar import ProgressBar
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from kdash.render.rollout import RolloutStatus
+
+MAX_ROWS = 3
+STATE_HEALTH = {"complete": "ok", "progressing": "progressing", "failed": "error", "paused": "warning",
+                "scaled-to-zero": "none"}
+
+
+class RolloutProgress(Static):
+    """Shows one bar per rollout (old RS ↓, new RS ↑); hidden when nothing is rolling."""
+
+    DEFAULT_CSS = """
+    RolloutProgress { height: auto; max-height: 4; padding: 0 1; background: $surface; }
+    RolloutProgress.empty { display: none; }
+    """
+
+    def show(self, statuses: Sequence[RolloutStatus], style_for: Callable[[str], Style]) -> None:
+        if not statuses:
+            self.add_class("empty")
+            self.update("")
+            return
+        self.remove_class("empty")
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(no_wrap=True, max_width=28)
+        table.add_column(width=16, no_wrap=True)
+        table.add_column(no_wrap=True, ratio=1, overflow="ellipsis")
+        for status in statuses[:MAX_ROWS]:
+            style = style_for(STATE_HEALTH.get(status.state, "none"))
+            bar = ProgressBar(total=1.0, completed=status.progress, width=16,
+                              complete_style=style, finished_style=style)
+            detail = status.summary if status.state != "failed" else f"FAILED: {status.message}"
+            table.add_row(Text(f"{status.namespace}/{status.name}", style=style), bar,
+                          Text(f"{status.ready}/{status.desired} ready  {detail}", style=style))
+        parts: list = [table]
+        if len(statuses) > MAX_ROWS:
+            parts.append(Text(f"+{len(statuses) - MAX_ROWS} more rolling", style="dim"))
+        self.update(Group(*parts))
