@@ -15,7 +15,9 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from kdash import config
+from kdash.actions.access import denied_actions
 from kdash.actions.registry import ACTIONS, Action
+from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
 from kdash.kube.client import Connection, connect, list_contexts
 from kdash.kube.store import Store
@@ -51,13 +53,14 @@ class ActionsProvider(Provider):
 
 class KdashApp(App[None]):
     TITLE = "kdash"
-    BINDINGS = bindings(lambda group: group == "app")
+    BINDINGS = bindings(lambda action: action.group == "app")
     COMMANDS = App.COMMANDS | {ActionsProvider}
 
     def __init__(self, *, connector: Connector = connect, kubeconfig: str | None = None,
                  context: str | None = None, namespace: str | None = None, all_namespaces: bool = False,
                  readonly: bool = False, settings: config.Settings | None = None,
-                 theme: str | None = None, clock: Clock | None = None, start_watch: bool = True) -> None:
+                 theme: str | None = None, clock: Clock | None = None, start_watch: bool = True,
+                 audit: AuditLog | None = None) -> None:
         super().__init__()
         self.settings = settings or config.load_settings()
         self.connector = connector
@@ -75,6 +78,8 @@ class KdashApp(App[None]):
         self.namespace: str | None = None
         self.server_version = ""
         self.coalescer = Coalescer(self.post_message)
+        self.denied: set[str] = set()  # action ids an RBAC pre-check refused
+        self.audit = audit or AuditLog.default()
         # Deployment uid -> monotonic time until which its rollout bar stays visible.
         self._tracked_rollouts: dict[str, float] = {}
         self._themes, theme_warnings = config.load_themes()
@@ -134,6 +139,7 @@ class KdashApp(App[None]):
                                store=self.store, on_change=self.coalescer.mark)
         self.watcher.start()
         self.dashboard.refresh_all()
+        self.check_access()
 
     def _stop_watcher(self) -> None:
         if self.watcher is not None:
@@ -191,6 +197,48 @@ class KdashApp(App[None]):
     @property
     def readonly(self) -> bool:
         return self.cli_readonly or self.context_name in self.settings.readonly_contexts
+
+    @property
+    def protected(self) -> bool:
+        return self.context_name in self.settings.protected_contexts
+
+    def writable(self, action: Action) -> bool:
+        """The gate every write action passes first: read-only and RBAC say no here, with a reason."""
+        if self.readonly:
+            # Audited like any refused write, then said on screen; nothing is sent.
+            context = WriteContext(None, self.context_name, True, self.audit)
+            try:
+                context.refuse_if_readonly(action.id, f"context/{self.context_name}")
+            except KdashError as exc:
+                self.notify(exc.message, title=exc.title, severity="error")
+            return False
+        if self.connection is None:
+            self.notify("Not connected to a cluster", severity="error")
+            return False
+        if action.id in self.denied:
+            self.notify(f"RBAC: you may not {action.description.lower()} here", severity="error")
+            return False
+        return True
+
+    def write_context(self) -> WriteContext:
+        if self.connection is None:
+            raise KdashError("Not connected", "no cluster connection")
+        return WriteContext(self.connection.api_client, self.context_name, self.readonly, self.audit)
+
+    def check_access(self) -> None:
+        """Ask the API server which write actions this user may do here (SelfSubjectAccessReview)."""
+        connection, namespace = self.connection, self.namespace
+
+        def run() -> None:
+            denied = denied_actions(connection.api_client, ACTIONS, None if self.all_namespaces else namespace)
+            self.call_from_thread(self._set_denied, denied)
+
+        if connection is not None:
+            self.run_worker(run, thread=True, exclusive=True, group="access")
+
+    def _set_denied(self, denied: set[str]) -> None:
+        self.denied = denied
+        self.refresh_bindings()
 
     def object_for(self, node: Node) -> dict | None:
         if node.kind in ("group", "") or not node.name:
@@ -292,6 +340,7 @@ class KdashApp(App[None]):
         # Retiring the old reflectors joins threads (up to ~1 s): keep that off the UI thread.
         self.run_worker(lambda: watcher.switch_namespace(namespace), thread=True, group="switch")
         self.dashboard.update_header()
+        self.check_access()
 
     def pick_context(self) -> None:
         try:

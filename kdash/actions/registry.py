@@ -17,24 +17,38 @@ class Action:
     kinds: tuple[str, ...] = ()  # object kinds it needs selected; () = anywhere
     writes: bool = False  # changes the cluster: confirmation, --readonly, audit
     footer: bool = True
+    # (verb, api group, resource) for the SelfSubjectAccessReview that greys the key out.
+    rbac: tuple[str, str, str] | None = None
 
 
 ACTIONS: tuple[Action, ...] = (
     Action("help", "question_mark", "Help", "Show every key and action", group="app"),
-    Action("quit", "q", "Quit", "Quit kdash", group="app"),
+    Action("quit", "q", "Quit", "Quit kdash", group="app", footer=False),
     Action("view_workloads", "1", "Workloads", "Show the Deployment → ReplicaSet → Pod tree", footer=False),
     Action("view_services", "2", "Services", "Show the Service → Pod tree with endpoint readiness", footer=False),
-    Action("toggle_view", "tab", "Deploy/Svc", "Switch between the workload and service trees"),
-    Action("namespace", "n", "Namespace", "Pick the namespace to watch (or all namespaces)"),
+    Action("toggle_view", "tab", "Views", "Switch between the workload and service trees"),
+    Action("namespace", "n", "Ns", "Pick the namespace to watch (or all namespaces)"),
     Action("all_namespaces", "0", "All ns", "Watch all namespaces", footer=False),
     Action("context", "c", "Context", "Switch to another kubeconfig context", footer=False),
     Action("filter", "slash", "Filter", "Filter by name, or by label selector with -l (e.g. -l app=web)"),
     Action("clear_filter", "escape", "Clear filter", "Clear the name / label filter", footer=False),
-    Action("yaml", "y", "YAML", "Show the selected object as YAML"),
-    Action("toggle_details", "d", "Details", "Show or hide the details pane (describe, events)"),
+    Action("yaml", "y", "YAML", "Show the selected object as YAML", footer=False),
+    Action("toggle_details", "d", "Details", "Show or hide the details pane (describe, events)", footer=False),
     Action("expand_all", "e", "Expand all", "Expand every node of the tree", footer=False),
     Action("collapse_all", "E", "Collapse all", "Collapse the tree to its top level", footer=False),
     Action("cycle_theme", "T", "Theme", "Switch to the next theme", group="app", footer=False),
+    Action("scale", "s", "Scale", "Scale the selected Deployment (scale subresource)", group="rollout",
+           kinds=("Deployment",), writes=True, rbac=("update", "apps", "deployments/scale")),
+    Action("set_image", "i", "Image", "Set a container image of the selected Deployment", group="rollout",
+           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments")),
+    Action("history", "u", "Undo", "Rollout history of the selected Deployment; undo to any revision",
+           group="rollout", kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments")),
+    Action("restart", "r", "Restart", "Rollout restart of the selected Deployment", group="rollout",
+           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments")),
+    Action("delete_pod", "ctrl+d", "Delete pod", "Delete the selected Pod (its ReplicaSet replaces it)",
+           group="rollout", kinds=("Pod",), writes=True, rbac=("delete", "", "pods")),
+    Action("apply", "a", "Apply", "Apply a YAML file: server-side dry-run preview, then apply", group="rollout",
+           writes=True),
 )
 
 BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}

@@ -29,7 +29,7 @@ class ConfirmScreen(ModalScreen[bool]):
                  verb: str = "Apply") -> None:
         super().__init__()
         self._title = title
-        self._context = context
+        self._context_name = context
         self._detail = detail
         self._protected = protected
         self._verb = verb
@@ -37,13 +37,13 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self._title, id="title")
-            yield Label(f"context: {self._context}", id="context")
+            yield Label(f"context: {self._context_name}", id="context")
             if self._detail:
                 with VerticalScroll(id="detail"):
                     yield Static(self._detail)
             if self._protected:
-                yield Label(f"{self._context} is protected: type its name to confirm")
-                yield Input(placeholder=self._context, id="typed")
+                yield Label(f"{self._context_name} is protected: type its name to confirm")
+                yield Input(placeholder=self._context_name, id="typed")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button(self._verb, id="confirm", variant="warning")
@@ -66,8 +66,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_confirm(self) -> None:
         if self._protected:
             typed = self.query_one("#typed", Input).value.strip()
-            if typed != self._context:
-                self.notify(f"Type {self._context!r} to confirm", severity="warning")
+            if typed != self._context_name:
+                self.notify(f"Type {self._context_name!r} to confirm", severity="warning")
                 return
         self.dismiss(True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,11 +11,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
-from kdash.actions.registry import ACTIONS
+from kdash.actions.registry import ACTIONS, Action
 from kdash.render import details as render_details
 from kdash.render import tree as render_tree
 from kdash.render.labels import parse_selector
 from kdash.render.rollout import rollout_statuses
+from kdash.screens.rollout_control import RolloutControl
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine
@@ -28,15 +31,18 @@ VIEW_KINDS = {
 }
 
 
-def bindings(group_filter) -> list[Binding]:
+def bindings(include: Callable[[Action], bool]) -> list[Binding]:
+    """Bindings for the registry actions `include` picks; app-group actions run on the App."""
     return [
-        Binding(a.keys, a.id, a.description, show=a.footer, id=a.id, tooltip=a.help)
-        for a in ACTIONS if group_filter(a.group)
+        Binding(a.keys, f"app.{a.id}" if a.group == "app" else a.id, a.description, show=a.footer,
+                id=a.id, tooltip=a.help)
+        for a in ACTIONS if include(a)
     ]
 
 
-class DashboardScreen(Screen[None]):
-    BINDINGS = bindings(lambda group: group != "app")
+class DashboardScreen(RolloutControl, Screen[None]):
+    # Help is bound here too so it leads the footer; quit and theme live on the App only.
+    BINDINGS = bindings(lambda a: a.group != "app" or a.id == "help")
     DEFAULT_CSS = """
     DashboardScreen { layout: vertical; }
     DashboardScreen ResourceTree { height: 1fr; border: none; }
@@ -62,7 +68,7 @@ class DashboardScreen(Screen[None]):
         with VerticalScroll(id="details-scroll"):
             yield DetailsPane(id="details")
         yield Static(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def tree(self) -> ResourceTree:
@@ -171,6 +177,10 @@ class DashboardScreen(Screen[None]):
         self._update_status()
 
     # -- actions ----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Greyed out (None) when an RBAC pre-check said the user may not do it.
+        return None if action in self.app.denied else True
 
     def action_view_workloads(self) -> None:
         self._set_view(WORKLOADS)

@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.suggester import Suggester
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
@@ -57,8 +58,10 @@ class PromptScreen(ModalScreen[str | None]):
     PromptScreen .hint { color: $text-muted; }
     """
 
-    def __init__(self, title: str, value: str = "", hint: str = "", placeholder: str = "") -> None:
+    def __init__(self, title: str, value: str = "", hint: str = "", placeholder: str = "",
+                 suggester: Suggester | None = None) -> None:
         super().__init__()
+        self._suggester = suggester
         self._title = title
         self._value = value
         self._hint = hint
@@ -67,7 +70,7 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self._title)
-            yield Input(value=self._value, placeholder=self._placeholder)
+            yield Input(value=self._value, placeholder=self._placeholder, suggester=self._suggester)
             if self._hint:
                 yield Label(self._hint, classes="hint")
 

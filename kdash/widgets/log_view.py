@@ -88,6 +88,9 @@ class LogView(ScrollView, can_focus=True):
             if key not in SETTINGS:
                 raise TypeError(f"unknown log view setting {key!r}")
             setattr(self, key, value)
+        # Wrapped lines never need sideways scrolling; without this, the vertical scrollbar
+        # taking two columns would bring up a useless horizontal one.
+        self.styles.overflow_x = "hidden" if self.wrap else "auto"
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -206,6 +209,8 @@ class LogView(ScrollView, can_focus=True):
             self._wrap_width = width
             if self.wrap:
                 self.rebuild()
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

@@ -1,0 +1,43 @@
+"""RBAC pre-checks with SelfSubjectAccessReview, so the UI can grey out what the user may not do."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from kubernetes.client import ApiClient
+
+from kdash.actions.http import request_json
+from kdash.actions.registry import Action
+
+SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+def can_i(api_client: ApiClient, verb: str, group: str, resource: str, namespace: str | None) -> bool:
+    """What `kubectl auth can-i VERB RESOURCE -n NS` answers; "deployments/scale" names a subresource."""
+    resource, _, subresource = resource.partition("/")
+    attributes = {"verb": verb, "group": group, "resource": resource}
+    if subresource:
+        attributes["subresource"] = subresource
+    if namespace:
+        attributes["namespace"] = namespace
+    body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes}}
+    answer = request_json(api_client, "POST", SSAR_PATH, body)
+    return bool((answer.get("status") or {}).get("allowed"))
+
+
+def denied_actions(api_client: ApiClient, actions: Iterable[Action], namespace: str | None) -> set[str]:
+    """Ids of the actions whose RBAC check says no. A failing check denies nothing: the server decides."""
+    denied: set[str] = set()
+    answers: dict[tuple[str, str, str], bool] = {}
+    for action in actions:
+        if action.rbac is None:
+            continue
+        if action.rbac not in answers:
+            try:
+                answers[action.rbac] = can_i(api_client, *action.rbac, namespace)
+            except Exception:  # an old or locked-down server without SSAR: let the write itself answer
+                answers[action.rbac] = True
+        if not answers[action.rbac]:
+            denied.add(action.id)
+    return denied

@@ -1,0 +1,90 @@
+"""Rollout history of a Deployment (from its ReplicaSets, live); pick a revision to undo to."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label
+
+from kdash.render.format import age
+from kdash.render.rollout import history
+
+COLUMNS = ("revision", "images", "change-cause", "age", "pods", "")
+
+
+class HistoryScreen(ModalScreen[int | None]):
+    """Dismisses with the chosen revision (enter), the previous one (u), or None (escape)."""
+
+    BINDINGS = [
+        Binding("escape,q", "cancel", "Close"),
+        Binding("enter", "choose", "Undo to this revision"),
+        Binding("u", "previous", "Undo to previous"),
+    ]
+    DEFAULT_CSS = """
+    HistoryScreen { align: center middle; }
+    HistoryScreen > Vertical { width: 100; max-width: 100%; height: auto; max-height: 90%;
+                               border: round $primary; background: $surface; }
+    HistoryScreen DataTable { height: auto; max-height: 20; }
+    """
+
+    def __init__(self, deployment_uid: str) -> None:
+        super().__init__()
+        self.deployment_uid = deployment_uid
+        self.revisions: list = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(id="history-title")
+            yield DataTable(cursor_type="row", zebra_stripes=True)
+            yield Label("enter: undo to the highlighted revision   u: undo to the previous one   esc: close")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        self.refresh_rows()
+        table.focus()
+
+    def refresh_rows(self) -> None:
+        store, now = self.app.store, self.app.now()
+        deployment = store.by_uid(self.deployment_uid)
+        table = self.query_one(DataTable)
+        if deployment is None:
+            self.query_one("#history-title", Label).update("Deployment is gone")
+            table.clear()
+            return
+        meta = deployment["metadata"]
+        self.query_one("#history-title", Label).update(f"Rollout history of Deployment {meta['namespace']}/{meta['name']}")
+        self.revisions = history(deployment, store.owned_by("ReplicaSet", self.deployment_uid))
+        cursor = table.cursor_row
+        table.clear()
+        for rev in self.revisions:
+            table.add_row(str(rev.revision), ", ".join(rev.images), rev.change_cause or "<none>",
+                          age(rev.created, now), f"{rev.ready}/{rev.desired}",
+                          "current" if rev.is_current else "", key=str(rev.revision))
+        if self.revisions:
+            table.move_cursor(row=min(max(cursor, 0), len(self.revisions) - 1))
+
+    def action_choose(self) -> None:
+        table = self.query_one(DataTable)
+        if not self.revisions:
+            return
+        rev = self.revisions[table.cursor_row]
+        if rev.is_current:
+            self.notify(f"revision {rev.revision} is the current one", severity="warning")
+            return
+        self.dismiss(rev.revision)
+
+    def action_previous(self) -> None:
+        older = [r for r in self.revisions if not r.is_current]
+        current = next((r for r in self.revisions if r.is_current), None)
+        candidates = [r for r in older if current is None or r.revision < current.revision]
+        if not candidates:
+            self.notify("no previous revision", severity="warning")
+            return
+        self.dismiss(candidates[0].revision)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,252 @@
+"""Write actions on the dashboard: gate (read-only, RBAC), prompt, confirm, run in a worker, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from rich.text import Text
+from textual import work
+
+from kdash.actions import apply as apply_action
+from kdash.actions import delete as delete_action
+from kdash.actions import image as image_action
+from kdash.actions import rollout as rollout_action
+from kdash.actions import scale as scale_action
+from kdash.actions.registry import BY_ID
+from kdash.actions.safety import WriteContext
+from kdash.errors import KdashError
+from kdash.render.tree import Node
+from kdash.screens.confirm import ConfirmScreen
+from kdash.screens.modals import PickScreen, PromptScreen
+
+Write = Callable[[WriteContext], str]
+
+
+class RolloutControl:
+    """Mixed into DashboardScreen: one method per write action of the registry."""
+
+    # -- the common path ---------------------------------------------------------------------
+
+    def _target(self, action_id: str) -> tuple[Node, dict] | None:
+        """The selected object if the action applies to it; otherwise say why and return None."""
+        action = BY_ID[action_id]
+        if not self.app.writable(action):
+            return None
+        node = self.tree.selected
+        obj = self.app.object_for(node) if node else None
+        if obj is None or (action.kinds and node.kind not in action.kinds):
+            kinds = " or ".join(action.kinds) or "an object"
+            self.app.notify(f"{action.description}: select a {kinds} first", severity="warning")
+            return None
+        return node, obj
+
+    def confirm_write(self, title: str, detail: str | Text, write: Write, *, verb: str = "Apply",
+                      track_uid: str | None = None) -> None:
+        """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown."""
+        app = self.app
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run_write(write, track_uid)
+
+        app.push_screen(ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb),
+                        answered)
+
+    @work(thread=True, group="write")
+    def _run_write(self, write: Write, track_uid: str | None) -> None:
+        app = self.app
+        try:
+            message = write(app.write_context())
+        except KdashError as exc:
+            app.notify(exc.message, title=exc.title, severity="error", timeout=12)
+            return
+        if track_uid:
+            app.call_from_thread(app.track_rollout, track_uid)
+        app.notify(message, title="Done", timeout=6)
+
+    # -- scale ----------------------------------------------------------------------------------
+
+    def action_scale(self) -> None:
+        target = self._target("scale")
+        if target is None:
+            return
+        node, deployment = target
+        current = int((deployment.get("spec") or {}).get("replicas", 1))
+
+        def entered(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                replicas = scale_action.parse_replicas(text)
+            except KdashError as exc:
+                self.app.notify(exc.message, title=exc.title, severity="error")
+                return
+            self._confirm_scale(node, deployment, current, replicas)
+
+        self.app.push_screen(PromptScreen(f"Scale Deployment {node.namespace}/{node.name}", str(current),
+                                          hint=f"replicas now: {current}; 0–10000"), entered)
+
+    @work(thread=True, group="write-prep")
+    def _confirm_scale(self, node: Node, deployment: dict, current: int, replicas: int) -> None:
+        # Looking for an HPA is a request: do it off the UI thread, then ask on it.
+        try:
+            hpa = scale_action.hpa_for(self.app.connection.api_client, node.namespace, node.name)
+        except KdashError:
+            hpa = None
+        detail = f"replicas {current} → {replicas}"
+        if hpa:
+            detail += f"\nwarning: HorizontalPodAutoscaler {hpa} targets this Deployment and may undo this"
+        self.app.call_from_thread(
+            self.confirm_write, f"Scale Deployment {node.namespace}/{node.name} to {replicas}?", detail,
+            lambda ctx: scale_action.scale(ctx, node.namespace, node.name, replicas, expected_replicas=current),
+            verb="Scale", track_uid=node.uid)
+
+    # -- set image --------------------------------------------------------------------------
+
+    def action_set_image(self) -> None:
+        target = self._target("set_image")
+        if target is None:
+            return
+        node, deployment = target
+        refs = image_action.containers(deployment)
+        if len(refs) == 1:
+            self._prompt_image(node, deployment, refs[0])
+            return
+        choices = [(r.name, f"{'init ' if r.init else ''}{r.name}  {r.image}") for r in refs]
+
+        def picked(name: str | None) -> None:
+            ref = next((r for r in refs if r.name == name), None)
+            if ref is not None:
+                self._prompt_image(node, deployment, ref)
+
+        self.app.push_screen(PickScreen("Container", choices), picked)
+
+    def _prompt_image(self, node: Node, deployment: dict, ref: image_action.ContainerRef) -> None:
+        def entered(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                image = image_action.parse_image(text)
+            except KdashError as exc:
+                self.app.notify(exc.message, title=exc.title, severity="error")
+                return
+            if image == ref.image:
+                self.app.notify(f"{ref.name} already runs {image}", severity="warning")
+                return
+            self.confirm_write(
+                f"Set image of {ref.name} in Deployment {node.namespace}/{node.name}?",
+                f"{ref.image}\n→ {image}",
+                lambda ctx: image_action.set_image(ctx, deployment, ref.name, image),
+                verb="Set image", track_uid=node.uid)
+
+        kind = "init container" if ref.init else "container"
+        self.app.push_screen(PromptScreen(f"Image for {kind} {ref.name}", ref.image,
+                                          hint=f"now: {ref.image}"), entered)
+
+    # -- history / undo, restart ----------------------------------------------------------------
+
+    def action_history(self) -> None:
+        target = self._target("history")
+        if target is None:
+            return
+        node, _ = target
+        from kdash.screens.history import HistoryScreen
+
+        def chosen(revision: int | None) -> None:
+            if revision is None:
+                return
+            self.confirm_write(
+                f"Roll back Deployment {node.namespace}/{node.name} to revision {revision}?",
+                "Copies that revision's pod template, like `kubectl rollout undo --to-revision`;\n"
+                "works while a rollout is in progress (aborts it).",
+                lambda ctx: rollout_action.undo(ctx, node.namespace, node.name, revision),
+                verb="Undo", track_uid=node.uid)
+
+        self.app.push_screen(HistoryScreen(node.uid), chosen)
+
+    def action_restart(self) -> None:
+        target = self._target("restart")
+        if target is None:
+            return
+        node, _ = target
+        self.confirm_write(f"Restart Deployment {node.namespace}/{node.name}?",
+                           "Rolls every pod, like `kubectl rollout restart`.",
+                           lambda ctx: rollout_action.restart(ctx, node.namespace, node.name),
+                           verb="Restart", track_uid=node.uid)
+
+    # -- delete pod ----------------------------------------------------------------------------
+
+    def action_delete_pod(self) -> None:
+        target = self._target("delete_pod")
+        if target is None:
+            return
+        node, pod = target
+        self.confirm_write(f"Delete Pod {node.namespace}/{node.name}?",
+                           "Its ReplicaSet (if any) creates a replacement.",
+                           lambda ctx: delete_action.delete_pod(ctx, node.namespace, node.name, uid=node.uid),
+                           verb="Delete")
+
+    # -- apply -----------------------------------------------------------------------------
+
+    def action_apply(self) -> None:
+        if not self.app.writable(BY_ID["apply"]):
+            return
+        from kdash.widgets.path_suggester import PathSuggester
+
+        self.app.push_screen(
+            PromptScreen("Apply which YAML file?", "", hint="a path; tab completes",
+                         placeholder="./manifest.yaml", suggester=PathSuggester()),
+            self._apply_path)
+
+    def _apply_path(self, text: str | None) -> None:
+        if not text:
+            return
+        path = Path(text.strip()).expanduser()
+        try:
+            manifests = apply_action.parse_manifests(read_manifest_file(path), source=str(path))
+        except KdashError as exc:
+            self.app.notify(exc.message, title=exc.title, severity="error", timeout=12)
+            return
+        self._plan_apply(manifests, str(path), force=False)
+
+    @work(thread=True, group="write-prep")
+    def _plan_apply(self, manifests: list, source: str, force: bool) -> None:
+        app = self.app
+        namespace = app.namespace or (app.connection.namespace if app.connection else "default")
+        try:
+            plan = apply_action.plan(app.write_context(), manifests, namespace, force=force)
+        except KdashError as exc:
+            app.notify(exc.message, title=exc.title, severity="error", timeout=12)
+            return
+        app.call_from_thread(self._show_plan, plan, source)
+
+    def _show_plan(self, plan, source: str) -> None:
+        from kdash.screens.apply_preview import ApplyPreviewScreen
+
+        def decided(answer: str | None) -> None:
+            if answer == "apply":
+                self._run_write(lambda ctx: apply_action.apply(ctx, plan), None)
+            elif answer == "force":
+                self._plan_apply(plan.manifests, source, force=True)
+
+        self.app.push_screen(ApplyPreviewScreen(plan, source, self.app.context_name, self.app.protected),
+                             decided)
+
+
+def read_manifest_file(path: Path, limit: int = 5 * 1024 * 1024) -> str:
+    """The file's text, or a KdashError that says plainly what is wrong with it."""
+    try:
+        if path.is_dir():
+            raise KdashError("Not a file", f"{path} is a directory")
+        size = path.stat().st_size
+        if size > limit:
+            raise KdashError("File too large", f"{path} is {size // 1024} KiB; the limit is {limit // 1024} KiB")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KdashError("File not found", f"{path} does not exist") from None
+    except UnicodeDecodeError:
+        raise KdashError("Not a text file", f"{path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise KdashError("Cannot read file", f"{path}: {exc.strerror or exc}") from None
+

@@ -1,0 +1,36 @@
+"""--readonly blocks every write action of the registry: nothing is asked, nothing sent, one audit line."""
+
+from __future__ import annotations
+
+import pytest
+
+from kdash.actions.registry import ACTIONS, write_actions
+from kdash.actions.safety import AuditLog
+from kdash.screens.dashboard import DashboardScreen
+from tests.ui.fixture_app import fixture_app
+
+
+def test_registry_has_write_actions_and_each_names_its_kinds():
+    writes = write_actions()
+    assert {a.id for a in writes} >= {"scale", "set_image", "history", "restart", "delete_pod", "apply"}
+    assert all(a.rbac or a.id == "apply" for a in writes)
+    assert len({a.keys for a in ACTIONS}) == len(ACTIONS), "two actions share a key"
+
+
+@pytest.mark.parametrize("action", write_actions(), ids=lambda a: a.id)
+async def test_readonly_blocks(action, tmp_path):
+    audit = AuditLog(tmp_path / "audit.log")
+    app = fixture_app(readonly=True, audit=audit)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        tree = screen.tree
+        if action.kinds:
+            key = next(k for k in tree.keys() if k.startswith(action.kinds[0] + "/"))
+            assert tree.select_key(key)
+        await pilot.press(*action.keys.split(",")[0].split())
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen), "a read-only app must not open a prompt"
+        assert any("read-only" in n.message.lower() for n in app._notifications)
+        lines = audit.lines()
+        assert len(lines) == 1 and lines[0]["result"] == "refused" and lines[0]["verb"] == action.id
