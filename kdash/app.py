@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
@@ -17,6 +22,7 @@ from textual.theme import Theme
 from kdash import config
 from kdash.actions.access import denied_actions
 from kdash.actions.registry import ACTIONS, Action
+from kdash.actions.reload import DataChanges, restart_plan, wants_auto_restart
 from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
 from kdash.kube.client import Connection, connect, list_contexts
@@ -79,6 +85,7 @@ class KdashApp(App[None]):
         self.server_version = ""
         self.coalescer = Coalescer(self.post_message)
         self.denied: set[str] = set()  # action ids an RBAC pre-check refused
+        self.configmap_changes = DataChanges()
         self.audit = audit or AuditLog.default()
         # Deployment uid -> monotonic time until which its rollout bar stays visible.
         self._tracked_rollouts: dict[str, float] = {}
@@ -135,6 +142,7 @@ class KdashApp(App[None]):
 
     def _start_watcher(self) -> None:
         self.store = Store()
+        self.configmap_changes.forget()
         self.watcher = Watcher(self.connection, None if self.all_namespaces else self.namespace,
                                store=self.store, on_change=self.coalescer.mark)
         self.watcher.start()
@@ -169,11 +177,39 @@ class KdashApp(App[None]):
 
     def _flush_changes(self) -> None:
         kinds = self.coalescer.take()
+        if not any(isinstance(s, DashboardScreen) for s in self.screen_stack):
+            return  # shutting down: the screens are gone, the watcher is stopping
         if kinds:
             self.dashboard.refresh_data(kinds)
+        if "ConfigMap" in kinds:
+            self._check_configmap_changes()
+
+    def _check_configmap_changes(self) -> None:
+        """Watch mode: a real data change offers to restart consumers (or does, where opted in)."""
+        changed = self.configmap_changes.observe(self.store.list("ConfigMap"))
+        for configmap in changed:
+            meta = configmap["metadata"]
+            items = [i for i in restart_plan(configmap, self.store.list("Deployment", meta["namespace"]))
+                     if i.needed]
+            if not items:
+                continue
+            if self.readonly:
+                users = ", ".join(i.consumer.deployment for i in items)
+                self.notify(f"ConfigMap {meta['namespace']}/{meta['name']} changed; {users} still run the old "
+                            "data (read-only: not restarting)", severity="warning", timeout=10)
+                continue
+            auto = [i for i in items if wants_auto_restart(i.deployment, meta["name"])]
+            if auto:
+                self.dashboard.auto_restart(configmap, auto)
+                for item in auto:
+                    self.track_rollout(item.deployment["metadata"]["uid"])
+            if len(auto) < len(items):
+                skip = frozenset(i.consumer.deployment for i in auto)
+                self.dashboard.offer_configmap_restart(configmap, changed=True, skip=skip)
 
     def _refresh_ages(self) -> None:
-        self.dashboard.refresh_data(None)
+        if any(isinstance(s, DashboardScreen) for s in self.screen_stack):
+            self.dashboard.refresh_data(None)
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -269,6 +305,22 @@ class KdashApp(App[None]):
         now = time.monotonic()
         self._tracked_rollouts = {uid: t for uid, t in self._tracked_rollouts.items() if t > now}
         return set(self._tracked_rollouts)
+
+    def edit_text(self, text: str, suffix: str = ".txt") -> str | None:
+        """Let the user edit `text` in $VISUAL/$EDITOR (the TUI is suspended meanwhile)."""
+        editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+        with tempfile.NamedTemporaryFile("w", suffix=suffix, prefix="kdash-", delete=False) as handle:
+            handle.write(text)
+            path = handle.name
+        try:
+            with self.suspend():
+                subprocess.run([*editor, path], check=False)
+            return Path(path).read_text()
+        except Exception as exc:  # no terminal to suspend to, editor missing: say so
+            self.notify(f"cannot run {editor[0]}: {exc}", title="Editor", severity="error")
+            return None
+        finally:
+            Path(path).unlink(missing_ok=True)
 
     # -- themes, keys ----------------------------------------------------------------------
 

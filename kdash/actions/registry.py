@@ -26,7 +26,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("quit", "q", "Quit", "Quit kdash", group="app", footer=False),
     Action("view_workloads", "1", "Workloads", "Show the Deployment → ReplicaSet → Pod tree", footer=False),
     Action("view_services", "2", "Services", "Show the Service → Pod tree with endpoint readiness", footer=False),
-    Action("toggle_view", "tab", "Views", "Switch between the workload and service trees"),
+    Action("view_configmaps", "3", "ConfigMaps", "Show ConfigMaps and the Deployments that use them",
+           footer=False),
+    Action("toggle_view", "tab", "Views", "Cycle the workload, service and ConfigMap trees"),
     Action("namespace", "n", "Ns", "Pick the namespace to watch (or all namespaces)"),
     Action("all_namespaces", "0", "All ns", "Watch all namespaces", footer=False),
     Action("context", "c", "Context", "Switch to another kubeconfig context", footer=False),
@@ -34,8 +36,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("clear_filter", "escape", "Clear filter", "Clear the name / label filter", footer=False),
     Action("yaml", "y", "YAML", "Show the selected object as YAML", footer=False),
     Action("toggle_details", "d", "Details", "Show or hide the details pane (describe, events)", footer=False),
-    Action("expand_all", "e", "Expand all", "Expand every node of the tree", footer=False),
-    Action("collapse_all", "E", "Collapse all", "Collapse the tree to its top level", footer=False),
+    Action("expand_all", "plus", "Expand all", "Expand every node of the tree", footer=False),
+    Action("collapse_all", "minus", "Collapse all", "Collapse the tree to its top level", footer=False),
     Action("cycle_theme", "T", "Theme", "Switch to the next theme", group="app", footer=False),
     Action("scale", "s", "Scale", "Scale the selected Deployment (scale subresource)", group="rollout",
            kinds=("Deployment",), writes=True, rbac=("update", "apps", "deployments/scale")),
@@ -49,6 +51,11 @@ ACTIONS: tuple[Action, ...] = (
            group="rollout", kinds=("Pod",), writes=True, rbac=("delete", "", "pods")),
     Action("apply", "a", "Apply", "Apply a YAML file: server-side dry-run preview, then apply", group="rollout",
            writes=True),
+    Action("restart_consumers", "R", "Restart users",
+           "Restart the Deployments that use the selected ConfigMap (skips those already on its data)",
+           group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "apps", "deployments")),
+    Action("edit", "e", "Edit", "Edit the selected ConfigMap in $EDITOR; dry-run diff, then replace",
+           group="rollout", kinds=("ConfigMap",), writes=True, rbac=("update", "", "configmaps"), footer=False),
 )
 
 BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}

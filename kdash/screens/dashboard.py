@@ -14,6 +14,7 @@ from textual.widgets import Footer, Static, Tree
 from kdash.actions.registry import ACTIONS, Action
 from kdash.render import details as render_details
 from kdash.render import tree as render_tree
+from kdash.render.configmaps import build_configmap_tree
 from kdash.render.labels import parse_selector
 from kdash.render.rollout import rollout_statuses
 from kdash.screens.rollout_control import RolloutControl
@@ -24,10 +25,14 @@ from kdash.widgets.status import DetailsPane, HeaderLine
 DETAILS_MIN_HEIGHT = 32
 WORKLOADS = "workloads"
 SERVICES = "services"
+CONFIGMAPS = "configmaps"
+VIEWS = (WORKLOADS, SERVICES, CONFIGMAPS)
+VIEW_TITLES = {WORKLOADS: "Deployments", SERVICES: "Services", CONFIGMAPS: "ConfigMaps"}
 # Kinds whose change affects each view; other kinds only touch the details pane / header.
 VIEW_KINDS = {
     WORKLOADS: {"Deployment", "ReplicaSet", "Pod"},
     SERVICES: {"Service", "Endpoints", "Pod"},
+    CONFIGMAPS: {"ConfigMap", "Deployment"},
 }
 
 
@@ -105,9 +110,11 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if self.view == WORKLOADS:
             nodes = render_tree.build_workload_tree(
                 store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now)
-        else:
+        elif self.view == SERVICES:
             nodes = render_tree.build_service_tree(
                 store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)
+        else:
+            nodes = build_configmap_tree(store.list("ConfigMap"), store.list("Deployment"), now)
         if self.name_filter or self._selector is not None:
             nodes = render_tree.filter_tree(nodes, name_substring=self.name_filter or None,
                                             label_selector=self._selector)
@@ -135,8 +142,10 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if self.view == WORKLOADS:
             parts.append(f"{store.count('Deployment')} deploy  {store.count('ReplicaSet')} rs  "
                          f"{store.count('Pod')} pods")
-        else:
+        elif self.view == SERVICES:
             parts.append(f"{store.count('Service')} svc  {store.count('Pod')} pods")
+        else:
+            parts.append(f"{store.count('ConfigMap')} configmaps  {store.count('Deployment')} deploy")
         if self._message:
             parts.append(self._message)
         self.query_one("#status", Static).update(Text("  │  ".join(parts)))
@@ -147,7 +156,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         style = app.health_style("ok" if health == "live" else "warning")
         self.query_one(HeaderLine).show(
             app.context_name, app.namespace_label, app.server_version, health,
-            "Deployments" if self.view == WORKLOADS else "Services", app.readonly, style)
+            VIEW_TITLES[self.view], app.readonly, style)
 
     def _show_details(self) -> None:
         pane = self.query_one("#details-scroll")
@@ -188,8 +197,11 @@ class DashboardScreen(RolloutControl, Screen[None]):
     def action_view_services(self) -> None:
         self._set_view(SERVICES)
 
+    def action_view_configmaps(self) -> None:
+        self._set_view(CONFIGMAPS)
+
     def action_toggle_view(self) -> None:
-        self._set_view(SERVICES if self.view == WORKLOADS else WORKLOADS)
+        self._set_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
 
     def _set_view(self, view: str) -> None:
         if view == self.view:

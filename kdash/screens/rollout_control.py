@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 
 from kdash.actions import apply as apply_action
 from kdash.actions import delete as delete_action
+from kdash.actions import edit as edit_action
 from kdash.actions import image as image_action
+from kdash.actions import reload
 from kdash.actions import rollout as rollout_action
 from kdash.actions import scale as scale_action
 from kdash.actions.registry import BY_ID
@@ -41,7 +44,7 @@ class RolloutControl:
             return None
         return node, obj
 
-    def confirm_write(self, title: str, detail: str | Text, write: Write, *, verb: str = "Apply",
+    def confirm_write(self, title: str, detail: str | Text | Syntax, write: Write, *, verb: str = "Apply",
                       track_uid: str | None = None) -> None:
         """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown."""
         app = self.app
@@ -187,6 +190,95 @@ class RolloutControl:
                            lambda ctx: delete_action.delete_pod(ctx, node.namespace, node.name, uid=node.uid),
                            verb="Delete")
 
+    # -- ConfigMap-triggered restarts -----------------------------------------------------------
+
+    def action_restart_consumers(self) -> None:
+        target = self._target("restart_consumers")
+        if target is None:
+            return
+        _, configmap = target
+        self.offer_configmap_restart(configmap, changed=False)
+
+    def offer_configmap_restart(self, configmap: dict, *, changed: bool, skip: frozenset[str] = frozenset()) -> None:
+        """Ask to restart the consumers that don't yet run this ConfigMap's data (watch mode and `R`).
+
+        `skip` names consumers being restarted automatically right now.
+        """
+        app = self.app
+        meta = configmap["metadata"]
+        items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", meta["namespace"]))
+                 if i.consumer.deployment not in skip]
+        pending = [i for i in items if i.needed]
+        name = f"ConfigMap {meta['namespace']}/{meta['name']}"
+        if not pending:
+            if not changed:
+                used = ", ".join(i.consumer.deployment for i in items)
+                app.notify(f"{name}: " + (f"{used} already run{'s' if len(items) == 1 else ''} this data"
+                                          if items else "no Deployment uses it"), timeout=6)
+            return
+        users = ", ".join(i.consumer.deployment for i in pending)
+        verb = "uses" if len(pending) == 1 else "use"
+        title = f"{name} changed. {users} {verb} this ConfigMap — restart?" if changed else \
+            f"Restart {users} for {name}?"
+        detail = "\n".join(f"{i.consumer.deployment}: via {', '.join(i.consumer.how)}" for i in pending)
+        done = [i.consumer.deployment for i in items if not i.needed]
+        if done:
+            detail += f"\nalready on this data, left alone: {', '.join(done)}"
+        self.confirm_write(title, detail, lambda ctx: restart_consumers(ctx, configmap, pending),
+                           verb="Restart", track_uid=None)
+        for item in pending:
+            app.track_rollout(item.deployment["metadata"]["uid"])
+
+    @work(thread=True, group="write")
+    def auto_restart(self, configmap: dict, items: list) -> None:
+        """Opted-in consumers (Reloader or kdash annotations) restart without asking; each is audited."""
+        app = self.app
+        try:
+            message = restart_consumers(app.write_context(), configmap, items)
+        except KdashError as exc:
+            app.notify(exc.message, title=exc.title, severity="error", timeout=12)
+            return
+        app.notify(message, title="Auto-restart", timeout=8)
+
+    # -- edit (ConfigMaps) -------------------------------------------------------------------
+
+    def action_edit(self) -> None:
+        target = self._target("edit")
+        if target is None:
+            return
+        _, obj = target
+        try:
+            original = edit_action.editable(obj)
+        except KdashError as exc:
+            self.app.notify(exc.message, title=exc.title, severity="error")
+            return
+        text = edit_action.to_text(original)
+        edited_text = self.app.edit_text(text, suffix=".yaml")
+        if edited_text is None or edited_text.strip() == text.strip():
+            self.app.notify("No changes", timeout=3)
+            return
+        try:
+            edited = edit_action.parse_edited(edited_text, original)
+        except KdashError as exc:
+            self.app.notify(exc.message, title=exc.title, severity="error", timeout=12)
+            return
+        self._preview_edit(obj, edited)
+
+    @work(thread=True, group="write-prep")
+    def _preview_edit(self, live: dict, edited: dict) -> None:
+        app = self.app
+        try:
+            result = edit_action.replace(app.write_context(), edited, dry_run=True)
+        except KdashError as exc:
+            app.notify(exc.message, title=exc.title, severity="error", timeout=12)
+            return
+        meta = edited["metadata"]
+        changes = edit_action.diff(live, result)
+        detail = Syntax(changes, "diff", theme="ansi_dark", background_color="default") if changes else "no change"
+        app.call_from_thread(
+            self.confirm_write, f"Replace {edited['kind']} {meta.get('namespace')}/{meta['name']}?",
+            detail, lambda ctx: _replaced(edit_action.replace(ctx, edited)), verb="Replace")
+
     # -- apply -----------------------------------------------------------------------------
 
     def action_apply(self) -> None:
@@ -232,6 +324,25 @@ class RolloutControl:
 
         self.app.push_screen(ApplyPreviewScreen(plan, source, self.app.context_name, self.app.protected),
                              decided)
+
+
+def _replaced(result: dict) -> str:
+    meta = result.get("metadata", {})
+    return f"replaced {result.get('kind', 'object')} {meta.get('namespace')}/{meta.get('name')}"
+
+
+def restart_consumers(ctx: WriteContext, configmap: dict, items: list) -> str:
+    """Restart each item's Deployment; keep going past a failure and report all of them."""
+    done, failed = [], []
+    for item in items:
+        try:
+            reload.restart_for_configmap(ctx, configmap, item.consumer.deployment)
+            done.append(item.consumer.deployment)
+        except KdashError as exc:
+            failed.append(f"{item.consumer.deployment}: {exc.message}")
+    if failed:
+        raise KdashError("Some restarts failed", "; ".join(failed) + (f" (restarted: {', '.join(done)})" if done else ""))
+    return f"restarting {', '.join(done)} for ConfigMap {configmap['metadata']['name']}"
 
 
 def read_manifest_file(path: Path, limit: int = 5 * 1024 * 1024) -> str:

@@ -59,6 +59,11 @@ async def test_services_view_and_back():
                             if "/Pod/" not in k)
         await pilot.press("tab")
         await pilot.pause()
+        assert app.screen.view == "configmaps"
+        keys = app.screen.tree.keys()
+        assert any(k.startswith("ConfigMap/") for k in keys)
+        await pilot.press("tab")
+        await pilot.pause()
         assert any(k.startswith("Deployment/") for k in app.screen.tree.keys())
 
 

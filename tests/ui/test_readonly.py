@@ -26,6 +26,9 @@ async def test_readonly_blocks(action, tmp_path):
         screen = app.screen
         tree = screen.tree
         if action.kinds:
+            if "ConfigMap" in action.kinds:
+                await pilot.press("3")
+                await pilot.pause()
             key = next(k for k in tree.keys() if k.startswith(action.kinds[0] + "/"))
             assert tree.select_key(key)
         await pilot.press(*action.keys.split(",")[0].split())

@@ -30,3 +30,6 @@ class TestDashboardSnapshots:
         app = fixture_app()
         assert app.no_color
         assert snap_compare(app, terminal_size=(80, 24))
+
+    def test_configmaps_100x30(self, snap_compare):
+        assert snap_compare(fixture_app(), terminal_size=(100, 30), press=["3"])

@@ -1,0 +1,63 @@
+"""The ConfigMap tree: each ConfigMap with the Deployments that consume it and whether they run its data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from kdash.actions.reload import restart_plan, stamp_key, template_annotations, wants_auto_restart
+from kdash.render.format import age, size_text
+from kdash.render.tree import Node
+
+Obj = Mapping[str, Any]
+
+
+def build_configmap_tree(configmaps: Iterable[Obj], deployments: Iterable[Obj], now: datetime) -> list[Node]:
+    """ConfigMaps by namespace and name; children are consumer Deployments ("used by")."""
+    deployments = list(deployments)
+    cms = sorted(configmaps, key=lambda c: (_meta(c).get("namespace", ""), _meta(c).get("name", "")))
+    show_ns = len({_meta(c).get("namespace") for c in cms}) > 1
+    return [_configmap_node(cm, deployments, now, show_ns) for cm in cms]
+
+
+def _configmap_node(cm: Obj, deployments: list[Obj], now: datetime, show_ns: bool) -> Node:
+    meta = _meta(cm)
+    ns, name = meta.get("namespace", ""), meta.get("name", "")
+    plan = restart_plan(dict(cm), deployments)
+    key = f"ConfigMap/{ns}/{name}"
+    children = tuple(_consumer_node(key, item, name) for item in plan)
+    keys = len(cm.get("data") or {}) + len(cm.get("binaryData") or {})
+    size = sum(len(str(v)) for v in (cm.get("data") or {}).values())
+    used = ", ".join(i.consumer.deployment for i in plan) or "no Deployment"
+    stale = sum(1 for i in plan if _state(i, name)[0] == "stale")
+    label = (f"cm {ns + '/' if show_ns else ''}{name}  {keys} key{'s' if keys != 1 else ''}  "
+             f"{size_text(size)}  {age(meta.get('creationTimestamp'), now)}  used by {used}")
+    return Node(key=key, kind="ConfigMap", namespace=ns, name=name, uid=meta.get("uid", ""), label=label,
+                health="warning" if stale else "none",
+                columns={"keys": str(keys), "used_by": used, "stale": str(stale)},
+                labels=dict(meta.get("labels") or {}), children=children)
+
+
+def _consumer_node(parent_key: str, item, cm_name: str) -> Node:
+    deployment = item.deployment
+    meta = _meta(deployment)
+    ns, name = meta.get("namespace", ""), meta.get("name", "")
+    how = ", ".join(item.consumer.how) + (" (optional)" if item.consumer.optional else "")
+    state, text = _state(item, cm_name)
+    auto = "  auto-restart" if wants_auto_restart(deployment, cm_name) else ""
+    health = {"stale": "warning", "current": "ok"}.get(state, "none")
+    return Node(key=f"{parent_key}/Deployment/{ns}/{name}", kind="Deployment", namespace=ns, name=name,
+                uid=meta.get("uid", ""), label=f"deploy {name}  via {how}  {text}{auto}",
+                health=health, columns={"how": how, "state": state}, labels=dict(meta.get("labels") or {}))
+
+
+def _state(item, cm_name: str) -> tuple[str, str]:
+    """("current"|"stale"|"untracked", words): only a stamp from kdash tells which data a consumer runs."""
+    stamp = template_annotations(item.deployment).get(stamp_key(cm_name))
+    if stamp is None:
+        return "untracked", "not restarted by kdash yet"
+    return ("stale", "restart pending: runs older data") if item.needed else ("current", "runs this data")
+
+
+def _meta(obj: Obj) -> Mapping[str, Any]:
+    return obj.get("metadata") or {}
