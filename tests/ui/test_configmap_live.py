@@ -13,6 +13,7 @@ from kdash.actions.configmap import data_hash
 from kdash.actions.reload import stamp_key
 from kdash.actions.safety import AuditLog
 from kdash.app import make_app
+from tests.ui.pilot_helpers import until
 from kdash.config import Settings
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
@@ -41,16 +42,6 @@ def _setup(kubectl, namespace: str, *extra: dict) -> None:
     kubectl("rollout", "status", "deployment/mc-user", "-n", namespace, "--timeout=60s", timeout=70)
 
 
-async def _until(pilot, predicate, timeout: float = 60, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
 def _app(cluster, namespace, tmp_path, **overrides):
     args = Namespace(kubeconfig=cluster.kubeconfig, context=None, namespace=namespace, all_namespaces=False,
                      readonly=False, theme=None)
@@ -64,7 +55,7 @@ def _deployment(kubectl, namespace: str, name: str) -> dict:
 
 
 async def _ready(pilot, app, namespace):
-    await _until(pilot, lambda: app.watch_health() == "live"
+    await until(pilot, lambda: app.watch_health() == "live"
                  and app.store.get("ConfigMap", namespace, "mc-user-config") is not None
                  and app.store.get("Deployment", namespace, "mc-user") is not None, message="initial lists")
     await pilot.pause(0.3)
@@ -82,7 +73,7 @@ async def test_data_change_offers_restart_of_the_consumer_only(cluster, kubectl,
         assert isinstance(app.screen, DashboardScreen), "a label change must not offer a restart"
         await asyncio.to_thread(kubectl, "patch", "configmap", "mc-user-config", "-n", namespace,
                                 "-p", '{"data":{"LOG_LEVEL":"debug"}}')
-        confirm = await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen,
+        confirm = await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen,
                                message="the restart offer")
         assert "mc-user uses this ConfigMap — restart?" in confirm._title
         assert "bystander" not in confirm._title
@@ -100,7 +91,7 @@ async def test_data_change_offers_restart_of_the_consumer_only(cluster, kubectl,
                             for p in pods if not p["metadata"].get("deletionTimestamp"))
         bystander = await asyncio.to_thread(_deployment, kubectl, namespace, "bystander")
         assert bystander["metadata"]["generation"] == 1
-        assert [l["verb"] for l in app.audit.lines()] == ["restart-for-configmap"]
+        assert [line["verb"] for line in app.audit.lines()] == ["restart-for-configmap"]
 
     # kdash restarted, data unchanged since: no offer, no restart.
     app2 = _app(cluster, namespace, tmp_path)
@@ -110,7 +101,7 @@ async def test_data_change_offers_restart_of_the_consumer_only(cluster, kubectl,
         assert isinstance(app2.screen, DashboardScreen)
         # `R` on it now: every consumer already runs this data, so nothing is asked.
         await pilot.press("3")
-        await _until(pilot, lambda: app2.screen.tree.node(f"ConfigMap/{namespace}/mc-user-config"),
+        await until(pilot, lambda: app2.screen.tree.node(f"ConfigMap/{namespace}/mc-user-config"),
                      message="configmap view")
         node = app2.screen.tree.node(f"ConfigMap/{namespace}/mc-user-config/Deployment/{namespace}/mc-user")
         assert node is not None and node.columns["state"] == "current"
@@ -131,13 +122,13 @@ async def test_opted_in_consumer_restarts_automatically(cluster, kubectl, namesp
         await _ready(pilot, app, namespace)
         await pilot.press("3")
         cm_key = f"ConfigMap/{namespace}/mc-user-config"
-        await _until(pilot, lambda: app.screen.tree.node(cm_key), message="configmap view")
+        await until(pilot, lambda: app.screen.tree.node(cm_key), message="configmap view")
         # The projected-volume consumer is detected beside the envFrom one.
         users = {c.name: c.columns["how"] for c in app.screen.tree.node(cm_key).children}
         assert users == {"auto-user": "projected volume cfg", "mc-user": "envFrom"}
         await asyncio.to_thread(kubectl, "patch", "configmap", "mc-user-config", "-n", namespace,
                                 "-p", '{"data":{"LOG_LEVEL":"warn"}}')
-        confirm = await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen,
+        confirm = await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen,
                                message="the offer for the other consumer")
         assert "mc-user uses" in confirm._title
         await pilot.press("escape")  # decline: only the opted-in one restarts

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from argparse import Namespace
 
 import pytest
 
 from kdash.app import make_app
+from tests.ui.pilot_helpers import until
 from kdash.screens.dashboard import DashboardScreen
 
 pytestmark = pytest.mark.cluster
@@ -25,16 +25,6 @@ def _deployment(name: str, image: str, replicas: int = 2) -> str:
                                            "annotations": {"kdash.io/fake-ready-delay": "1"}},
                               "spec": {"containers": [{"name": "main", "image": image}]}}},
     })
-
-
-async def _until(pilot, predicate, timeout: float = 60, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def _app(cluster, namespace):
@@ -61,7 +51,7 @@ async def test_rolling_update_appears_live_and_matches_kubectl(cluster, kubectl,
             pods = [k for k in tree.keys() if k.startswith("Pod/")]
             return len(pods) == 2 and all(tree.node(k).columns.get("ready") == "1/1" for k in pods)
 
-        await _until(pilot, pods_ready, message="two ready pods in the tree")
+        await until(pilot, pods_ready, message="two ready pods in the tree")
         assert f"Deployment/{namespace}/web" in tree.keys()
         # Put the cursor on the Deployment: it must stay there through the rollout.
         assert tree.select_key(f"Deployment/{namespace}/web")
@@ -69,7 +59,7 @@ async def test_rolling_update_appears_live_and_matches_kubectl(cluster, kubectl,
         assert len(old_rs) == 1
 
         await asyncio.to_thread(kubectl, "set", "image", "deployment/web", "main=nginx:1.21.0", "-n", namespace)
-        new_rs = await _until(pilot, lambda: {k for k in tree.keys() if k.startswith("ReplicaSet/")} - old_rs,
+        new_rs = await until(pilot, lambda: {k for k in tree.keys() if k.startswith("ReplicaSet/")} - old_rs,
                               message="the new ReplicaSet to appear")
         assert len(new_rs) == 1
         await asyncio.to_thread(kubectl, "rollout", "status", "deployment/web", "-n", namespace,
@@ -81,7 +71,7 @@ async def test_rolling_update_appears_live_and_matches_kubectl(cluster, kubectl,
             two_pods = len([k for k in want if k.startswith("Pod/")]) == 2
             return two_pods and set(tree.keys()) == want and want
 
-        want = await _until(pilot, settled, message="tree to match kubectl")
+        want = await until(pilot, settled, message="tree to match kubectl")
         pods = [k for k in want if k.startswith("Pod/")]
         assert len(pods) == 2
         new_key = next(iter(new_rs))
@@ -119,7 +109,7 @@ async def test_service_view_shows_endpoint_readiness(cluster, kubectl, namespace
             node = tree.node(svc_key)
             return node is not None and len(node.children) == 2 and tree.node(stuck_key) is not None
 
-        await _until(pilot, both_pods, message="service with its two pods")
+        await until(pilot, both_pods, message="service with its two pods")
 
         def readiness_settled():
             stuck = tree.node(stuck_key)
@@ -127,6 +117,6 @@ async def test_service_view_shows_endpoint_readiness(cluster, kubectl, namespace
             return (stuck.columns.get("endpoint") == "not ready"
                     and others[0].columns.get("endpoint") == "ready")
 
-        await _until(pilot, readiness_settled, message="endpoint readiness in the tree")
+        await until(pilot, readiness_settled, message="endpoint readiness in the tree")
         assert "not ready" in tree.node(stuck_key).label
         assert "ClusterIP" in tree.node(svc_key).label
