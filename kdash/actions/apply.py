@@ -18,6 +18,7 @@ from kdash.actions.http import APPLY_PATCH, status_of
 from kdash.actions.safety import Attempt, WriteContext, target_of
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
+from kdash.kube.objects import LAST_APPLIED
 
 ItemStatus = Literal["created", "changed", "unchanged", "error"]
 
@@ -296,6 +297,7 @@ class Plan:
     default_namespace: str
     force: bool = False
     manifests: list[Manifest] = field(default_factory=list)
+    """The manifests as given to plan() (to plan them again, e.g. with force)."""
 
     @property
     def ok(self) -> bool:
@@ -421,7 +423,8 @@ def _yaml_lines(obj: dict[str, Any] | None) -> list[str]:
     return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, allow_unicode=True).splitlines()
 
 
-def _masked(before: dict[str, Any] | None, after: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+def _masked(before: dict[str, Any] | None,
+            after: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """Secret values hidden like `kubectl diff`: "***", or "*** (before)"/"*** (after)" when they differ."""
     old = (before or {}).get("data") or {}
     new = after.get("data") or {}
@@ -431,7 +434,16 @@ def _masked(before: dict[str, Any] | None, after: dict[str, Any]) -> tuple[dict[
         before = dict(before, data=masked_old)
     if "data" in after:
         after = dict(after, data=masked_new)
-    return before, after
+    return (_mask_last_applied(before) if before is not None else None), _mask_last_applied(after)
+
+
+def _mask_last_applied(obj: dict[str, Any]) -> dict[str, Any]:
+    # kubectl's client-side apply keeps a Secret's whole data in this annotation.
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if LAST_APPLIED not in annotations:
+        return obj
+    metadata = dict(obj["metadata"], annotations=dict(annotations, **{LAST_APPLIED: _MASK}))
+    return dict(obj, metadata=metadata)
 
 
 # -- apply ---------------------------------------------------------------------------------------
@@ -443,12 +455,13 @@ def apply(ctx: WriteContext, planned: Plan) -> str:
     Refuses unless every item of the plan — and of a fresh dry run made just now, so nothing
     that broke since the preview half-applies — is free of errors.
     """
-    ctx.refuse_if_readonly("apply", _batch_target(planned.manifests))
-    if not planned.items:
+    manifests = [item.manifest for item in planned.items]
+    ctx.refuse_if_readonly("apply", _batch_target(manifests))
+    if not manifests:
         raise KdashError("Nothing to apply", "the manifests contain no objects")
     if not planned.ok:
         raise _refused(planned, "nothing was applied")
-    fresh = plan(ctx, planned.manifests, planned.default_namespace, planned.force)
+    fresh = plan(ctx, manifests, planned.default_namespace, planned.force)
     if not fresh.ok:
         raise _refused(fresh, "the cluster changed since the preview; nothing was applied")
     done: list[PlanItem] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,8 +19,9 @@ JSON_PATCH = "application/json-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 
 WRITE_TIMEOUT: Timeout = (CONNECT_TIMEOUT, 30.0)
-# Optimistic-concurrency retries when only the status moved (a rollout updates it every few seconds).
-CONFLICT_RETRIES = 3
+# Optimistic-concurrency attempts when only the status moved: a starting rollout updates the
+# Deployment's status several times a second, so a read-then-write can lose a few races in a row.
+CONFLICT_RETRIES = 5
 
 
 def request_json(
@@ -55,6 +57,11 @@ def request_json(
         text = (data or b"").decode("utf-8", errors="replace")
         ApiException.from_response(http_resp=response, body=text, data=None)
     return json.loads(data) if data else {}
+
+
+def backoff(attempt: int) -> None:
+    """Wait a little longer after each lost optimistic-concurrency race (100, 200, then 400 ms)."""
+    time.sleep(min(0.05 * 2 ** attempt, 0.4))
 
 
 def status_of(exc: ApiException) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from kdash.actions.http import CONFLICT_RETRIES, STRATEGIC_MERGE_PATCH, api_error, changed_meanwhile
+from kdash.actions.http import CONFLICT_RETRIES, STRATEGIC_MERGE_PATCH, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
 from kdash.errors import KdashError
 from kdash.kube import objects
@@ -134,7 +134,11 @@ def set_image(ctx: WriteContext, deployment: dict[str, Any] | tuple[str, str], c
             attempt.detail = f"{container}: already {image}"
             return f"container {container} of {what} already runs {image}; nothing changed"
         field = "initContainers" if ref.init else "containers"
-        for _ in range(CONFLICT_RETRIES):
+        seen = obj
+        for tries in range(CONFLICT_RETRIES):
+            if tries:
+                backoff(tries)
+                obj = _same_spec_or_fail(seen, _read(ctx, namespace, name), what)
             patch = {
                 "metadata": {"resourceVersion": objects.resource_version(obj)},
                 # Strategic merge: list items merge by name, the container's other fields stay.
@@ -147,7 +151,6 @@ def set_image(ctx: WriteContext, deployment: dict[str, Any] | tuple[str, str], c
             except ApiException as exc:
                 if exc.status != 409:
                     raise api_error(exc, what) from exc
-            obj = _same_spec_or_fail(obj, _read(ctx, namespace, name), what)
         else:
             raise KdashError("Changed meanwhile", changed_meanwhile(what))
         attempt.detail = f"{container}: {ref.image} -> {image}"

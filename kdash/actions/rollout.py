@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from kdash.actions.http import (CONFLICT_RETRIES, JSON_PATCH, STRATEGIC_MERGE_PATCH, api_error,
+from kdash.actions.http import (CONFLICT_RETRIES, JSON_PATCH, STRATEGIC_MERGE_PATCH, api_error, backoff,
                                 changed_meanwhile, status_of)
 from kdash.actions.safety import Attempt, WriteContext, target_of
 from kdash.errors import KdashError
@@ -31,6 +31,7 @@ SKIP_ANNOTATIONS = frozenset({
     "deployment.kubernetes.io/max-replicas",
     "deprecated.deployment.rollback.to",
 })
+CONTROLLER_ANNOTATIONS = frozenset({REVISION_ANNOTATION, "deployment.kubernetes.io/revision-history"})
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,14 @@ def undo(ctx: WriteContext, namespace: str, name: str, to_revision: int | None =
 
 def _undo_with_retries(ctx: WriteContext, attempt: Attempt, namespace: str, name: str,
                        to_revision: int | None, what: str) -> UndoPlan:
-    for _ in range(CONFLICT_RETRIES):
-        deployment = read_deployment(ctx.api_client, namespace, name)
+    first = deployment = read_deployment(ctx.api_client, namespace, name)
+    for tries in range(CONFLICT_RETRIES):
+        if tries:
+            backoff(tries)
+            deployment = read_deployment(ctx.api_client, namespace, name)
+            # Anchored to the first read: what the user decided on must still be what is there.
+            if not _same_intent(first, deployment):
+                raise KdashError("Changed meanwhile", changed_meanwhile(what))
         plan = undo_patch(deployment, owned_replicasets(ctx.api_client, deployment), to_revision)
         try:
             attempt.send("PATCH", DEPLOYMENT.object_path(namespace, name), plan.patch,
@@ -167,9 +174,6 @@ def _undo_with_retries(ctx: WriteContext, attempt: Attempt, namespace: str, name
         except ApiException as exc:
             if not _test_failed(exc):
                 raise api_error(exc, what) from exc
-        fresh = read_deployment(ctx.api_client, namespace, name)
-        if not _same_intent(deployment, fresh):
-            raise KdashError("Changed meanwhile", changed_meanwhile(what))
     raise KdashError("Changed meanwhile", changed_meanwhile(what))
 
 
@@ -182,9 +186,16 @@ def _test_failed(exc: ApiException) -> bool:
 
 
 def _same_intent(before: dict[str, Any], after: dict[str, Any]) -> bool:
-    """Only status moved: same spec generation and the same annotations (which undo rewrites)."""
+    """Only the controller moved: same spec generation, same user annotations (undo rewrites them).
+
+    The controller itself bumps the revision annotation shortly after a rollout starts.
+    """
     return (objects.meta(before).get("generation") == objects.meta(after).get("generation")
-            and objects.annotations(before) == objects.annotations(after))
+            and _user_annotations(before) == _user_annotations(after))
+
+
+def _user_annotations(deployment: dict[str, Any]) -> dict[str, str]:
+    return {k: v for k, v in objects.annotations(deployment).items() if k not in CONTROLLER_ANNOTATIONS}
 
 
 # -- restart -------------------------------------------------------------------------------------

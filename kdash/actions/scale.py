@@ -7,7 +7,7 @@ import re
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from kdash.actions.http import CONFLICT_RETRIES, api_error, changed_meanwhile
+from kdash.actions.http import CONFLICT_RETRIES, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
@@ -84,7 +84,9 @@ def scale(ctx: WriteContext, namespace: str, name: str, replicas: int, *,
     what = f"Deployment {namespace}/{name}"
     with ctx.attempt("scale", target_of("Deployment", namespace, name)) as attempt:
         before = expected_replicas
-        for _ in range(CONFLICT_RETRIES):
+        for tries in range(CONFLICT_RETRIES):
+            if tries:
+                backoff(tries)
             current = read_scale(ctx.api_client, namespace, name)
             now = (current.get("spec") or {}).get("replicas")
             if before is not None and now != before:
