@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+from pathlib import Path
 from typing import Any, Callable
 
+import yaml
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.2,
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.1,
              message: str = "condition") -> Any:
     """Poll `predicate` until it returns a truthy value, which is returned; AssertionError on timeout."""
     deadline = time.monotonic() + timeout
@@ -17,3 +22,21 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30, interval: float 
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message} (last: {last!r})")
+
+
+def service_account_kubeconfig(cluster, kubectl, namespace: str, path: Path, account: str = "viewer") -> str:
+    """A kubeconfig that authenticates as a new service account of `namespace` (no rights yet)."""
+    kubectl("create", "serviceaccount", account, "-n", namespace)
+    secret_name = wait_for(
+        lambda: (json.loads(kubectl("get", "serviceaccount", account, "-n", namespace,
+                                    "-o", "json")).get("secrets") or [{}])[0].get("name"),
+        message="service account token secret")
+    secret = json.loads(kubectl("get", "secret", secret_name, "-n", namespace, "-o", "json"))
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    config = yaml.safe_load(Path(cluster.kubeconfig).read_text())
+    config["users"] = [{"name": account, "user": {"token": token}}]
+    for context in config["contexts"]:
+        context["context"]["user"] = account
+        context["context"]["namespace"] = namespace
+    path.write_text(yaml.safe_dump(config))
+    return str(path)

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import textwrap
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from devcluster.testing import service_account_kubeconfig, wait_for
 from kdash.kube.client import Connection, connect
 from kdash.kube.kinds import ALL_KINDS, CONFIGMAP, DEPLOYMENT, NAMESPACE, POD, REPLICASET, Kind
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message} (last: {last!r})")
 
 
 @pytest.fixture
@@ -253,24 +239,6 @@ def test_watcher_stops_within_a_second(connection, namespace):
     assert watcher.stop() is True
     assert time.monotonic() - started < 1.0
     assert not any(r.is_alive() for r in watcher.reflectors)
-
-
-def service_account_kubeconfig(cluster, kubectl, namespace: str, path: Path) -> str:
-    """A kubeconfig that authenticates as the namespace's `viewer` service account."""
-    kubectl("create", "serviceaccount", "viewer", "-n", namespace)
-    secret_name = wait_for(
-        lambda: (json.loads(kubectl("get", "serviceaccount", "viewer", "-n", namespace,
-                                    "-o", "json")).get("secrets") or [{}])[0].get("name"),
-        message="service account token secret")
-    secret = json.loads(kubectl("get", "secret", secret_name, "-n", namespace, "-o", "json"))
-    token = base64.b64decode(secret["data"]["token"]).decode()
-    config = yaml.safe_load(Path(cluster.kubeconfig).read_text())
-    config["users"] = [{"name": "viewer", "user": {"token": token}}]
-    for context in config["contexts"]:
-        context["context"]["user"] = "viewer"
-        context["context"]["namespace"] = namespace
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
 
 
 def test_forbidden_until_rbac_allows_it(cluster, kubectl, namespace, running, tmp_path):
