@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shlex
+import signal
 import subprocess
 import tempfile
 import time
@@ -104,12 +106,29 @@ class KdashApp(App[None]):
     # -- lifecycle -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._exit_on_signals()
         self.push_screen(DashboardScreen())
         for warning in self._startup_warnings:
             self.notify(warning, title="Settings", severity="warning", timeout=8)
         if self.start_watch:
             self.connect_and_watch(self.requested_context)
         self.set_interval(AGE_REFRESH_SECONDS, self._refresh_ages)
+
+    def _exit_on_signals(self) -> None:
+        """SIGTERM, and SIGHUP when an SSH session drops, exit cleanly: terminal restored, threads told."""
+        if self.is_headless:
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(signum, self._exit_on_signal)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread, or a platform without these signals
+
+    def _exit_on_signal(self) -> None:
+        if self.watcher is not None:
+            self._stop_watcher()
+        self.exit(return_code=0)
 
     def connect_and_watch(self, context: str | None) -> None:
         self.run_worker(lambda: self._connect(context), thread=True, exclusive=True, group="connect",
