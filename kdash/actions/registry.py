@@ -56,6 +56,34 @@ ACTIONS: tuple[Action, ...] = (
            group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "apps", "deployments")),
     Action("edit", "e", "Edit", "Edit the selected ConfigMap in $EDITOR; dry-run diff, then replace",
            group="rollout", kinds=("ConfigMap",), writes=True, rbac=("update", "", "configmaps"), footer=False),
+    Action("logs", "l", "Logs", "Follow the logs of the selected pod, or of all pods of the selected "
+           "ReplicaSet, Deployment or Service (new pods attach as a rollout goes)",
+           kinds=("Pod", "ReplicaSet", "Deployment", "Service")),
+    # Keys of the logs screen (they may reuse dashboard keys: only one screen is active).
+    Action("logs_back", "escape,q", "Back", "Leave the logs", group="logs"),
+    Action("logs_pause", "p", "Pause", "Pause or resume following new lines", group="logs"),
+    Action("logs_bottom", "G", "Follow", "Jump to the newest line and follow again", group="logs",
+           footer=False),
+    Action("logs_search", "slash", "Search", "Search the lines (smart case); n / N: next / previous",
+           group="logs"),
+    Action("logs_next", "n", "Next", "Next search match", group="logs", footer=False),
+    Action("logs_previous_match", "N", "Prev", "Previous search match", group="logs", footer=False),
+    Action("logs_filter", "f", "Filter", "Show only lines with a text; !text hides them; empty clears",
+           group="logs"),
+    Action("logs_clear_filter", "F", "Clear filter", "Show every line again", group="logs", footer=False),
+    Action("logs_timestamps", "t", "Timestamps", "Show or hide each line's timestamp", group="logs"),
+    Action("logs_wrap", "w", "Wrap", "Wrap long lines or scroll sideways", group="logs"),
+    Action("logs_since", "s", "Since", "Read back all, 1m, 5m, 15m or 1h (restarts the streams)",
+           group="logs"),
+    Action("logs_tail", "L", "Tail", "Lines to read back per container (restarts the streams)",
+           group="logs", footer=False),
+    Action("logs_previous", "P", "Previous", "Previous (terminated) containers' logs instead "
+           "(restarts the streams)", group="logs", footer=False),
+    Action("logs_container", "c", "Container", "Follow one container, or all of them with a prefix",
+           group="logs"),
+    Action("logs_save", "S", "Save", "Save the shown lines to a file", group="logs"),
+    Action("logs_copy", "y", "Copy", "Copy the current line to the clipboard (OSC 52)", group="logs",
+           footer=False),
 )
 
 BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}

@@ -169,8 +169,8 @@ class ContainerStream:
     Network errors and 5xx answers reconnect with backoff (one "reconnecting" marker per outage)
     and resume by time; 4xx answers (pod gone, container not started, no previous container)
     end the stream with one marker: retrying would only repeat them. `stop()` returns at once:
-    it shuts the socket, so a blocked read ends within milliseconds, and nothing reaches the
-    sink afterwards.
+    it shuts the socket, so a blocked read ends within milliseconds. (A batch already being
+    handed over may still land; the Follower's gate makes that cut exact.)
     """
 
     def __init__(
@@ -257,8 +257,7 @@ class ContainerStream:
                     reason = describe_api_error(exc).message
                 if not self._outage:
                     self._outage = True
-                    self._emit([marker(f"{RECONNECTING} ({reason})", self.target.pod,
-                                       self.target.container, self.target.color)])
+                    self._note(f"{RECONNECTING} ({reason})")
                 self._resume.rewind()
                 self._stop.wait(self.backoff.next())
         finally:
@@ -268,8 +267,8 @@ class ContainerStream:
     def _read_once(self) -> None:
         query = log_query(self.target, self.options, self._resume.since_time())
         self.state = CONNECTING
-        response = self.opener(self.target.path, query, (CONNECT_TIMEOUT, self.idle_timeout))
         self.requests += 1
+        response = self.opener(self.target.path, query, (CONNECT_TIMEOUT, self.idle_timeout))
         self._track(response)
         try:
             if self.stopped:
@@ -312,9 +311,13 @@ class ContainerStream:
 
     def _fail(self, message: str) -> None:
         self.error = message
-        t = self.target
-        self._emit([marker(f"{t.pod}/{t.container}: {message}", t.pod, t.container, t.color)])
+        self._note(message)
         self._set_state(FAILED)
+
+    def _note(self, text: str) -> None:
+        """A marker line naming this container (markers are drawn without the pod prefix)."""
+        t = self.target
+        self._emit([marker(f"{t.pod}/{t.container}: {text}", t.pod, t.container, t.color)])
 
     def _set_state(self, state: str) -> None:
         if not self.stopped:

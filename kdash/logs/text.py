@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -99,7 +100,8 @@ def format_plain(line: LogLine, *, prefix: bool, with_container: bool, timestamp
 def default_save_path(name: str, now: datetime, directory: str = ".") -> str:
     """./kdash-logs-<name>-<YYYYmmdd-HHMMSS>.log, with the name made file-name safe."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "logs"
-    return str(Path(directory) / f"kdash-logs-{safe}-{now:%Y%m%d-%H%M%S}.log")
+    # os.path.join keeps the "./": the prompt shows where the file goes relative to the cwd.
+    return os.path.join(directory, f"kdash-logs-{safe}-{now:%Y%m%d-%H%M%S}.log")
 
 
 def save_lines(path: str | Path, texts: Iterable[str]) -> int:

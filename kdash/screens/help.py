@@ -39,6 +39,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 100; max-width: 100%; height: 90%; border: round $primary;
                                   background: $surface; }
+    HelpScreen #help-table { width: 100%; }
     """
 
     def __init__(self, keys_for) -> None:

@@ -12,10 +12,17 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from kdash.actions.registry import ACTIONS, Action
+from kdash.actions.registry import ACTIONS
 from kdash.kube.store import Store
 from kdash.logs.buffer import DEFAULT_CAPACITY, LineQueue, RingBuffer, marker
-from kdash.logs.follower import ALL_CONTAINERS, Follower, FollowerStatus, LogSource, StreamFactory
+from kdash.logs.follower import (
+    ALL_CONTAINERS,
+    FOLLOWABLE_KINDS,
+    Follower,
+    FollowerStatus,
+    LogSource,
+    StreamFactory,
+)
 from kdash.logs.stream import LogOptions, stream_factory
 from kdash.logs.text import TextFilter, default_save_path, save_lines
 from kdash.screens.modals import PickScreen, PromptScreen
@@ -27,40 +34,14 @@ SINCE_CHOICES: tuple[tuple[int | None, str], ...] = (
 ALL_CHOICE = "*"
 # The keys the footer has no room for (it shows the others).
 HELP_LINE = ("n/N next/prev match · f !text hides lines · F clear filter · L tail lines · "
-             "P previous container · G follow · y copy line · ↑↓ PgUp/PgDn g move")
+             "P previous container · y copy line · ↑↓ PgUp PgDn g top · G/End follow")
 
 # The logs screen's entries for the one action registry (kdash/actions/registry.py), group
 # "logs". Until they are added there, the screen binds these; once they are, the registry wins.
-PROPOSED_ACTIONS: tuple[Action, ...] = (
-    Action("logs_back", "escape,q", "Back", "Leave the logs", group="logs"),
-    Action("logs_pause", "p", "Pause", "Pause or resume following new lines", group="logs"),
-    Action("logs_bottom", "G", "Follow", "Jump to the newest line and follow again", group="logs",
-           footer=False),
-    Action("logs_search", "slash", "Search", "Search the lines (smart case); n / N: next / previous",
-           group="logs"),
-    Action("logs_next", "n", "Next", "Next search match", group="logs", footer=False),
-    Action("logs_previous_match", "N", "Prev", "Previous search match", group="logs", footer=False),
-    Action("logs_filter", "f", "Filter", "Show only lines with a text; !text hides them; empty clears",
-           group="logs"),
-    Action("logs_clear_filter", "F", "Clear filter", "Show every line again", group="logs", footer=False),
-    Action("logs_timestamps", "t", "Timestamps", "Show or hide each line's timestamp", group="logs"),
-    Action("logs_wrap", "w", "Wrap", "Wrap long lines or scroll sideways", group="logs"),
-    Action("logs_since", "s", "Since", "Read back all, 1m, 5m, 15m or 1h (restarts the streams)",
-           group="logs"),
-    Action("logs_tail", "L", "Tail", "Lines to read back per container (restarts the streams)",
-           group="logs", footer=False),
-    Action("logs_previous", "P", "Previous", "Previous (terminated) containers' logs instead "
-           "(restarts the streams)", group="logs", footer=False),
-    Action("logs_container", "c", "Container", "Follow one container, or all of them with a prefix",
-           group="logs"),
-    Action("logs_save", "S", "Save", "Save the shown lines to a file", group="logs"),
-    Action("logs_copy", "y", "Copy", "Copy the current line to the clipboard (OSC 52)", group="logs",
-           footer=False),
-)
 
 
 def log_bindings() -> list[Binding]:
-    actions = [a for a in ACTIONS if a.group == "logs"] or list(PROPOSED_ACTIONS)
+    actions = [a for a in ACTIONS if a.group == "logs"]
     return [Binding(a.keys, a.id, a.description, show=a.footer, id=a.id, tooltip=a.help)
             for a in actions]
 
@@ -102,7 +83,7 @@ class LogsScreen(Screen[None]):
         self._factory = factory
         self._buffer_lines = buffer_lines
         self._clock = clock or datetime.now
-        self._synced: tuple[int, int] | None = None  # (id(store), store version) last synced
+        self._synced: tuple[int, ...] | None = None  # (id(store), versions of pod kinds) synced
         self._title = ""
         self.follower: Follower | None = None
 
@@ -162,8 +143,10 @@ class LogsScreen(Screen[None]):
         store = self.store
         if self.follower is None or store is None:
             return
-        # The app replaces its Store on reconnect: the identity is part of the version.
-        version = (id(store), store.version())
+        # Only kinds that decide which pods are followed matter (Events change all the time);
+        # the app replaces its Store on reconnect, so the store's identity is part of it.
+        versions = store.versions()
+        version = (id(store), *(versions.get(kind, 0) for kind in FOLLOWABLE_KINDS))
         if version == self._synced:
             return
         self._synced = version
@@ -178,7 +161,7 @@ class LogsScreen(Screen[None]):
             self.query_one("#logs-title", Static).update(text)
 
     def _title_text(self) -> Text:
-        status = self.follower.status if self.follower else FollowerStatus(found=False)
+        status = self.follower.status if self.follower else FollowerStatus()
         view = self.view
         text = Text.assemble(("logs ", "bold"), (self.source.label, "bold"), f" · ns {self.source.namespace} · ")
         text.append("following" if view.follow else " PAUSED ", style="bold" if view.follow else "bold reverse")
@@ -187,7 +170,7 @@ class LogsScreen(Screen[None]):
         text.append(f" · pods {status.attached}/{status.pods}")
         if status.pending:
             text.append(f" ({status.pending} pending)")
-        text.append(f" · streams {status.streams}")
+        text.append(f" · streams {self.follower.live_streams if self.follower else 0}")
         if status.over_limit:
             text.append(f" · {status.over_limit} not followed", style="bold yellow")
         text.append(f" · {len(self.buffer)} lines")

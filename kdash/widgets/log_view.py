@@ -20,7 +20,10 @@ from kdash.logs.text import TextFilter, find_spans, format_plain, prefix_of
 # Prefix colours by pod (the follower hands out indexes); ANSI names so every theme shows them.
 PREFIX_COLORS = ("cyan", "magenta", "green", "yellow", "bright_blue", "bright_red",
                  "bright_cyan", "bright_magenta")
-STRIP_CACHE_LIMIT = 2000
+# Line segments are cached for about a screenful. A bigger cache only keeps lines that scrolled
+# away alive long enough to reach the GC's oldest generation, whose collections are the longest
+# UI stalls under a flood (measured: 120-150 ms each on a 2-core machine).
+CACHE_SCREENS = 3
 SETTINGS = ("timestamps", "wrap", "prefix", "prefix_container", "line_filter", "search")
 
 
@@ -68,7 +71,7 @@ class LogView(ScrollView, can_focus=True):
         self._rows_end = 0
         self._max_width = 0
         self._wrap_width = 80
-        self._strips: dict[int, Strip] = {}
+        self._segment_cache: dict[int, tuple[list[Segment], int]] = {}  # line id -> (segments, width)
         self._styles: dict[str, Style] = {}
 
     # -- data in --------------------------------------------------------------------------
@@ -76,11 +79,12 @@ class LogView(ScrollView, can_focus=True):
     def lines_added(self, ids: range) -> None:
         """Show new buffer lines (ids as returned by RingBuffer.extend); drops evicted ones."""
         removed_rows = self._trim()
+        shown_rows = self.row_count  # new lines start at this row
         first = self.buffer.first_id
         for line_id in ids:
             if line_id >= first:
                 self._append(line_id, self.buffer.get(line_id))
-        self._after_change(removed_rows)
+        self._after_change(removed_rows, shown_rows)
 
     def configure(self, **settings: Any) -> None:
         """Change display settings (names in SETTINGS) and re-lay out the lines."""
@@ -97,7 +101,7 @@ class LogView(ScrollView, can_focus=True):
         """Recompute rows from the buffer (after a filter/layout change or a buffer clear)."""
         self._ids, self._rows_before = [], []
         self._start = self._rows_end = self._max_width = 0
-        self._strips.clear()
+        self._segment_cache.clear()
         for line_id in self.buffer.ids():
             self._append(line_id, self.buffer.get(line_id))
         if self.cursor is not None and self.cursor not in self.buffer:
@@ -118,18 +122,25 @@ class LogView(ScrollView, can_focus=True):
 
     @property
     def row_count(self) -> int:
-        if self._start >= len(self._ids):
+        if self.empty:
             return 0
         return self._rows_end - self._rows_before[self._start]
 
     @property
     def line_ids(self) -> list[int]:
+        """Ids of the shown lines (a copy)."""
         return self._ids[self._start:]
+
+    @property
+    def empty(self) -> bool:
+        return self._start >= len(self._ids)
 
     def current_line(self) -> LogLine | None:
         """The line under the cursor (the newest shown line when following)."""
-        line_id = self.cursor if self.cursor is not None else (self._ids[-1] if self.line_ids else None)
-        return self.buffer.get(line_id) if line_id is not None and line_id in self.buffer else None
+        if self.empty:
+            return None
+        line_id = self.cursor if self.cursor is not None else self._ids[-1]
+        return self.buffer.get(line_id) if line_id in self.buffer else None
 
     def plain(self, line: LogLine) -> str:
         return format_plain(line, prefix=self.prefix, with_container=self.prefix_container,
@@ -174,7 +185,7 @@ class LogView(ScrollView, can_focus=True):
     # -- key actions ----------------------------------------------------------------------
 
     def action_cursor(self, delta: int) -> None:
-        if not self.line_ids:
+        if self.empty:
             return
         index = self._cursor_index() if not self.follow else len(self._ids) - 1
         index = max(self._start, min(len(self._ids) - 1, index + delta))
@@ -215,7 +226,7 @@ class LogView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()  # the theme changed: component styles and cached strips are stale
-        self._strips.clear()
+        self._segment_cache.clear()
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -227,29 +238,37 @@ class LogView(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         index = self._index_at_row(row)
         line_id = self._ids[index]
-        strip = self._strip(line_id)
+        segments, line_width = self._segments(line_id)
         if self.wrap:
-            sub = row - (self._rows_before[index] - self._rows_before[self._start])
-            start = sub * width
+            start = (row - (self._rows_before[index] - self._rows_before[self._start])) * width
         else:
             start = round(self.scroll_x)
         if not self.follow and line_id == self.cursor:
             base = base + self._style("log-view--cursor")
-        strip = strip.crop_extend(start, start + width, None)
+        if start or line_width > width:
+            segments = list(Segment.divide(segments, [start, start + width]))[1]
         # Segment styles win over the base: search matches stay visible on the cursor line.
-        return Strip(Segment.apply_style(strip, base), width)
+        out = list(Segment.apply_style(segments, base))
+        pad = width - max(0, min(line_width, start + width) - start)
+        if pad > 0:
+            out.append(Segment(" " * pad, base))
+        # One Strip per painted row: each Strip carries seven caches, so building them only to
+        # crop or restyle them made most of the garbage under a flood.
+        return Strip(out, width)
 
-    def _strip(self, line_id: int) -> Strip:
-        strip = self._strips.get(line_id)
-        if strip is None:
-            if len(self._strips) >= STRIP_CACHE_LIMIT:
-                self._strips.clear()
-            strip = self._strips[line_id] = self._build_strip(self.buffer.get(line_id))
-        return strip
+    def _segments(self, line_id: int) -> tuple[list[Segment], int]:
+        """The whole line's segments and cell width, cached for about a screenful of lines."""
+        cached = self._segment_cache.get(line_id)
+        if cached is None:
+            if len(self._segment_cache) >= CACHE_SCREENS * max(self.size.height, 10):
+                del self._segment_cache[next(iter(self._segment_cache))]  # the oldest entry (dicts keep order)
+            line = self.buffer.get(line_id)
+            cached = self._segment_cache[line_id] = (self._build_segments(line), self._width_of(line))
+        return cached
 
-    def _build_strip(self, line: LogLine) -> Strip:
+    def _build_segments(self, line: LogLine) -> list[Segment]:
         if line.marker:
-            return Strip([Segment(line.text, self._style("log-view--marker"))])
+            return [Segment(line.text, self._style("log-view--marker"))]
         segments: list[Segment] = []
         if self.prefix:
             color = PREFIX_COLORS[line.color % len(PREFIX_COLORS)]
@@ -264,7 +283,7 @@ class LogView(ScrollView, can_focus=True):
             segments.append(Segment(text[start:end], match))
             position = end
         segments.append(Segment(text[position:]))
-        return Strip([s for s in segments if s.text])
+        return [s for s in segments if s.text]
 
     def _style(self, component: str) -> Style:
         style = self._styles.get(component)
@@ -310,17 +329,22 @@ class LogView(ScrollView, can_focus=True):
             del self._rows_before[:start]
             start = 0
         self._start = start
-        self._strips = {k: v for k, v in self._strips.items() if k >= first} if self._strips else {}
         return removed
 
-    def _after_change(self, removed_rows: int) -> None:
+    def _after_change(self, removed_rows: int, shown_rows: int | None = None) -> None:
+        """Resize, then scroll to the end (following) or keep the same lines in view (paused)."""
         width = self._wrap_width if self.wrap else self._max_width
         self.virtual_size = Size(width, self.row_count)
+        repaint = shown_rows is None or self.follow
         if self.follow and not self.is_vertical_scrollbar_grabbed:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         elif removed_rows:
-            self.scroll_to(y=max(0, self.scroll_y - removed_rows), animate=False, immediate=True)
-        self.refresh()
+            top = self.scroll_y
+            self.scroll_to(y=max(0, top - removed_rows), animate=False, immediate=True)
+            repaint |= removed_rows > top  # lines shown at the top fell off the buffer
+        # A paused view whose new lines all land below the screen needs no repaint.
+        if repaint or (shown_rows is not None and shown_rows < self.scroll_y + self.size.height):
+            self.refresh()
 
     def _index_at_row(self, row: int) -> int:
         target = self._rows_before[self._start] + row
@@ -336,7 +360,7 @@ class LogView(ScrollView, can_focus=True):
         return min(index, len(self._ids) - 1)
 
     def _scroll_to_cursor(self) -> None:
-        if self.follow or self.cursor is None or not self.line_ids:
+        if self.follow or self.cursor is None or self.empty:
             return
         index = self._cursor_index()
         top = self._rows_before[index] - self._rows_before[self._start]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 from kdash.logs.buffer import LogLine
@@ -68,7 +69,7 @@ async def until(pilot, predicate, timeout: float = 5.0, message: str = "conditio
 
 async def open_logs(app, pilot, factory, source=LogSource("Deployment", "default", "web")) -> LogsScreen:
     await pilot.pause()
-    screen = LogsScreen(source, factory=factory, clock=lambda: __import__("datetime").datetime(2024, 3, 1, 12, 0, 0))
+    screen = LogsScreen(source, factory=factory, clock=lambda: datetime(2024, 3, 1, 12, 0, 0))
     await app.push_screen(screen)
     await until(pilot, lambda: len(screen.buffer) >= len(WEB_PODS) * factory.count, message="lines")
     return screen
@@ -283,3 +284,14 @@ async def test_single_pod_has_no_prefix_and_missing_source_says_so():
         assert "not found" in title(missing)
         assert missing.view.visible_text() == ["— service/nope not found in namespace default —"]
         assert isinstance(missing.view, LogView)
+
+
+async def test_without_a_connection_the_screen_says_so():
+    app = fixture_app()  # the fixture app never connects
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = LogsScreen(LogSource("Deployment", "default", "web"))
+        await app.push_screen(screen)
+        await until(pilot, lambda: len(screen.buffer) == 1)
+        assert screen.view.visible_text() == ["— not connected to a cluster —"]
+        assert screen.follower is None and "streams 0" in title(screen)

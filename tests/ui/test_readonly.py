@@ -14,7 +14,14 @@ def test_registry_has_write_actions_and_each_names_its_kinds():
     writes = write_actions()
     assert {a.id for a in writes} >= {"scale", "set_image", "history", "restart", "delete_pod", "apply"}
     assert all(a.rbac or a.id == "apply" for a in writes)
-    assert len({a.keys for a in ACTIONS}) == len(ACTIONS), "two actions share a key"
+    # Keys are unique within a screen: the dashboard's (plus the app's), and the logs screen's.
+    for scope in ({"app", "view", "rollout"}, {"logs"}):
+        keys = [k for a in ACTIONS if a.group in scope for k in a.keys.split(",")]
+        assert len(keys) == len(set(keys)), f"two actions share a key in {scope}"
+    # The logs screen shadows app keys only on purpose: q leaves the logs (as in k9s), not kdash.
+    app_keys = {k for a in ACTIONS if a.group == "app" for k in a.keys.split(",")}
+    logs_keys = {k for a in ACTIONS if a.group == "logs" for k in a.keys.split(",")}
+    assert app_keys & logs_keys == {"q"}
 
 
 @pytest.mark.parametrize("action", write_actions(), ids=lambda a: a.id)
