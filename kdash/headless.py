@@ -25,12 +25,12 @@ def collect(api_client, namespace: str | None) -> dict[str, list[dict]]:
     def one(name: str) -> list[dict]:
         kind = KINDS_BY_NAME[name]
         try:
-            items, _ = list_objects(api_client, kind, namespace)
+            items, _ = list_objects(api_client, kind, namespace, transform=lambda item: slim(item, kind))
         except KdashError:
             raise
         except Exception as exc:  # ApiException / urllib3 errors get a titled message
             raise describe_api_error(exc) from exc
-        return [slim(item, kind) for item in items]
+        return items
 
     with ThreadPoolExecutor(max_workers=len(KINDS)) as pool:
         results = dict(zip(KINDS, pool.map(one, KINDS)))

@@ -203,10 +203,9 @@ class Reflector:
                 self._on_failure(describe_api_error(exc), RECONNECTING)
 
     def _list(self) -> None:
-        items, resource_version = self._list_pages()
+        objects, resource_version = self._list_pages()
         if self.stopped:
             return
-        objects = [slim(item, self.kind) for item in items]
         changed = self.store.replace(self.kind.name, self.namespace, objects, stop=self.stop_event)
         self.resource_version = resource_version
         self.list_count += 1
@@ -218,8 +217,11 @@ class Reflector:
             self._notify()
 
     def _list_pages(self) -> tuple[list[Obj], str]:
-        return list_objects(self.api_client, self.kind, self.namespace,
-                            page_size=self.page_size, stop=self.stop_event, track=self._track)
+        """Every object, slimmed page by page (the bulk of a full page never piles up)."""
+        kind = self.kind
+        return list_objects(self.api_client, kind, self.namespace,
+                            page_size=self.page_size, stop=self.stop_event, track=self._track,
+                            transform=lambda item: slim(item, kind))
 
     def _track(self, response: urllib3.HTTPResponse | None) -> None:
         """Remember the in-flight response so interrupt() can shut its socket."""
@@ -289,7 +291,7 @@ class Reflector:
                     raise _error_event(obj)
                 rv = (obj.get("metadata") or {}).get("resourceVersion")
                 if event_type in (ADDED, MODIFIED, DELETED):
-                    batch.append((event_type, slim(obj, self.kind)))
+                    batch.append((event_type, slim(obj, self.kind, compact=True)))
                 if rv:
                     latest_rv = str(rv)  # bookmarks only move the resourceVersion forward
         finally:
@@ -383,12 +385,14 @@ def list_objects(
     page_size: int = PAGE_SIZE,
     stop: threading.Event | None = None,
     track: Callable[[urllib3.HTTPResponse | None], None] | None = None,
+    transform: Callable[[Obj], Obj] | None = None,
 ) -> tuple[list[Obj], str]:
     """LIST every object of `kind` (raw dicts, paged by `page_size`) → (items, resourceVersion).
 
     Without a resourceVersion the list is a consistent quorum read across all its pages.
     `track` is told about each in-flight response (and None after it) so that a reader can
-    be interrupted. Raises ApiException (410 if a continue token expired) or urllib3 errors.
+    be interrupted. `transform` (e.g. slim) is applied to each page's items as it arrives.
+    Raises ApiException (410 if a continue token expired) or urllib3 errors.
     """
     path = kind.list_path(namespace if kind.namespaced else None)
     items: list[Obj] = []
@@ -399,8 +403,10 @@ def list_objects(
             query.append(("continue", token))
         body = _read_json(open_get(api_client, path, query, timeout=(CONNECT_TIMEOUT, 60.0)),
                           track)
-        items.extend(body.get("items") or [])
         metadata = body.get("metadata") or {}
+        page = body.get("items") or []
+        items.extend(map(transform, page) if transform is not None else page)
+        del body, page  # with transform: let the page's bulk (managedFields...) go now
         token = metadata.get("continue")
         if not token or (stop is not None and stop.is_set()):
             return items, str(metadata.get("resourceVersion") or "")

@@ -363,15 +363,34 @@ def container_images(pod_spec: Mapping[str, Any], short: bool = True) -> tuple[s
 
 
 def rollout_statuses(deployments: Sequence[Mapping[str, Any]],
-                     replicasets: Sequence[Mapping[str, Any]]) -> dict[str, RolloutStatus]:
-    """Rollout status per Deployment uid, indexing ReplicaSets by owner once (many deployments)."""
+                     replicasets: Sequence[Mapping[str, Any]],
+                     cache: dict | None = None) -> dict[str, RolloutStatus]:
+    """Rollout status per Deployment uid, indexing ReplicaSets by owner once (many deployments).
+
+    With `cache` (a dict the caller keeps between calls), a status is recomputed only when its
+    Deployment or one of its ReplicaSets is a different object than last time (stored objects
+    are replaced, never mutated, on change); entries of vanished Deployments are dropped.
+    """
     by_owner: dict[str, list[Mapping[str, Any]]] = {}
     for rs in replicasets:
         ref = controller_ref(rs)
         if ref and ref.get("uid"):
             by_owner.setdefault(ref["uid"], []).append(rs)
     result = {}
+    fresh = {} if cache is not None else None
     for deployment in deployments:
         uid = (deployment.get("metadata") or {}).get("uid", "")
-        result[uid] = rollout_status(deployment, by_owner.get(uid, ()))
+        owned = by_owner.get(uid, ())
+        entry = cache.get(uid) if cache is not None else None
+        if (entry is not None and entry[0] is deployment and len(entry[1]) == len(owned)
+                and all(a is b for a, b in zip(entry[1], owned))):
+            status = entry[2]
+        else:
+            status = rollout_status(deployment, owned)
+        if fresh is not None:
+            fresh[uid] = (deployment, tuple(owned), status)
+        result[uid] = status
+    if cache is not None:
+        cache.clear()
+        cache.update(fresh)
     return result

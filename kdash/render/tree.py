@@ -48,8 +48,75 @@ class Node:
 # Workloads
 
 
+class RenderCache:
+    """State kept between builds of the workload tree, so a build redoes only what changed.
+
+    The Store never mutates an object in place (an update replaces the whole dict), so a
+    build can tell changed objects from unchanged ones by identity alone: it diffs the new
+    input lists against the previous ones by `id()`, updates its owner indexes for the
+    difference, and re-renders only the Deployments (and ownerless groups) whose objects were
+    added, removed or replaced. Nodes of unchanged objects come back as the very same Node
+    objects, which lets the widget skip whole subtrees. A build with a cache equals a build
+    without one for the same inputs and `now`, except that reused nodes keep the ages of the
+    build that made them: `age_out()` re-renders a slice at a time (the dashboard's age
+    timer), `clear()` everything.
+    """
+
+    def __init__(self) -> None:
+        self._nodes: dict[tuple[str, int, bool], tuple[Obj, tuple[Node, ...], Node]] = {}
+        self._workloads: _Workloads | None = None
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, slot: tuple[str, int, bool], obj: Obj, children: tuple[Node, ...] = ()) -> Node | None:
+        entry = self._nodes.get(slot)
+        if entry is not None and entry[0] is obj and _same_nodes(entry[1], children):
+            self.hits += 1
+            return entry[2]
+        self.misses += 1
+        return None
+
+    def put(self, slot: tuple[str, int, bool], obj: Obj, children: tuple[Node, ...], node: Node) -> Node:
+        self._nodes[slot] = (obj, children, node)
+        return node
+
+    def forget(self, kind: str, obj: Obj) -> None:
+        for show_ns in (False, True):
+            self._nodes.pop((kind, id(obj), show_ns), None)
+
+    def workloads(self) -> _Workloads:
+        if self._workloads is None:
+            self._workloads = _Workloads(self)
+        return self._workloads
+
+    def age_out(self, part: int, parts: int, now: datetime | None = None) -> None:
+        """Make the next build re-render (with its `now`) every `parts`-th Deployment, from `part`.
+
+        With `now`, pods whose shown age would not change (older than 10 minutes, kubectl shows
+        minutes) keep their nodes; their owners are re-rendered only if a pod was.
+        """
+        if self._workloads is not None:
+            self._workloads.age_out(part, parts, now)
+
+    def node_of(self, kind: str, obj: Obj, show_ns: bool) -> Node | None:
+        entry = self._nodes.get((kind, id(obj), show_ns))
+        return entry[2] if entry is not None and entry[0] is obj else None
+
+    def clear(self) -> None:
+        self._nodes.clear()
+        self._workloads = None
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+
+def _same_nodes(a: tuple[Node, ...], b: tuple[Node, ...]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
 def build_workload_tree(deployments: Iterable[Obj], replicasets: Iterable[Obj], pods: Iterable[Obj],
-                        now: datetime, *, by_namespace: bool = False) -> list[Node]:
+                        now: datetime, *, by_namespace: bool = False,
+                        cache: RenderCache | None = None) -> list[Node]:
     """Deployments → ReplicaSets (newest revision first) → Pods (by name).
 
     ReplicaSets without a Deployment and Pods without a ReplicaSet (no controller, another
@@ -57,35 +124,232 @@ def build_workload_tree(deployments: Iterable[Obj], replicasets: Iterable[Obj], 
     are matched by uid, so the same names in several namespaces are fine. Without
     `by_namespace` the top level is sorted by namespace then name, and names carry a "ns/"
     prefix when the input spans several namespaces; with it, the top level is one
-    "Namespace" node per namespace.
+    "Namespace" node per namespace. With a `cache` (see RenderCache), repeated builds over a
+    mostly unchanged store cost about as much as the change.
     """
-    workloads = _Workloads(list(deployments), list(replicasets), list(pods), now)
-    if not by_namespace:
-        show_ns = len(workloads.namespaces) > 1
-        return workloads.section(workloads.deployments, workloads.bare_rs, workloads.bare_pods, "", show_ns)
-    deployments_in, bare_rs_in, bare_pods_in = (_group_by_ns(objs) for objs in (
-        workloads.deployments, workloads.bare_rs, workloads.bare_pods))
-    return [
-        _namespace_node(ns, workloads.section(deployments_in.get(ns, []), bare_rs_in.get(ns, []),
-                                              bare_pods_in.get(ns, []), ns, False))
-        for ns in sorted(workloads.namespaces)
-    ]
+    if by_namespace or cache is None:
+        workloads = _Workloads(RenderCache())
+        workloads.update(deployments, replicasets, pods, now)
+        if not by_namespace:
+            return workloads.top_level(workloads.show_ns)
+        deployments_in, bare_rs_in, bare_pods_in = (_group_by_ns(objs) for objs in (
+            workloads.objects[_DEP].values(), workloads.bare_rs.values(), workloads.bare_pods.values()))
+        return [
+            _namespace_node(ns, workloads.section(deployments_in.get(ns, []), bare_rs_in.get(ns, []),
+                                                  bare_pods_in.get(ns, []), ns, False))
+            for ns in sorted(workloads.namespaces)
+        ]
+    return cache.workloads().build(deployments, replicasets, pods, now)
+
+
+_DEP, _RS, _POD = "Deployment", "ReplicaSet", "Pod"
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    namespace: str
+    name: str
+    uid: str
+    owner_kind: str  # of the controller ownerReference, "" without one
+    owner_uid: str
+
+
+def _facts(obj: Obj) -> _Facts:
+    meta = _meta(obj)
+    ref = controller_ref(obj) or {}
+    return _Facts(meta.get("namespace") or "", meta.get("name", ""), meta.get("uid") or "",
+                  ref.get("kind") or "", ref.get("uid") or "")
 
 
 class _Workloads:
-    """Owner indexes over one snapshot, so each level finds its children in O(1)."""
+    """Owner indexes over the objects, kept up to date by identity diffs of the inputs."""
 
-    def __init__(self, deployments: list[Obj], replicasets: list[Obj], pods: list[Obj], now: datetime) -> None:
+    def __init__(self, cache: RenderCache) -> None:
+        self.cache = cache
+        self.now: datetime | None = None
+        self.objects: dict[str, dict[int, Obj]] = {_DEP: {}, _RS: {}, _POD: {}}
+        self.facts: dict[int, _Facts] = {}
+        self.by_owner: dict[str, dict[str, dict[int, Obj]]] = {_RS: {}, _POD: {}}  # controller uid → objs
+        self.by_uid: dict[str, dict[str, Obj]] = {_DEP: {}, _RS: {}}
+        self.namespace_counts: dict[str, int] = {}
+        self.bare_rs: dict[int, Obj] = {}
+        self.bare_pods: dict[int, Obj] = {}
+        self.order: list[Obj] = []  # Deployments by namespace, name
+        self.top: dict[int, Node] = {}  # id(Deployment) → its node, while valid
+        self.groups: list[Node] = []
+        self.show_ns = False
+        self._dirty: set[str] = set()  # Deployment uids to re-render at the next build
+        self._groups_dirty = True
+        self._built = False
+
+    @property
+    def namespaces(self) -> set[str]:
+        return set(self.namespace_counts)
+
+    # -- incremental update ----------------------------------------------------------------
+
+    def update(self, deployments: Iterable[Obj], replicasets: Iterable[Obj], pods: Iterable[Obj],
+               now: datetime) -> None:
+        """Bring the indexes up to date; remember which Deployments and groups to re-render."""
         self.now = now
-        self.deployments = deployments
-        self.rs_by_owner = _by_controller(replicasets)
-        self.pods_by_owner = _by_controller(pods)
-        deployment_uids = {_uid(d) for d in deployments} - {""}
-        rs_uids = {_uid(rs) for rs in replicasets} - {""}
-        # _owner_uid returns "" for "no such controller", which is never in the uid sets.
-        self.bare_rs = [rs for rs in replicasets if _owner_uid(rs, "Deployment") not in deployment_uids]
-        self.bare_pods = [p for p in pods if _owner_uid(p, "ReplicaSet") not in rs_uids]
-        self.namespaces = {_ns(o) for o in (*deployments, *replicasets, *pods)}
+        dirty, groups_dirty = self._dirty, self._groups_dirty
+        existed: dict[tuple[str, str], bool] = {}  # (kind, uid) → existed before this update
+        changes = {}
+        for kind, objs in ((_DEP, deployments), (_RS, replicasets), (_POD, pods)):
+            new = {id(o): o for o in objs}
+            old = self.objects[kind]
+            changes[kind] = ([old[i] for i in old.keys() - new.keys()], [new[i] for i in new.keys() - old.keys()])
+            self.objects[kind] = new
+        for kind in (_DEP, _RS, _POD):
+            removed, added = changes[kind]
+            for obj in removed:
+                facts = self._unindex(kind, obj, existed)
+                groups_dirty |= self._touch(kind, facts, dirty)
+            for obj in added:
+                facts = self._index(kind, obj, existed)
+                groups_dirty |= self._touch(kind, facts, dirty)
+        # Bare objects: no controller of the expected kind among the objects we hold.
+        for kind, bare, owner_kind in ((_RS, self.bare_rs, _DEP), (_POD, self.bare_pods, _RS)):
+            removed, added = changes[kind]
+            for obj in removed:
+                groups_dirty |= bare.pop(id(obj), None) is not None
+            for obj in added:
+                if not self._owned(self.facts[id(obj)], owner_kind):
+                    bare[id(obj)] = obj
+                    groups_dirty = True
+            # An owner that appeared adopts its bare children; one that vanished orphans them.
+            for (ekind, uid), before in existed.items():
+                if ekind != owner_kind or before == (uid in self.by_uid[owner_kind]):
+                    continue
+                for i, child in self.by_owner[kind].get(uid, {}).items():
+                    if self.facts[i].owner_kind != owner_kind:
+                        continue
+                    if before:
+                        bare[i] = child
+                    else:
+                        bare.pop(i, None)
+                    groups_dirty = True
+        show_ns = len(self.namespace_counts) > 1
+        if show_ns != self.show_ns or not self._built:
+            self.show_ns = show_ns
+            self.top.clear()
+            groups_dirty = True
+        if changes[_DEP][0] or changes[_DEP][1] or not self._built:
+            facts = self.facts
+            self.order = sorted(self.objects[_DEP].values(),
+                                key=lambda d: (facts[id(d)].namespace, facts[id(d)].name))
+        self._groups_dirty = groups_dirty
+        self._built = True
+
+    def _index(self, kind: str, obj: Obj, existed: dict) -> _Facts:
+        facts = self.facts[id(obj)] = _facts(obj)
+        self.namespace_counts[facts.namespace] = self.namespace_counts.get(facts.namespace, 0) + 1
+        if kind in self.by_uid and facts.uid:
+            existed.setdefault((kind, facts.uid), facts.uid in self.by_uid[kind])
+            self.by_uid[kind][facts.uid] = obj
+        if kind in self.by_owner and facts.owner_uid:
+            self.by_owner[kind].setdefault(facts.owner_uid, {})[id(obj)] = obj
+        return facts
+
+    def _unindex(self, kind: str, obj: Obj, existed: dict) -> _Facts:
+        facts = self.facts.pop(id(obj))
+        count = self.namespace_counts[facts.namespace] - 1
+        if count:
+            self.namespace_counts[facts.namespace] = count
+        else:
+            del self.namespace_counts[facts.namespace]
+        if kind in self.by_uid and facts.uid:
+            existed.setdefault((kind, facts.uid), facts.uid in self.by_uid[kind])
+            if self.by_uid[kind].get(facts.uid) is obj:
+                del self.by_uid[kind][facts.uid]
+        if kind in self.by_owner and facts.owner_uid:
+            siblings = self.by_owner[kind].get(facts.owner_uid)
+            if siblings is not None:
+                siblings.pop(id(obj), None)
+                if not siblings:
+                    del self.by_owner[kind][facts.owner_uid]
+        self.cache.forget(kind, obj)
+        return facts
+
+    def _owned(self, facts: _Facts, owner_kind: str) -> bool:
+        return facts.owner_kind == owner_kind and facts.owner_uid in self.by_uid[owner_kind]
+
+    def _touch(self, kind: str, facts: _Facts, dirty: set[str]) -> bool:
+        """Mark the Deployment an object's change shows under; True if it shows in a group.
+
+        Objects entering or leaving the groups themselves are handled in `update`; this only
+        catches pods whose change shows under a bare ReplicaSet. Kinds are applied Deployments
+        first, then ReplicaSets, then Pods, so the owners looked up here are current.
+        """
+        if kind == _DEP:
+            dirty.add(facts.uid)
+            return False
+        if kind == _POD:
+            if facts.owner_kind != _RS:
+                return False
+            rs = self.by_uid[_RS].get(facts.owner_uid)
+            if rs is None:
+                return False
+            facts = self.facts[id(rs)]
+        if self._owned(facts, _DEP):
+            dirty.add(facts.owner_uid)
+            return False
+        return kind == _POD
+
+    def age_out(self, part: int, parts: int, now: datetime | None = None) -> None:
+        def aged(pod: Obj, show_ns: bool) -> bool:
+            """Forget the pod's node if its shown age moved; True if it did."""
+            node = self.cache.node_of(_POD, pod, show_ns)
+            if node is None:
+                return True
+            if now is not None and "ago" not in node.columns.get("restarts", "ago") and \
+                    node.columns.get("age") == age(_meta(pod).get("creationTimestamp"), now):
+                return False
+            self.cache.forget(_POD, pod)
+            return True
+
+        for position, deployment in enumerate(self.order):
+            if position % parts != part:
+                continue
+            uid = self.facts[id(deployment)].uid
+            self.cache.forget(_DEP, deployment)
+            changed = False
+            for rs in self.by_owner[_RS].get(uid, {}).values():
+                self.cache.forget(_RS, rs)
+                for pod in self.by_owner[_POD].get(self.facts[id(rs)].uid, {}).values():
+                    changed |= aged(pod, False)
+            if changed or now is None:
+                self._dirty.add(uid)
+                self.top.pop(id(deployment), None)
+        if part == parts - 1:
+            for rs in self.bare_rs.values():
+                self.cache.forget(_RS, rs)
+            for pod in self.bare_pods.values():
+                aged(pod, self.show_ns)
+            self._groups_dirty = True
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def build(self, deployments: Iterable[Obj], replicasets: Iterable[Obj], pods: Iterable[Obj],
+              now: datetime) -> list[Node]:
+        self.update(deployments, replicasets, pods, now)
+        return self.top_level(self.show_ns)
+
+    def top_level(self, show_ns: bool) -> list[Node]:
+        dirty, self._dirty = self._dirty, set()
+        top: dict[int, Node] = {}
+        nodes = []
+        for deployment in self.order:
+            node = self.top.get(id(deployment))
+            if node is None or self.facts[id(deployment)].uid in dirty:
+                node = self.deployment_node(deployment, show_ns)
+            top[id(deployment)] = node
+            nodes.append(node)
+        self.top = top
+        if self._groups_dirty:
+            self.groups = self.section([], list(self.bare_rs.values()), list(self.bare_pods.values()), "", show_ns)
+            self._groups_dirty = False
+        return nodes + self.groups
 
     def section(self, deployments: list[Obj], bare_rs: list[Obj], bare_pods: list[Obj], namespace: str,
                 show_ns: bool) -> list[Node]:
@@ -93,7 +357,7 @@ class _Workloads:
         nodes = [self.deployment_node(d, show_ns) for d in _sorted_by_ns_name(deployments)]
         scope = f"{namespace}/" if namespace else ""
         rs_children = tuple(self.rs_node(rs, show_ns) for rs in _sorted_by_ns_name(bare_rs))
-        pod_children = tuple(_pod_node(p, self.now, show_ns) for p in _sorted_by_ns_name(bare_pods))
+        pod_children = tuple(self.pod_node(p, show_ns) for p in _sorted_by_ns_name(bare_pods))
         if rs_children:
             nodes.append(_group_node(f"group/{scope}replicasets-without-deployment", BARE_REPLICASETS,
                                      namespace, rs_children))
@@ -101,15 +365,34 @@ class _Workloads:
             nodes.append(_group_node(f"group/{scope}pods-without-replicaset", BARE_PODS, namespace, pod_children))
         return nodes
 
+    # A node is cached under its kind, object and show_ns, with its children as part of the
+    # check: a Deployment's rollout status only reads the ReplicaSets its children were made from.
+
     def deployment_node(self, deployment: Obj, show_ns: bool) -> Node:
-        owned = self.rs_by_owner.get(_uid(deployment), [])
-        status = rollout_status(deployment, owned)
-        children = tuple(self.rs_node(rs, False) for rs in sorted(owned, key=_newest_first))
-        return _deployment_node(deployment, status, self.now, children, show_ns)
+        owned = sorted(self.by_owner[_RS].get(_uid(deployment), {}).values(), key=_newest_first)
+        children = tuple(self.rs_node(rs, False) for rs in owned)
+        slot = (_DEP, id(deployment), show_ns)
+        node = self.cache.get(slot, deployment, children)
+        if node is None:
+            node = _deployment_node(deployment, rollout_status(deployment, owned), self.now, children, show_ns)
+            self.cache.put(slot, deployment, children, node)
+        return node
 
     def rs_node(self, rs: Obj, show_ns: bool) -> Node:
-        pods = _sorted_by_name(self.pods_by_owner.get(_uid(rs), ()))
-        return _replicaset_node(rs, self.now, tuple(_pod_node(p, self.now, False) for p in pods), show_ns)
+        pods = _sorted_by_name(self.by_owner[_POD].get(_uid(rs), {}).values())
+        children = tuple(self.pod_node(p, False) for p in pods)
+        slot = (_RS, id(rs), show_ns)
+        node = self.cache.get(slot, rs, children)
+        if node is None:
+            node = self.cache.put(slot, rs, children, _replicaset_node(rs, self.now, children, show_ns))
+        return node
+
+    def pod_node(self, pod: Obj, show_ns: bool) -> Node:
+        slot = (_POD, id(pod), show_ns)
+        node = self.cache.get(slot, pod)
+        if node is None:
+            node = self.cache.put(slot, pod, (), _pod_node(pod, self.now, show_ns))
+        return node
 
 
 def _deployment_node(deployment: Obj, status: RolloutStatus, now: datetime, children: tuple[Node, ...],
@@ -463,20 +746,6 @@ def _ns(obj: Obj) -> str:
 
 def _uid(obj: Obj) -> str:
     return _meta(obj).get("uid") or ""
-
-
-def _owner_uid(obj: Obj, kind: str) -> str:
-    ref = controller_ref(obj)
-    return (ref.get("uid") or "") if ref and ref.get("kind") == kind else ""
-
-
-def _by_controller(objs: Iterable[Obj]) -> dict[str, list[Obj]]:
-    index: dict[str, list[Obj]] = {}
-    for obj in objs:
-        ref = controller_ref(obj)
-        if ref and ref.get("uid"):
-            index.setdefault(ref["uid"], []).append(obj)
-    return index
 
 
 def _group_by_ns(objs: Iterable[Obj]) -> dict[str, list[Obj]]:

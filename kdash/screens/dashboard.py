@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static, Tree
 
 from kdash.actions.registry import ACTIONS, Action
@@ -23,6 +24,9 @@ from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine
 
 DETAILS_MIN_HEIGHT = 32
+# Under churn the details pane (describe + the object's events) follows at most this often;
+# moving the cursor updates it at once.
+DETAILS_INTERVAL = 0.5
 WORKLOADS = "workloads"
 SERVICES = "services"
 CONFIGMAPS = "configmaps"
@@ -47,7 +51,7 @@ def bindings(include: Callable[[Action], bool]) -> list[Binding]:
 
 class DashboardScreen(RolloutControl, Screen[None]):
     # Help is bound here too so it leads the footer; quit and theme live on the App only.
-    BINDINGS = bindings(lambda a: a.group != "app" or a.id == "help")
+    BINDINGS = bindings(lambda a: a.group not in ("app", "logs") or a.id == "help")
     DEFAULT_CSS = """
     DashboardScreen { layout: vertical; }
     DashboardScreen ResourceTree { height: 1fr; border: none; }
@@ -63,6 +67,16 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self.label_filter = ""
         self._selector = None
         self._view_nodes: list[render_tree.Node] = []
+        # Nodes of unchanged objects are reused between rebuilds (see RenderCache).
+        self._tree_cache = render_tree.RenderCache()
+        self._rollout_cache: dict = {}
+        self._age_slice = 0
+        # Changes that arrived while another full screen (logs, YAML) hid this one; None = all.
+        self._stale: set[str] | None = set()
+        self._status_text = ""
+        self._details_at = 0.0
+        self._details_queued = False
+        self._details_timer = None
         self._message = ""
         self._composed_ready = False
 
@@ -96,12 +110,51 @@ class DashboardScreen(RolloutControl, Screen[None]):
         """Re-render what the changed kinds affect (None: everything)."""
         if not self._composed_ready:
             return  # on_mount renders everything once the widgets exist
+        if self._covered():
+            # Nobody sees us: catch up once when the covering screen closes, not 20 times a second.
+            self._stale = None if kinds is None or self._stale is None else self._stale | kinds
+            return
+        if kinds is None:
+            self._tree_cache.clear()
+            self._rollout_cache.clear()
         if kinds is None or kinds & VIEW_KINDS[self.view]:
             self._rebuild_tree()
         if kinds is None or kinds & {"Deployment", "ReplicaSet"}:
             self._show_rollouts()
-        self._show_details()
+        if kinds is None:
+            self._show_details()
+        else:
+            self._show_details_soon()
         self.update_header()
+
+    def refresh_ages(self, slices: int) -> None:
+        """Ages move with time alone: re-render the next 1/`slices` of the tree, and the details.
+
+        Called `slices` times per age period, so the work (all of it at once used to stall the
+        UI for ~0.5 s at 10k pods) is spread evenly and every age moves once per period.
+        """
+        if not self._composed_ready or self._covered():
+            return
+        part, self._age_slice = self._age_slice, (self._age_slice + 1) % slices
+        if self.view == WORKLOADS:
+            self._tree_cache.age_out(part, slices, self.app.now())
+            self._rebuild_tree()
+        elif part == 0:
+            self._rebuild_tree()
+        self._show_details()
+
+    def _covered(self) -> bool:
+        """Another full screen is on top (a modal leaves us visible: keep updating then)."""
+        try:
+            top = self.app.screen
+        except Exception:  # no screen stack yet / any more
+            return False
+        return top is not self and not isinstance(top, ModalScreen)
+
+    def on_screen_resume(self) -> None:
+        stale, self._stale = self._stale, set()
+        if stale is None or stale:
+            self.refresh_data(stale)
 
     def _rebuild_tree(self) -> None:
         app = self.app
@@ -109,7 +162,8 @@ class DashboardScreen(RolloutControl, Screen[None]):
         now = app.now()
         if self.view == WORKLOADS:
             nodes = render_tree.build_workload_tree(
-                store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now)
+                store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now,
+                cache=self._tree_cache)
         elif self.view == SERVICES:
             nodes = render_tree.build_service_tree(
                 store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)
@@ -125,7 +179,8 @@ class DashboardScreen(RolloutControl, Screen[None]):
     def _show_rollouts(self) -> None:
         """Bars for rollouts that are running or failed, and for ones kdash just triggered."""
         app = self.app
-        statuses = rollout_statuses(app.store.list("Deployment"), app.store.list("ReplicaSet"))
+        statuses = rollout_statuses(app.store.list("Deployment"), app.store.list("ReplicaSet"),
+                                    cache=self._rollout_cache)
         tracked = app.tracked_rollouts()
         shown = [s for uid, s in statuses.items()
                  if s.state in ("progressing", "failed") or uid in tracked]
@@ -148,7 +203,10 @@ class DashboardScreen(RolloutControl, Screen[None]):
             parts.append(f"{store.count('ConfigMap')} configmaps  {store.count('Deployment')} deploy")
         if self._message:
             parts.append(self._message)
-        self.query_one("#status", Static).update(Text("  │  ".join(parts)))
+        text = "  │  ".join(parts)
+        if text != self._status_text:
+            self._status_text = text
+            self.query_one("#status", Static).update(Text(text), layout=False)  # one line, always
 
     def update_header(self) -> None:
         app = self.app
@@ -158,7 +216,21 @@ class DashboardScreen(RolloutControl, Screen[None]):
             app.context_name, app.namespace_label, app.server_version, health,
             VIEW_TITLES[self.view], app.readonly, style)
 
+    def _show_details_soon(self) -> None:
+        """The details of a store change: now if the pane is idle, else once it is due."""
+        if self._details_timer is not None:
+            return  # already due
+        wait = self._details_at + DETAILS_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._show_details()
+        else:
+            self._details_timer = self.set_timer(wait, self._show_details)
+
     def _show_details(self) -> None:
+        if self._details_timer is not None:
+            self._details_timer.stop()
+            self._details_timer = None
+        self._details_at = time.monotonic()
         pane = self.query_one("#details-scroll")
         if pane.has_class("hidden"):
             return
@@ -179,6 +251,14 @@ class DashboardScreen(RolloutControl, Screen[None]):
                      [(s.title, list(s.rows)) for s in sections], events, app.health_style("muted"))
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        # The moved cursor paints first; the details (describe + events, and a relayout of the
+        # pane) follow right after, once however many keys are queued have been handled.
+        if not self._details_queued:
+            self._details_queued = True
+            self.call_after_refresh(self._show_queued_details)
+
+    def _show_queued_details(self) -> None:
+        self._details_queued = False
         self._show_details()
 
     def say(self, message: str) -> None:
@@ -209,6 +289,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self.view = view
         # The two trees share no keys, so start the widget afresh rather than diffing.
         self.tree.reset_nodes()
+        self._tree_cache.clear()
         self.refresh_all()
 
     def action_filter(self) -> None:
@@ -272,3 +353,13 @@ class DashboardScreen(RolloutControl, Screen[None]):
 
     def action_context(self) -> None:
         self.app.pick_context()
+
+    def action_logs(self) -> None:
+        from kdash.logs import FOLLOWABLE_KINDS, LogSource
+        from kdash.screens.logs import LogsScreen
+
+        node = self.tree.selected
+        if node is None or node.kind not in FOLLOWABLE_KINDS:
+            self.app.notify("Logs: select a Pod, ReplicaSet, Deployment or Service", severity="warning")
+            return
+        self.app.push_screen(LogsScreen(LogSource(node.kind, node.namespace, node.name)))

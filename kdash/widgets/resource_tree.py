@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual.geometry import Size
 from textual.widgets import Tree
+from textual.widgets._tree import _TreeLine
 from textual.widgets.tree import TreeNode
 
 from kdash.render.tree import Node
@@ -29,6 +32,7 @@ class ResourceTree(Tree[str]):
         self._node_by_key: dict[str, Node] = {}
         # Keys the user collapsed by hand: new nodes of the top two levels open, these stay shut.
         self._collapsed: set[str] = set()
+        self._relabelled = False
         self.patches = 0
 
     # -- queries -----------------------------------------------------------------------------
@@ -72,28 +76,30 @@ class ResourceTree(Tree[str]):
         """Reconcile the widget with `nodes`: add, remove, relabel and reorder by key."""
         cursor_key = self.cursor_node.data if self.cursor_node is not None else None
         cursor_line = self.cursor_line
-        seen: set[str] = set()
-        changed = self._patch_children(self.root, nodes, seen, depth=0)
-        for key in [k for k in self._widget_by_key if k not in seen]:
-            widget = self._widget_by_key.pop(key)
-            self._node_by_key.pop(key, None)
-            if widget.parent is not None and widget in widget.parent.children:
-                widget.remove()
-            changed = True
+        self._relabelled = False
+        changed = self._patch_children(self.root, nodes, depth=0)
         self.patches += 1
         if changed:
             self._restore_cursor(cursor_key, cursor_line)
+        elif self._relabelled:
+            # One repaint for every relabelled line (visible lines re-render; the line cache
+            # knows which changed) instead of a queued refresh message per node.
+            self.refresh()
 
     def restyle(self) -> None:
         """Re-render every label (after a theme change)."""
         for key, widget in self._widget_by_key.items():
             widget.set_label(self._styler(self._node_by_key[key]))
 
-    def _patch_children(self, parent: TreeNode[str], nodes: Iterable[Node], seen: set[str], depth: int) -> bool:
+    def _patch_children(self, parent: TreeNode[str], nodes: Iterable[Node], depth: int) -> bool:
+        """Make `parent`'s children match `nodes`; True if the structure changed.
+
+        A node identical to the one shown (the render cache reuses unchanged subtrees) is
+        skipped with everything under it, so a patch costs about as much as the change.
+        """
         changed = False
         ordered: list[TreeNode[str]] = []
         for node in nodes:
-            seen.add(node.key)
             widget = self._widget_by_key.get(node.key)
             if widget is not None and widget.parent is not parent:
                 # Moved under another parent (e.g. a pod adopted by a ReplicaSet): re-create it.
@@ -107,31 +113,92 @@ class ResourceTree(Tree[str]):
                 changed = True
             else:
                 old = self._node_by_key.get(node.key)
-                if old != node:
-                    # Label changes are cheap: only that line repaints.
-                    widget.set_label(self._styler(node))
+                if old is node:
+                    ordered.append(widget)
+                    continue
+                if old is None or old.label != node.label or old.health != node.health:
+                    self._relabel(widget, node)
+                if widget.allow_expand != bool(node.children):
                     widget.allow_expand = bool(node.children)
             self._node_by_key[node.key] = node
             ordered.append(widget)
-            if self._patch_children(widget, node.children, seen, depth + 1):
+            if self._patch_children(widget, node.children, depth + 1):
                 changed = True
         current = list(parent.children)
-        wanted = set(map(id, ordered))
-        if [id(w) for w in current if id(w) in wanted] != [id(w) for w in ordered]:
-            # Tree has no move API; reorder the children list in place and invalidate once.
-            extra = [w for w in current if id(w) not in wanted]
-            parent._children[:] = ordered + extra
-            self._invalidate()
+        if len(current) != len(ordered) or any(a is not b for a, b in zip(current, ordered)):
+            wanted = set(map(id, ordered))
+            for widget in current:
+                if id(widget) not in wanted:
+                    self._drop(widget)  # gone from the tree (with its subtree)
+            if [id(w) for w in parent.children] != [id(w) for w in ordered]:
+                # Tree has no move API; reorder the children list in place and invalidate once.
+                parent._children[:] = ordered
+                self._invalidate()
             changed = True
         return changed
+
+    def _relabel(self, widget: TreeNode[str], node: Node) -> None:
+        """What TreeNode.set_label does, minus its per-node refresh message (see patch)."""
+        widget._label = self.process_label(self._styler(node))
+        widget._updates += 1
+        self._relabelled = True
+
+    def process_label(self, label: str | Text) -> Text:
+        # Our labels are single-line Text already: skip Tree's markup parsing and line split.
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
+
+    def get_label_width(self, node: TreeNode[str]) -> int:
+        # Tree renders every label (copy, stylize, assemble) just to measure it, for every line
+        # on each structural change; the width is the icon plus the label's cells.
+        if node._allow_expand:
+            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+            return cell_len(icon) + node._label.cell_len
+        return node._label.cell_len
+
+    def _build(self) -> None:
+        """Tree._build (the line list), leaner: it runs over every line after each structural
+        change, i.e. on most store flushes under churn (12k lines at 10k pods). Same result
+        (tests/ui/test_resource_tree_patch.py compares the two), but iterative: Textual's
+        recursive inner function is a reference cycle that keeps each replaced line list (12k
+        lines and their paths) alive until a garbage collection finds it."""
+        lines: list[_TreeLine[str]] = []
+        guide_depth = self.guide_depth
+        label_width = self.get_label_width
+        widest = 0
+        roots = [self.root] if self.show_root else self.root._children
+        # Top-level lines all count as "last" (as in Tree._build, which draws no guides there).
+        stack: list[tuple[list[TreeNode[str]], TreeNode[str], bool]] = [([], node, True) for node in reversed(roots)]
+        while stack:
+            path, node, last = stack.pop()
+            child_path = path + [node]
+            node._line = len(lines)
+            lines.append(_TreeLine(child_path, last))
+            width = label_width(node) + (len(child_path) - 1) * guide_depth
+            if width > widest:
+                widest = width
+            if node._expanded:
+                children = node._children
+                end = len(children) - 1
+                for index in range(end, -1, -1):
+                    stack.append((child_path, children[index], index == end))
+        self._tree_lines_cached = lines
+        self.virtual_size = Size(widest if lines else self.size.width, len(lines))
+        if self.cursor_line != -1:
+            if self.cursor_node is not None:
+                self.cursor_line = self.cursor_node._line
+            if self.cursor_line >= len(lines):
+                self.cursor_line = -1
 
     def _drop(self, widget: TreeNode[str]) -> None:
         stack = [widget]
         while stack:
             w = stack.pop()
             stack.extend(w.children)
-            if w.data:
-                self._widget_by_key.pop(w.data, None)
+            if w.data and self._widget_by_key.get(w.data) is w:
+                del self._widget_by_key[w.data]
+                self._node_by_key.pop(w.data, None)
         widget.remove()
 
     def _restore_cursor(self, key: str | None, line: int) -> None:
@@ -152,3 +219,4 @@ class ResourceTree(Tree[str]):
     def _on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
         if event.node.data:
             self._collapsed.discard(event.node.data)
+

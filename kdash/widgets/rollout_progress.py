@@ -26,7 +26,15 @@ class RolloutProgress(Static):
     RolloutProgress.empty { display: none; }
     """
 
+    _shown: tuple | None = None
+
     def show(self, statuses: Sequence[RolloutStatus], style_for: Callable[[str], Style]) -> None:
+        # Called on every Deployment/ReplicaSet change: skip the table (and layout) if nothing shown moved.
+        shown = (tuple(statuses[:MAX_ROWS]), len(statuses),
+                 tuple(style_for(STATE_HEALTH.get(s.state, "none")) for s in statuses[:MAX_ROWS]))
+        if shown == self._shown:
+            return
+        self._shown = shown
         if not statuses:
             self.add_class("empty")
             self.update("")

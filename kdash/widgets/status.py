@@ -15,8 +15,16 @@ class HeaderLine(Static):
     HeaderLine { height: 1; background: $panel; color: $foreground; padding: 0 1; }
     """
 
+    _shown: tuple | None = None
+
     def show(self, context: str, namespace: str, version: str, health: str, view: str,
              readonly: bool, health_style: str) -> None:
+        # Called on every store flush; the line rarely changes. An update would re-render it and,
+        # with a layout pass, every widget on the screen.
+        shown = (context, namespace, version, health, view, readonly, health_style)
+        if shown == self._shown:
+            return
+        self._shown = shown
         text = Text.assemble(
             ("kdash", "bold"), "  ctx ", (context, "bold"), "  ns ", (namespace, "bold"),
             "  ", (version, "dim"), "  ", (view, "italic"),
@@ -25,7 +33,7 @@ class HeaderLine(Static):
             text.append("  READONLY", style="bold reverse")
         text.append("  ")
         text.append(f"● {health}", style=health_style)
-        self.update(text)
+        self.update(text, layout=False)  # one line, always
 
 
 class DetailsPane(Static):
@@ -35,8 +43,14 @@ class DetailsPane(Static):
     DetailsPane { height: auto; padding: 0 1; }
     """
 
+    _shown: tuple | None = None
+
     def show(self, title: str, sections: list[tuple[str, list[tuple[str, str]]]],
              events: list[tuple[str, str, str, str]], muted: str) -> None:
+        shown = (title, sections, events[-8:], muted)
+        if shown == self._shown:
+            return  # re-rendering the tables (and laying out the screen) for nothing is slow
+        self._shown = shown
         parts: list = [Text(title, style="bold")]
         for heading, rows in sections:
             if not rows:

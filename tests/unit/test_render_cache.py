@@ -1,0 +1,183 @@
+"""The incremental workload tree (RenderCache) equals a fresh build after any sequence of changes."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+from kdash.render.tree import RenderCache, build_workload_tree, flatten
+
+NOW = datetime(2021, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+class World:
+    """A little cluster of raw objects; every change replaces dicts, like the Store does."""
+
+    def __init__(self, seed: int) -> None:
+        self.rnd = random.Random(seed)
+        self.n = 0
+        self.deployments: dict[str, dict] = {}
+        self.replicasets: dict[str, dict] = {}
+        self.pods: dict[str, dict] = {}
+
+    def _meta(self, kind: str, ns: str, owner: dict | None, owner_kind: str | None = None) -> dict:
+        self.n += 1
+        meta = {"name": f"{kind}-{self.n:04d}", "namespace": ns, "uid": f"uid-{kind}-{self.n}",
+                "resourceVersion": str(self.n),
+                "creationTimestamp": (NOW - timedelta(seconds=self.rnd.randint(1, 5000))).isoformat()}
+        if owner is not None:
+            meta["ownerReferences"] = [{"kind": owner_kind or owner["kind"], "name": owner["metadata"]["name"],
+                                        "uid": owner["metadata"]["uid"], "controller": True}]
+        return meta
+
+    def add_deployment(self, ns: str = "a") -> dict:
+        d = {"kind": "Deployment", "metadata": self._meta("dep", ns, None),
+             "spec": {"replicas": self.rnd.randint(0, 3), "template": {"spec": {"containers": [{"image": "x:1"}]}}},
+             "status": {"replicas": 1, "readyReplicas": 1, "observedGeneration": 1}}
+        d["metadata"]["generation"] = 1
+        self.deployments[d["metadata"]["uid"]] = d
+        return d
+
+    def add_rs(self, owner: dict | None, ns: str | None = None, uid: str | None = None) -> dict:
+        ns = ns or (owner["metadata"]["namespace"] if owner else "a")
+        rs = {"kind": "ReplicaSet", "metadata": self._meta("rs", ns, owner),
+              "spec": {"replicas": 1, "template": {"spec": {"containers": [{"image": "x:1"}]}}},
+              "status": {"replicas": 1, "readyReplicas": 1}}
+        rs["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": str(self.rnd.randint(1, 4))}
+        if uid:
+            rs["metadata"]["uid"] = uid
+        self.replicasets[rs["metadata"]["uid"]] = rs
+        return rs
+
+    def add_pod(self, owner: dict | None, owner_kind: str | None = None, ns: str | None = None) -> dict:
+        ns = ns or (owner["metadata"]["namespace"] if owner else "a")
+        pod = {"kind": "Pod", "metadata": self._meta("pod", ns, owner, owner_kind),
+               "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "x:1"}]},
+               "status": {"phase": "Running", "podIP": "10.0.0.1",
+                          "containerStatuses": [{"name": "c", "ready": True, "restartCount": 0,
+                                                 "state": {"running": {}}}]}}
+        self.pods[pod["metadata"]["uid"]] = pod
+        return pod
+
+    def modify(self, table: dict[str, dict]) -> None:
+        if not table:
+            return
+        uid = self.rnd.choice(sorted(table))
+        old = table[uid]
+        new = {**old, "metadata": {**old["metadata"], "resourceVersion": str(self.n + 1)},
+               "status": {**old.get("status", {}), "replicas": self.rnd.randint(0, 3),
+                          "podIP": f"10.0.0.{self.rnd.randint(2, 250)}"}}
+        self.n += 1
+        table[uid] = new
+
+    def remove(self, table: dict[str, dict]) -> dict | None:
+        if not table:
+            return None
+        return table.pop(self.rnd.choice(sorted(table)))
+
+    def step(self) -> None:
+        r = self.rnd
+        op = r.randrange(12)
+        deps, rss = list(self.deployments.values()), list(self.replicasets.values())
+        if op == 0:
+            self.add_deployment(r.choice("ab"))
+        elif op == 1 and deps:
+            self.add_rs(r.choice(deps))
+        elif op == 2:
+            self.add_rs(None)  # a ReplicaSet without a Deployment
+        elif op == 3 and rss:
+            self.add_pod(r.choice(rss))
+        elif op == 4:
+            self.add_pod(None, ns=r.choice("abc"))  # a bare pod, maybe in a new namespace
+        elif op == 5:
+            owner = {"kind": "StatefulSet", "metadata": {"name": "db", "uid": "uid-sts"}}
+            self.add_pod(owner, ns="a")  # controlled by something we do not render
+        elif op == 6:
+            self.modify(self.pods)
+        elif op == 7:
+            self.modify(self.replicasets)
+        elif op == 8:
+            self.modify(self.deployments)
+        elif op == 9:
+            self.remove(self.pods)
+        elif op == 10:
+            self.remove(self.replicasets if r.random() < 0.7 else self.deployments)  # orphans children
+        elif op == 11 and self.replicasets:
+            # An owner comes back (same uid, new object): its orphans are adopted again.
+            gone = r.choice(sorted(self.replicasets))
+            rs = self.replicasets.pop(gone)
+            build = self.rnd.random() < 0.5
+            if build:
+                self.replicasets[gone] = {**rs, "metadata": {**rs["metadata"], "resourceVersion": str(self.n + 7)}}
+
+    def lists(self) -> tuple[list, list, list]:
+        return list(self.deployments.values()), list(self.replicasets.values()), list(self.pods.values())
+
+
+def test_incremental_build_equals_a_fresh_build_after_random_changes():
+    for seed in range(6):
+        world = World(seed)
+        for _ in range(3):
+            d = world.add_deployment()
+            for _ in range(2):
+                rs = world.add_rs(d)
+                for _ in range(2):
+                    world.add_pod(rs)
+        cache = RenderCache()
+        for step in range(300):
+            # Several changes per build, like a coalesced flush; sometimes none at all.
+            for _ in range(world.rnd.randint(0, 4)):
+                world.step()
+            fresh = build_workload_tree(*world.lists(), NOW)
+            incremental = build_workload_tree(*world.lists(), NOW, cache=cache)
+            assert incremental == fresh, f"seed {seed}, step {step}"
+            held = len(world.deployments) + len(world.replicasets) + len(world.pods)
+            assert len(cache) <= 2 * held  # entries of gone objects are dropped
+            if step % 50 == 49:
+                cache.age_out(step % 3, 3)
+
+
+def test_unchanged_subtrees_come_back_as_the_same_objects():
+    world = World(1)
+    deps = [world.add_deployment() for _ in range(3)]
+    for d in deps:
+        world.add_pod(world.add_rs(d))
+    cache = RenderCache()
+    first = build_workload_tree(*world.lists(), NOW, cache=cache)
+    world.modify(world.pods)
+    second = build_workload_tree(*world.lists(), NOW, cache=cache)
+    same = [a is b for a, b in zip(first, second)]
+    assert same.count(False) == 1 and len(first) == len(second) == 3
+
+
+def test_age_out_rerenders_a_slice_with_the_new_time():
+    world = World(2)
+    for _ in range(4):
+        world.add_pod(world.add_rs(world.add_deployment()))
+    cache = RenderCache()
+    before = build_workload_tree(*world.lists(), NOW, cache=cache)
+    later = NOW + timedelta(minutes=30)
+    assert build_workload_tree(*world.lists(), later, cache=cache) == before  # ages held
+    cache.age_out(0, 2)
+    after = build_workload_tree(*world.lists(), later, cache=cache)
+    fresh = build_workload_tree(*world.lists(), later)
+    assert [a == f for a, f in zip(after, fresh)] == [True, False, True, False]
+    cache.age_out(1, 2)
+    assert build_workload_tree(*world.lists(), later, cache=cache) == fresh
+
+
+def test_age_out_with_now_keeps_pods_whose_age_text_does_not_move():
+    world = World(3)
+    for _ in range(4):
+        world.add_pod(world.add_rs(world.add_deployment()))
+    cache = RenderCache()
+    before = build_workload_tree(*world.lists(), NOW, cache=cache)
+    # Pods are 1 s - 83 min old: 1 s later, only those under 10 minutes show a different age.
+    later = NOW + timedelta(seconds=1)
+    cache.age_out(0, 1, later)
+    after = build_workload_tree(*world.lists(), later, cache=cache)
+    fresh = build_workload_tree(*world.lists(), later)
+    assert [n.label for _, n in flatten(after)] == [n.label for _, n in flatten(fresh)]
+    for old, new in zip(before, after):
+        same_ages = [a.label for _, a in flatten([old])] == [b.label for _, b in flatten([new])]
+        assert (old is new) == same_ages
