@@ -32,6 +32,16 @@ def cluster():
         devcluster.stop(info)
 
 
+@pytest.fixture
+def connection(cluster):
+    """kdash's own API connection to the local cluster (admin kubeconfig), closed afterwards."""
+    from kdash.kube.client import connect
+
+    conn = connect(cluster.kubeconfig, None)
+    yield conn
+    conn.close()
+
+
 @pytest.fixture(scope="session")
 def kubectl(cluster):
     """kubectl("get", "pods", "-o", "json") -> stdout; raises ClusterError on failure."""

@@ -11,14 +11,7 @@ from devcluster.testing import wait_for
 from kdash.actions import apply, delete, image, rollout, scale
 from kdash.actions.safety import AuditLog, ReadOnlyError, WriteContext
 from kdash.errors import KdashError
-from kdash.kube.client import connect, get_json
-
-
-@pytest.fixture
-def connection(cluster):
-    conn = connect(cluster.kubeconfig, None)
-    yield conn
-    conn.close()
+from kdash.kube.client import get_json
 
 
 @pytest.fixture

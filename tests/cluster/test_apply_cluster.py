@@ -11,14 +11,6 @@ from devcluster.cluster import ClusterError
 from kdash.actions import apply
 from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
-from kdash.kube.client import connect
-
-
-@pytest.fixture
-def connection(cluster):
-    conn = connect(cluster.kubeconfig, None)
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

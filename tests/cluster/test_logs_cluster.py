@@ -12,20 +12,13 @@ import pytest
 
 from devcluster.fake_kubelet import CRASHLOOP, IMAGE_PULL_ERROR, LOG_RATE
 from devcluster.testing import wait_for
-from kdash.kube.client import Connection, connect
+from kdash.kube.client import Connection
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
 from kdash.logs.buffer import LineQueue, LogLine, RingBuffer
 from kdash.logs.follower import Follower, LogSource
 from kdash.logs.stream import FAILED, STOPPED, ContainerStream, LogOptions, Target, api_opener, stream_factory
 from kdash.logs.text import format_plain
-
-
-@pytest.fixture
-def connection(cluster):
-    conn = connect(cluster.kubeconfig, None)
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -19,13 +19,6 @@ from kdash.kube.watcher import Watcher
 
 
 @pytest.fixture
-def connection(cluster):
-    conn = connect(cluster.kubeconfig, None)
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
 def running():
     """Reflectors/watchers started by a test; stopped even when it fails."""
     started: list[Reflector | Watcher] = []

@@ -5,16 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from argparse import Namespace
 
 import pytest
 
 from kdash.actions.configmap import data_hash
 from kdash.actions.reload import stamp_key
-from kdash.actions.safety import AuditLog
-from kdash.app import make_app
-from tests.ui.pilot_helpers import until
-from kdash.config import Settings
+from tests.ui.pilot_helpers import live_app, until
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
 
@@ -43,11 +39,7 @@ def _setup(kubectl, namespace: str, *extra: dict) -> None:
 
 
 def _app(cluster, namespace, tmp_path, **overrides):
-    args = Namespace(kubeconfig=cluster.kubeconfig, context=None, namespace=namespace, all_namespaces=False,
-                     readonly=False, theme=None)
-    options = dict(audit=AuditLog(tmp_path / "audit.log"), settings=Settings())
-    options.update(overrides)
-    return make_app(args, **options)
+    return live_app(cluster, namespace, tmp_path, **overrides)
 
 
 def _deployment(kubectl, namespace: str, name: str) -> dict:

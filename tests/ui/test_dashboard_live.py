@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from argparse import Namespace
 
 import pytest
 
-from kdash.app import make_app
-from tests.ui.pilot_helpers import until
+from tests.ui.pilot_helpers import live_app, until
 from kdash.screens.dashboard import DashboardScreen
 
 pytestmark = pytest.mark.cluster
@@ -28,9 +26,7 @@ def _deployment(name: str, image: str, replicas: int = 2) -> str:
 
 
 def _app(cluster, namespace):
-    args = Namespace(kubeconfig=cluster.kubeconfig, context=None, namespace=namespace,
-                     all_namespaces=False, readonly=False, theme=None)
-    return make_app(args)
+    return live_app(cluster, namespace)
 
 
 def _kube_keys(kubectl, namespace: str) -> set[str]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from argparse import Namespace
 
 import pytest
 
 from devcluster.fake_kubelet import LOG_RATE
-from kdash.app import make_app
 from kdash.config import Settings
 from kdash.logs.follower import LogSource
+from tests.ui.pilot_helpers import live_app, until
 from kdash.screens.logs import LogsScreen
 
 pytestmark = pytest.mark.cluster
@@ -29,20 +28,8 @@ def _deployment(name: str, image: str, rate: str, replicas: int = 2) -> str:
     })
 
 
-async def _until(pilot, predicate, timeout: float = 60, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
 def _app(cluster, namespace, **overrides):
-    args = Namespace(kubeconfig=cluster.kubeconfig, context=None, namespace=namespace,
-                     all_namespaces=False, readonly=False, theme=None)
-    return make_app(args, settings=overrides.pop("settings", Settings()), **overrides)
+    return live_app(cluster, namespace, **overrides)
 
 
 async def _kubectl(kubectl, *args: str, **kwargs) -> str:
@@ -60,7 +47,7 @@ async def test_deployment_logs_follow_a_rollout_and_match_kubectl(cluster, kubec
     await _kubectl(kubectl, "apply", "-n", namespace, "-f", "-", input=_deployment("web", "nginx:1.19", "4"))
     app = _app(cluster, namespace)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _until(pilot, lambda: app.connection is not None and app.store.get("Deployment", namespace, "web"),
+        await until(pilot, lambda: app.connection is not None and app.store.get("Deployment", namespace, "web"),
                      message="the deployment in the store")
         screen = LogsScreen(LogSource("Deployment", namespace, "web"))
         await app.push_screen(screen)
@@ -73,7 +60,7 @@ async def test_deployment_logs_follow_a_rollout_and_match_kubectl(cluster, kubec
             await pilot.pause(0.2)
         assert len(old) == 2 and {t.pod for t in screen.follower.targets} == old
         buffer = screen.buffer
-        await _until(pilot, lambda: {buffer.get(i).pod for i in buffer.ids()} >= old, message="lines of both pods")
+        await until(pilot, lambda: {buffer.get(i).pod for i in buffer.ids()} >= old, message="lines of both pods")
         title = str(screen.query_one("#logs-title").render())
         assert "pods 2/2" in title and "streams 2" in title and "following" in title
 
@@ -96,9 +83,9 @@ async def test_deployment_logs_follow_a_rollout_and_match_kubectl(cluster, kubec
             await pilot.pause(0.2)
         assert len(new) == 2 and {t.pod for t in screen.follower.targets} == new
         notes = lambda: {buffer.get(i).text for i in buffer.ids() if buffer.get(i).marker}  # noqa: E731
-        await _until(pilot, lambda: all(f"— pod {p} gone —" in notes() for p in old), message="old pods gone")
+        await until(pilot, lambda: all(f"— pod {p} gone —" in notes() for p in old), message="old pods gone")
         assert all(f"— pod {p} attached —" in notes() for p in new)
-        await _until(pilot, lambda: {buffer.get(i).pod for i in buffer.ids()} >= new, message="new pods' lines")
+        await until(pilot, lambda: {buffer.get(i).pod for i in buffer.ids()} >= new, message="new pods' lines")
 
         # Search, then save what is shown.
         await pilot.press("slash", *sorted(new)[0], "enter")
@@ -132,11 +119,11 @@ async def test_flood_keeps_the_ui_responsive_and_memory_bounded(cluster, kubectl
     monkeypatch.setattr(LogsScreen, "tick", timed)
     app = _app(cluster, namespace, settings=Settings(log_buffer_lines=10_000))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _until(pilot, lambda: (lambda p: p and (p["status"].get("containerStatuses") or [{}])[0].get("started"))(
+        await until(pilot, lambda: (lambda p: p and (p["status"].get("containerStatuses") or [{}])[0].get("started"))(
             app.store.get("Pod", namespace, "flood")), message="the running pod in the store")
         screen = LogsScreen(LogSource("Pod", namespace, "flood"))
         await app.push_screen(screen)
-        await _until(pilot, lambda: len(screen.buffer) == 10_000, message="a full buffer")
+        await until(pilot, lambda: len(screen.buffer) == 10_000, message="a full buffer")
         beats: list[float] = []
         app.set_interval(0.01, lambda: beats.append(time.perf_counter()))
         ticks.clear()

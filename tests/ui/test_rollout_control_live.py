@@ -6,13 +6,10 @@ import asyncio
 import json
 import textwrap
 import time
-from argparse import Namespace
 
 import pytest
 
-from kdash.actions.safety import AuditLog
-from kdash.app import make_app
-from tests.ui.pilot_helpers import until
+from tests.ui.pilot_helpers import live_app, until
 from kdash.config import Settings
 from kdash.screens.apply_preview import ApplyPreviewScreen
 from kdash.screens.confirm import ConfirmScreen
@@ -42,11 +39,7 @@ async def _deployment_json(kubectl, namespace: str, name: str) -> dict:
 
 
 def _app(cluster, namespace, tmp_path, **overrides):
-    args = Namespace(kubeconfig=cluster.kubeconfig, context=None, namespace=namespace,
-                     all_namespaces=False, readonly=False, theme=None)
-    options = dict(audit=AuditLog(tmp_path / "audit.log"), settings=Settings())
-    options.update(overrides)
-    return make_app(args, **options)
+    return live_app(cluster, namespace, tmp_path, **overrides)
 
 
 async def _select(pilot, app, key: str) -> None:
