@@ -41,6 +41,7 @@ FORBIDDEN, UNAUTHORIZED, ERROR = "forbidden", "unauthorized", "error"
 PAGE_SIZE = 500
 AUTH_BACKOFF = 30.0  # a 401/403 will not fix itself soon: retry rarely, never hot-loop
 SHORT_WATCH = 1.0  # a watch that ends this fast with no events counts as a failure
+RECONNECT_MAX = 2.0  # backoff cap while the server cannot be reached at all
 HEALTHY_RESET = 10.0  # a watch that ran this long resets the backoff (client-go waits 2 min)
 
 
@@ -198,9 +199,14 @@ class Reflector:
             except Exception as exc:  # noqa: BLE001 - connection errors and our own bugs alike
                 if self.stopped:
                     break  # stop() shut the socket: the error is ours
-                if not _is_connection_error(exc):
+                delay = None
+                if _is_connection_error(exc):
+                    # A refused or reset connection costs the server nothing, and a restarted
+                    # apiserver must be picked up within seconds, not after a 10 s backoff.
+                    delay = min(self.backoff.next(), RECONNECT_MAX)
+                else:
                     log.exception("reflector %s/%s failed", self.kind.plural, self.namespace)
-                self._on_failure(describe_api_error(exc), RECONNECTING)
+                self._on_failure(describe_api_error(exc), RECONNECTING, delay)
 
     def _list(self) -> None:
         objects, resource_version = self._list_pages()
