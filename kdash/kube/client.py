@@ -49,6 +49,11 @@ class Connection:
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reloaded_at: float = field(default=-RELOAD_DEBOUNCE, repr=False)
 
+    def __post_init__(self) -> None:
+        rest_client = self.api_client.rest_client
+        if isinstance(rest_client, _DefaultTimeoutREST) and self._reload is not None:
+            rest_client.after_401 = self._after_401
+
     def server_version(self, timeout: Timeout = (CONNECT_TIMEOUT, 10.0)) -> str:
         """GET /version → gitVersion (e.g. "v1.20.2"); raises KdashError on failure."""
         try:
@@ -75,28 +80,57 @@ class Connection:
             except Exception:  # noqa: BLE001 - the caller reports the original 401
                 return False
             old_rest = self.api_client.rest_client
-            self.api_client.rest_client = _DefaultTimeoutREST(configuration)
+            self.api_client.rest_client = _DefaultTimeoutREST(configuration, self._after_401)
             old_rest.close()
             self._reloaded_at = time.monotonic()
             return True
+
+    def _after_401(self) -> _DefaultTimeoutREST | None:
+        """For the REST layer: reload the credentials and hand back the client to retry with."""
+        if not self.reload_credentials():
+            return None
+        rest_client = self.api_client.rest_client
+        return rest_client if isinstance(rest_client, _DefaultTimeoutREST) else None
 
     def close(self) -> None:
         self.api_client.close()
 
 
 class _DefaultTimeoutREST(rest.RESTClientObject):
-    """REST client that gives every request a connect timeout unless the caller sets one.
+    """REST client with a default connect timeout that re-authenticates once on a 401.
 
-    Without this, a typed API call to a black-holed server waits for the OS connect timeout
-    (minutes); the read side stays unbounded so `follow` log streams are not cut.
+    Without the timeout, a typed API call to a black-holed server waits for the OS connect
+    timeout (minutes); the read side stays unbounded so `follow` log streams are not cut.
+    The 401 retry is here, under every list, watch, log stream, write and access review, because
+    the Python client never renews an exec-plugin or token-file credential by itself: an expired
+    token would otherwise fail each of them until kdash is restarted.
     """
+
+    def __init__(self, configuration: Configuration,
+                 after_401: Callable[[], _DefaultTimeoutREST | None] | None = None) -> None:
+        super().__init__(configuration)
+        self.after_401 = after_401
 
     def request(self, method, url, headers=None, body=None, post_params=None,
                 _request_timeout=None):  # noqa: D102 - same contract as the parent
         if not _request_timeout:
             _request_timeout = (CONNECT_TIMEOUT, None)
-        return super().request(method, url, headers=headers, body=body,
-                               post_params=post_params, _request_timeout=_request_timeout)
+        response = super().request(method, url, headers=headers, body=body,
+                                   post_params=post_params, _request_timeout=_request_timeout)
+        auth_header = next((k for k in headers or {} if k.lower() == "authorization"), None)
+        if response.status != 401 or self.after_401 is None or auth_header is None:
+            return response
+        fresh = self.after_401()
+        token = fresh.configuration.auth_settings().get("BearerToken", {}).get("value") if fresh else None
+        if fresh is None or not token:
+            return response  # the caller reports this 401
+        response.response.drain_conn()
+        response.response.release_conn()
+        headers = {**headers, auth_header: token}
+        # The parent's request, not ours: one retry only, even if the new token is refused too.
+        return rest.RESTClientObject.request(fresh, method, url, headers=headers, body=body,
+                                             post_params=post_params,
+                                             _request_timeout=_request_timeout)
 
 
 # -- kubeconfig ------------------------------------------------------------------------------

@@ -116,7 +116,6 @@ class Reflector:
         stop: threading.Event,
         watch_timeout: int = 45,
         *,
-        refresh_credentials: Callable[[], bool] | None = None,
         page_size: int = PAGE_SIZE,
         backoff: Backoff | None = None,
         auth_backoff: float = AUTH_BACKOFF,
@@ -128,7 +127,6 @@ class Reflector:
         self.on_change = on_change
         self.stop_event = stop
         self.watch_timeout = int(watch_timeout)
-        self.refresh_credentials = refresh_credentials
         self.page_size = page_size
         self.backoff = backoff or Backoff()
         self.auth_backoff = auth_backoff
@@ -139,7 +137,6 @@ class Reflector:
         self.list_count = 0  # for tests and diagnostics: how many full LISTs were done
         self.watch_count = 0
 
-        self._credentials_refreshed = False
         self._expired_in_row = 0
         self._watch_started: float | None = None
         self._response: urllib3.HTTPResponse | None = None
@@ -216,7 +213,6 @@ class Reflector:
         self.resource_version = resource_version
         self.list_count += 1
         self._expired_in_row = 0
-        self._credentials_refreshed = False
         # No backoff reset here: a list that works while every watch fails must still back off.
         state_changed = self._set_state(LIVE)
         if changed or state_changed:
@@ -322,10 +318,7 @@ class Reflector:
             return
         error = describe_api_error(exc)
         if exc.status == 401:
-            if not self._credentials_refreshed and self._refresh_credentials():
-                self._credentials_refreshed = True
-                self.resource_version = None
-                return  # retry at once with the new credentials
+            # The REST layer already reloaded the credentials and retried once (kube/client.py).
             self._on_failure(error, UNAUTHORIZED, self.auth_backoff)
         elif exc.status == 403:
             self._on_failure(error, FORBIDDEN, self.auth_backoff)
@@ -348,14 +341,6 @@ class Reflector:
         started = self._watch_started
         if started is not None and time.monotonic() - started >= HEALTHY_RESET:
             self.backoff.reset()
-
-    def _refresh_credentials(self) -> bool:
-        if self.refresh_credentials is None:
-            return False
-        try:
-            return bool(self.refresh_credentials())
-        except Exception:  # noqa: BLE001 - a failed refresh is reported as the 401 itself
-            return False
 
     # -- helpers --------------------------------------------------------------------------
 

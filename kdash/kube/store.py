@@ -273,7 +273,8 @@ def summarize_states(states: dict[tuple[str, str | None], SyncState]) -> str:
     by_state: dict[str, list[str]] = {}
     for (kind, _namespace), sync in sorted(states.items(), key=lambda item: item[0][0]):
         by_state.setdefault(sync.state, []).append(kind)
-    for bad in ("forbidden", "unauthorized", "error"):
+    # Rejected credentials break every pane, so they outrank a per-kind "forbidden".
+    for bad in ("unauthorized", "forbidden", "error"):
         if bad in by_state:
             return f"{bad}: {', '.join(_plural(k) for k in by_state[bad])}"
     if "reconnecting" in by_state:

@@ -115,7 +115,6 @@ class Watcher:
             self.on_change,
             stop,
             watch_timeout=self.watch_timeout,
-            refresh_credentials=self.connection.reload_credentials,
         )
 
 

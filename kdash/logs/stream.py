@@ -182,7 +182,6 @@ class ContainerStream:
         *,
         backoff: Backoff | None = None,
         idle_timeout: float = IDLE_TIMEOUT,
-        refresh_credentials: Callable[[], bool] | None = None,
     ) -> None:
         self.opener = opener
         self.target = target
@@ -190,7 +189,6 @@ class ContainerStream:
         self.sink = sink
         self.backoff = backoff or Backoff(base=0.5, maximum=10.0)
         self.idle_timeout = idle_timeout
-        self.refresh_credentials = refresh_credentials
         self.state = CONNECTING
         self.error: str | None = None
         self.requests = 0
@@ -229,7 +227,6 @@ class ContainerStream:
     # -- the loop -------------------------------------------------------------------------
 
     def _run(self) -> None:
-        refreshed = False
         try:
             while not self.stopped:
                 try:
@@ -237,9 +234,6 @@ class ContainerStream:
                     self._set_state(ENDED)  # the container exited, or the log was read (no follow)
                     return
                 except ApiException as exc:
-                    if exc.status == 401 and not refreshed and self._refresh():
-                        refreshed = True
-                        continue
                     if _is_final(exc):
                         self._fail(describe_api_error(exc).message)
                         return
@@ -323,14 +317,6 @@ class ContainerStream:
         if not self.stopped:
             self.state = state
 
-    def _refresh(self) -> bool:
-        if self.refresh_credentials is None:
-            return False
-        try:
-            return bool(self.refresh_credentials())
-        except Exception:  # noqa: BLE001 - the 401 itself is what gets reported
-            return False
-
     def _track(self, response: Response | None) -> None:
         with self._response_lock:
             self._response = response
@@ -354,11 +340,11 @@ def _is_final(exc: ApiException) -> bool:
     return 400 <= status < 500 and status not in (408, 429)
 
 
-def stream_factory(api_client: ApiClient, refresh_credentials: Callable[[], bool] | None = None):
+def stream_factory(api_client: ApiClient):
     """The Follower's default: real ContainerStreams over `api_client`."""
     opener = api_opener(api_client)
 
     def make(target: Target, options: LogOptions, sink: Sink) -> ContainerStream:
-        return ContainerStream(opener, target, options, sink, refresh_credentials=refresh_credentials)
+        return ContainerStream(opener, target, options, sink)
 
     return make

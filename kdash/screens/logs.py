@@ -114,7 +114,7 @@ class LogsScreen(Screen[None]):
         connection = getattr(self.app, "connection", None)
         if connection is None:
             return None
-        return stream_factory(connection.api_client, connection.reload_credentials)
+        return stream_factory(connection.api_client)
 
     def on_unmount(self) -> None:
         if self.follower is not None:

@@ -362,18 +362,22 @@ def test_forbidden_sets_the_state_and_does_not_hot_loop(api, connection, reflect
 
 def test_unauthorized_reloads_credentials_once_then_waits(api, connection, reflectors):
     api.fail_with = 401
-    refreshes: list[float] = []
+    reloads = []
+    original = connection._reload
 
-    def refresh() -> bool:
-        refreshes.append(time.monotonic())
-        return True
+    def counting_reload(configuration):
+        reloads.append(time.monotonic())
+        original(configuration)
 
-    reflector = start_reflector(connection, Store(), refresh_credentials=refresh)
+    connection._reload = counting_reload
+    reflector = start_reflector(connection, Store())
     reflectors.append(reflector)
     wait_for(lambda: reflector.state == "unauthorized", message="unauthorized")
     time.sleep(0.3)
-    assert len(refreshes) == 1
+    # The REST layer reloaded the kubeconfig once and retried once; then the reflector waits.
+    assert len(reloads) == 1
     assert len(api.requests) == 2
+    assert reflector.last_error is not None
 
 
 def test_server_errors_back_off_then_recover(api, connection, reflectors):
