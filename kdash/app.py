@@ -100,12 +100,21 @@ class KdashApp(App[None]):
         self._tracked_rollouts: dict[str, float] = {}
         self._themes, theme_warnings = config.load_themes()
         self._startup_warnings = list(self.settings.warnings) + theme_warnings
-        for data in self._themes.values():
-            self.register_theme(Theme(name=data.name, **data.fields))
+        for data in list(self._themes.values()):
+            try:
+                theme_obj = Theme(name=data.name, **data.fields)
+                theme_obj.to_color_system()  # colours are parsed lazily: a bad one fails here, not mid-paint
+            except Exception as exc:  # noqa: BLE001 - unknown field, bad colour: the file is the user's
+                self._themes.pop(data.name)
+                self._startup_warnings.append(f"theme {data.name!r} skipped: {' '.join(str(exc).split())}")
+                continue
+            self.register_theme(theme_obj)
         wanted = theme or self.settings.theme
         if wanted not in self._themes:
-            self._startup_warnings.append(f"unknown theme {wanted!r}; using {config.DEFAULT_THEME}")
-            wanted = config.DEFAULT_THEME
+            # The bundled default is only missing if a broken user file of the same name replaced it.
+            fallback = config.DEFAULT_THEME if config.DEFAULT_THEME in self._themes else "textual-dark"
+            self._startup_warnings.append(f"unknown theme {wanted!r}; using {fallback}")
+            wanted = fallback
         self.theme = wanted
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)

@@ -49,6 +49,9 @@ def _log_to_file() -> None:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    # Python warnings (urllib3's InsecureRequestWarning for insecure-skip-tls-verify clusters)
+    # would otherwise print over the TUI or next to the one-line error.
+    logging.captureWarnings(True)
 
 
 def main(argv: list[str] | None = None) -> int:

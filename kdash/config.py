@@ -115,8 +115,10 @@ def load_themes() -> tuple[dict[str, ThemeData], list[str]]:
     for origin, text in sources:
         try:
             theme = _parse_theme(text, origin)
-        except (ValueError, yaml.YAMLError) as exc:
+        except ValueError as exc:
             warnings.append(f"theme skipped: {_one_line(exc)}")
+        except yaml.YAMLError as exc:
+            warnings.append(f"theme skipped: {origin}: {_one_line(exc)}")
             continue
         themes[theme.name] = theme
     return themes, warnings

@@ -122,10 +122,12 @@ def parse_manifests(text: str, source: str = "<file>") -> list[Manifest]:
     Raises KdashError naming the source, the document and the line for malformed YAML,
     duplicate keys, tabs, and objects without apiVersion, kind or metadata.name.
     """
-    loader = _StrictLoader(text)
     manifests: list[Manifest] = []
     done = 0
+    loader: _StrictLoader | None = None
     try:
+        # The reader checks every character up front: a control character fails right here.
+        loader = _StrictLoader(text)
         while loader.check_node():
             node = loader.get_node()
             data = loader.construct_document(node)
@@ -137,7 +139,8 @@ def parse_manifests(text: str, source: str = "<file>") -> list[Manifest]:
     except yaml.YAMLError as exc:
         raise KdashError("Invalid YAML", f"{source}, document {done + 1}: {exc}") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return manifests
 
 

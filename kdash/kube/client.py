@@ -195,8 +195,12 @@ def _read_kubeconfig_file(path: str) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as handle:
             data = yaml.safe_load(handle)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f", line {mark.line + 1}" if mark else ""
+        raise KdashError("Invalid kubeconfig", f"{path}{where}: {exc.problem or exc.context}") from exc
     except (OSError, yaml.YAMLError) as exc:
-        raise KdashError("Invalid kubeconfig", f"{path}: {exc}") from exc
+        raise KdashError("Invalid kubeconfig", f"{path}: {' '.join(str(exc).split())}") from exc
     if data is None:
         return None  # an empty file contributes nothing (kubectl tolerates it)
     if not isinstance(data, dict):
