@@ -30,6 +30,7 @@ from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.kube.client import Connection, connect, list_contexts
+from kdash.kube.events import EventFeed
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
 from kdash.messages import Coalescer, StoreChanged
@@ -88,6 +89,7 @@ class KdashApp(App[None]):
         self.store = Store()
         self.connection: Connection | None = None
         self.watcher: Watcher | None = None
+        self.events_feed: EventFeed | None = None
         self.context_name = context or "?"
         self.namespace: str | None = None
         self.server_version = ""
@@ -186,10 +188,12 @@ class KdashApp(App[None]):
         self.watcher = Watcher(self.connection, None if self.all_namespaces else self.namespace,
                                store=self.store, on_change=self.coalescer.mark)
         self.watcher.start()
+        self.events_feed = EventFeed(self.connection, self.store, self.coalescer.mark)
         self.dashboard.refresh_all()
         self.check_access()
 
     def _stop_watcher(self) -> None:
+        self._stop_events_feed()
         if self.watcher is not None:
             watcher, self.watcher = self.watcher, None
             # Reflector threads stop within about a second; don't make the UI wait for them.
@@ -200,8 +204,20 @@ class KdashApp(App[None]):
             self._stop_watcher()
         self.exit()
 
+    def _stop_events_feed(self) -> None:
+        if self.events_feed is not None:
+            feed, self.events_feed = self.events_feed, None
+            feed.stop()
+
+    def follow_events(self, obj: dict, kind: str) -> None:
+        """Watch the events of the object the details pane shows (and only those)."""
+        if self.events_feed is not None:
+            meta = obj.get("metadata") or {}
+            self.events_feed.follow(kind, meta.get("namespace"), meta.get("name", ""), meta.get("uid"))
+
     def on_unmount(self) -> None:
         self.heap.uninstall()
+        self._stop_events_feed()
         if self.watcher is not None:
             # Threads are daemons blocked at most a read timeout; signal and let the process exit.
             watcher, self.watcher = self.watcher, None

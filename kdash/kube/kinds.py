@@ -56,6 +56,10 @@ ALL_KINDS: tuple[Kind, ...] = (
     NAMESPACE,
 )
 
+# What the Watcher lists and watches for the whole scope. Events are not among them: at 10k pods
+# they were ~30 % of the watch traffic, only to show the selected object's few (kube/events.py).
+WATCHED_KINDS: tuple[Kind, ...] = tuple(kind for kind in ALL_KINDS if kind is not EVENT)
+
 KINDS_BY_NAME: dict[str, Kind] = {kind.name: kind for kind in ALL_KINDS}
 
 

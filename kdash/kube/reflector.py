@@ -116,6 +116,7 @@ class Reflector:
         stop: threading.Event,
         watch_timeout: int = 45,
         *,
+        field_selector: str | None = None,
         page_size: int = PAGE_SIZE,
         backoff: Backoff | None = None,
         auth_backoff: float = AUTH_BACKOFF,
@@ -127,6 +128,7 @@ class Reflector:
         self.on_change = on_change
         self.stop_event = stop
         self.watch_timeout = int(watch_timeout)
+        self.field_selector = field_selector
         self.page_size = page_size
         self.backoff = backoff or Backoff()
         self.auth_backoff = auth_backoff
@@ -223,7 +225,7 @@ class Reflector:
         kind = self.kind
         return list_objects(self.api_client, kind, self.namespace,
                             page_size=self.page_size, stop=self.stop_event, track=self._track,
-                            transform=lambda item: slim(item, kind))
+                            transform=lambda item: slim(item, kind), field_selector=self.field_selector)
 
     def _track(self, response: urllib3.HTTPResponse | None) -> None:
         """Remember the in-flight response so interrupt() can shut its socket."""
@@ -239,6 +241,8 @@ class Reflector:
             ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", self.watch_timeout),
         ]
+        if self.field_selector:
+            query.append(("fieldSelector", self.field_selector))
         started = time.monotonic()
         # Read timeout just above the server's timeoutSeconds: a silently dead connection is
         # noticed within watch_timeout + 5 s instead of never.
@@ -377,6 +381,7 @@ def list_objects(
     stop: threading.Event | None = None,
     track: Callable[[urllib3.HTTPResponse | None], None] | None = None,
     transform: Callable[[Obj], Obj] | None = None,
+    field_selector: str | None = None,
 ) -> tuple[list[Obj], str]:
     """LIST every object of `kind` (raw dicts, paged by `page_size`) → (items, resourceVersion).
 
@@ -390,6 +395,8 @@ def list_objects(
     token: str | None = None
     while True:
         query: list[tuple[str, Any]] = [("limit", page_size)]
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
         if token:
             query.append(("continue", token))
         body = _read_json(open_get(api_client, path, query, timeout=(CONNECT_TIMEOUT, 60.0)),

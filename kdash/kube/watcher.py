@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from kdash.kube.client import Connection
-from kdash.kube.kinds import ALL_KINDS, Kind
+from kdash.kube.kinds import WATCHED_KINDS, Kind
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store, summarize_states
 
@@ -26,7 +26,7 @@ class Watcher:
         self,
         connection: Connection,
         namespace: str | None,
-        kinds: Iterable[Kind] = ALL_KINDS,
+        kinds: Iterable[Kind] = WATCHED_KINDS,
         on_change: Callable[[str], None] | None = None,
         *,
         store: Store | None = None,

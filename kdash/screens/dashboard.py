@@ -241,6 +241,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if obj is None:
             details.show("Nothing selected" if node is None else node.label, [], [], app.health_style("muted"))
             return
+        app.follow_events(obj, node.kind)
         now = app.now()
         sections = render_details.describe(obj, app.related_for(obj, node.kind), now, kind=node.kind)
         events = [

@@ -9,6 +9,7 @@ import pytest
 
 from tests.ui.pilot_helpers import live_app, until
 from kdash.screens.dashboard import DashboardScreen
+from kdash.widgets.status import DetailsPane
 
 pytestmark = pytest.mark.cluster
 
@@ -116,3 +117,37 @@ async def test_service_view_shows_endpoint_readiness(cluster, kubectl, namespace
         await until(pilot, readiness_settled, message="endpoint readiness in the tree")
         assert "not ready" in tree.node(stuck_key).label
         assert "ClusterIP" in tree.node(svc_key).label
+
+
+async def test_details_show_live_events_of_the_selected_object_only(cluster, kubectl, namespace):
+    await asyncio.to_thread(kubectl, "apply", "-n", namespace, "-f", "-", input=_deployment("ev", "nginx:1.14.2"))
+    app = _app(cluster, namespace)
+    async with app.run_test(size=(160, 45)) as pilot:
+        tree = app.screen.tree
+        details = app.screen.query_one(DetailsPane)
+
+        def reasons() -> set[str]:
+            shown = details._shown
+            return {row[1] for row in shown[2]} if shown else set()
+
+        deployment = f"Deployment/{namespace}/ev"
+        await until(pilot, lambda: tree.node(deployment) and tree.select_key(deployment), message="the Deployment")
+        await until(pilot, lambda: "ScalingReplicaSet" in reasons(), message="the Deployment's events")
+        deployment_uid = app.store.get("Deployment", namespace, "ev")["metadata"]["uid"]
+        # Only the selected object's events are watched, not every Event of the namespace.
+        assert {e["involvedObject"]["uid"] for e in app.store.list("Event")} == {deployment_uid}
+
+        pod = await until(pilot, lambda: next((k for k in tree.keys() if k.startswith("Pod/")), None),
+                          message="a pod")
+        assert tree.select_key(pod)
+        await until(pilot, lambda: "Scheduled" in reasons() and "ScalingReplicaSet" not in reasons(),
+                    message="the pod's events instead")
+        pod_uid = app.store.get("Pod", namespace, pod.rsplit("/", 1)[1])["metadata"]["uid"]
+        assert {e["involvedObject"]["uid"] for e in app.store.list("Event")} == {pod_uid}
+        # Live: a new event about the selected Deployment shows without moving the cursor.
+        assert tree.select_key(deployment)
+        await until(pilot, lambda: "ScalingReplicaSet" in reasons(), message="back on the Deployment")
+        await asyncio.to_thread(kubectl, "scale", "deployment/ev", "--replicas=3", "-n", namespace)
+        await until(pilot, lambda: any("to 3" in row[3] for row in details._shown[2]),
+                    message="the scale-up event")
+        assert app.watch_health() == "live"

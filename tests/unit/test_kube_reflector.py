@@ -474,3 +474,28 @@ def test_watcher_health_names_forbidden_kinds(api, connection):
         wait_for(lambda: watcher.health() == "forbidden: configmaps", message="forbidden")
     finally:
         watcher.stop()
+
+
+def test_event_feed_watches_one_object_by_field_selector_and_retires_cleanly(api, connection):
+    from kdash.kube.events import EventFeed, event_selector
+
+    assert event_selector("Pod", "web-1", "u-1") == "involvedObject.uid=u-1"
+    assert event_selector("Node", "n1", None) == "involvedObject.kind=Node,involvedObject.name=n1"
+    api.put("events", "e1")
+    store, changes = Store(), Changes()
+    feed = EventFeed(connection, store, changes, watch_timeout=5)
+    try:
+        feed.follow("Pod", "default", "web-1", "u-1")
+        first = feed.reflector
+        wait_for(lambda: api.watching("events"), message="the events watch")
+        assert all(q.get("fieldSelector") == "involvedObject.uid=u-1" for _, _, q in api.requests)
+        assert [o["metadata"]["name"] for o in store.list("Event")] == ["e1"]
+        feed.follow("Pod", "default", "web-1", "u-1")  # the same object: nothing restarts
+        assert feed.reflector is first
+        feed.follow("Deployment", None, "web", "u-2")  # cluster-scoped case → the default namespace
+        assert first.stopped and feed.reflector is not first
+        wait_for(lambda: any(q.get("fieldSelector") == "involvedObject.uid=u-2" for _, _, q in api.requests),
+                 message="the new selector")
+    finally:
+        feed.stop()
+    assert store.list("Event") == [] and store.state("Event", "default") is None
