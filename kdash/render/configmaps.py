@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from kdash.actions.reload import restart_plan, stamp_key, template_annotations, wants_auto_restart
-from kdash.render.format import age, size_text
-from kdash.render.tree import Node
+from kdash.render.format import age, parse_time, size_text
+from kdash.render.tree import Node, timed_text
 
 Obj = Mapping[str, Any]
 
@@ -30,12 +30,13 @@ def _configmap_node(cm: Obj, deployments: list[Obj], now: datetime, show_ns: boo
     size = sum(len(str(v)) for v in (cm.get("data") or {}).values())
     used = ", ".join(i.consumer.deployment for i in plan) or "no Deployment"
     stale = sum(1 for i in plan if _state(i, name)[0] == "stale")
-    label = (f"cm {ns + '/' if show_ns else ''}{name}  {keys} key{'s' if keys != 1 else ''}  "
-             f"{size_text(size)}  {age(meta.get('creationTimestamp'), now)}  used by {used}")
+    created = parse_time(meta.get("creationTimestamp"))
+    label, timed = timed_text(f"cm {ns + '/' if show_ns else ''}{name}  {keys} key{'s' if keys != 1 else ''}  "
+                              f"{size_text(size)}  ", (created, age(created, now)), f"  used by {used}")
     return Node(key=key, kind="ConfigMap", namespace=ns, name=name, uid=meta.get("uid", ""), label=label,
                 health="warning" if stale else "none",
                 columns={"keys": str(keys), "used_by": used, "stale": str(stale)},
-                labels=dict(meta.get("labels") or {}), children=children)
+                labels=dict(meta.get("labels") or {}), children=children, timed=timed)
 
 
 def _consumer_node(parent_key: str, item, cm_name: str) -> Node:

@@ -43,6 +43,10 @@ class PodRow:
     health: Health
     images: tuple[str, ...]
     phase: str
+    created: datetime | None = None
+    """When `age` counts from (the creation timestamp), for widgets that move ages at paint time."""
+    last_restart: datetime | None = None
+    """When the restarts' "(… ago)" counts from, if shown."""
 
 
 def pod_row(pod: Mapping[str, Any], now: datetime) -> PodRow:
@@ -54,6 +58,7 @@ def pod_row(pod: Mapping[str, Any], now: datetime) -> PodRow:
     restarts_text = str(info.restarts)
     if info.restarts and info.last_restart is not None:
         restarts_text = f"{info.restarts} ({age(info.last_restart, now)} ago)"
+    created = parse_time(meta.get("creationTimestamp"))
     ips = status.get("podIPs") or []
     ip = (ips[0].get("ip") if ips else None) or status.get("podIP") or NONE
     return PodRow(
@@ -65,12 +70,14 @@ def pod_row(pod: Mapping[str, Any], now: datetime) -> PodRow:
         ready=is_pod_ready(pod),
         restarts=info.restarts,
         restarts_text=restarts_text,
-        age=age(meta.get("creationTimestamp"), now),
+        age=age(created, now),
         node=spec.get("nodeName") or NONE,
         ip=ip,
         health=pod_health(pod, info.reason),
         images=tuple(short_image(c.get("image", "")) for c in spec.get("containers") or ()),
         phase=status.get("phase") or "Unknown",
+        created=created,
+        last_restart=info.last_restart if info.restarts else None,
     )
 
 

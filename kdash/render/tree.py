@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from kdash.render.format import NONE, age, labels_text, parse_time, ports_text, short_image
+from kdash.render.format import NONE, age, human_duration, labels_text, parse_time, ports_text, short_image
 from kdash.render.labels import Selector, parse_selector
 from kdash.render.pods import Health, PodRow, pod_row
 from kdash.render.rollout import RolloutStatus, controller_ref, revision_of, rollout_status
@@ -17,6 +17,8 @@ Obj = Mapping[str, Any]
 BARE_REPLICASETS = "ReplicaSets without Deployment"
 BARE_PODS = "Pods without ReplicaSet"
 STRUCTURAL_KINDS = frozenset({"group", "Namespace"})
+Timed = tuple[int, int, datetime]
+"""(start, end, moment): `label[start:end]` is the age of `moment` as of the build."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,34 @@ class Node:
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
     """The object's metadata.labels (used by label-selector filtering)."""
     children: tuple["Node", ...] = ()
+    timed: tuple[Timed, ...] = ()
+    """The spans of `label` that are ages; `label_at` moves them to another time."""
+
+
+def label_at(node: Node, now: datetime) -> str:
+    """The node's label with its ages as of `now`: what a widget paints, so that time alone
+    never makes the tree re-render (kubectl's age format, see format.human_duration)."""
+    label = node.label
+    for start, end, moment in reversed(node.timed):
+        label = label[:start] + human_duration(now - moment) + label[end:]
+    return label
+
+
+def timed_text(*parts: str | tuple[datetime | None, str]) -> tuple[str, tuple[Timed, ...]]:
+    """Join `parts` into a label; a (moment, text) part is an age, recorded as a Timed span."""
+    out: list[str] = []
+    timed: list[Timed] = []
+    position = 0
+    for part in parts:
+        if isinstance(part, tuple):
+            moment, text = part
+            if moment is not None:
+                timed.append((position, position + len(text), moment))
+        else:
+            text = part
+        out.append(text)
+        position += len(text)
+    return "".join(out), tuple(timed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,8 +88,8 @@ class RenderCache:
     added, removed or replaced. Nodes of unchanged objects come back as the very same Node
     objects, which lets the widget skip whole subtrees. A build with a cache equals a build
     without one for the same inputs and `now`, except that reused nodes keep the ages of the
-    build that made them: `age_out()` re-renders a slice at a time (the dashboard's age
-    timer), `clear()` everything.
+    build that made them: ages move at paint time (`label_at`), never by re-rendering.
+    `clear()` forgets everything.
     """
 
     def __init__(self) -> None:
@@ -88,19 +118,6 @@ class RenderCache:
         if self._workloads is None:
             self._workloads = _Workloads(self)
         return self._workloads
-
-    def age_out(self, part: int, parts: int, now: datetime | None = None) -> None:
-        """Make the next build re-render (with its `now`) every `parts`-th Deployment, from `part`.
-
-        With `now`, pods whose shown age would not change (older than 10 minutes, kubectl shows
-        minutes) keep their nodes; their owners are re-rendered only if a pod was.
-        """
-        if self._workloads is not None:
-            self._workloads.age_out(part, parts, now)
-
-    def node_of(self, kind: str, obj: Obj, show_ns: bool) -> Node | None:
-        entry = self._nodes.get((kind, id(obj), show_ns))
-        return entry[2] if entry is not None and entry[0] is obj else None
 
     def clear(self) -> None:
         self._nodes.clear()
@@ -296,38 +313,6 @@ class _Workloads:
             return False
         return kind == _POD
 
-    def age_out(self, part: int, parts: int, now: datetime | None = None) -> None:
-        def aged(pod: Obj, show_ns: bool) -> bool:
-            """Forget the pod's node if its shown age moved; True if it did."""
-            node = self.cache.node_of(_POD, pod, show_ns)
-            if node is None:
-                return True
-            if now is not None and "ago" not in node.columns.get("restarts", "ago") and \
-                    node.columns.get("age") == age(_meta(pod).get("creationTimestamp"), now):
-                return False
-            self.cache.forget(_POD, pod)
-            return True
-
-        for position, deployment in enumerate(self.order):
-            if position % parts != part:
-                continue
-            uid = self.facts[id(deployment)].uid
-            self.cache.forget(_DEP, deployment)
-            changed = False
-            for rs in self.by_owner[_RS].get(uid, {}).values():
-                self.cache.forget(_RS, rs)
-                for pod in self.by_owner[_POD].get(self.facts[id(rs)].uid, {}).values():
-                    changed |= aged(pod, False)
-            if changed or now is None:
-                self._dirty.add(uid)
-                self.top.pop(id(deployment), None)
-        if part == parts - 1:
-            for rs in self.bare_rs.values():
-                self.cache.forget(_RS, rs)
-            for pod in self.bare_pods.values():
-                aged(pod, self.show_ns)
-            self._groups_dirty = True
-
     # -- rendering ---------------------------------------------------------------------------
 
     def build(self, deployments: Iterable[Obj], replicasets: Iterable[Obj], pods: Iterable[Obj],
@@ -467,9 +452,13 @@ def _pod_node(pod: Obj, now: datetime, show_ns: bool, key_prefix: str = "",
               endpoint: str | None = None) -> Node:
     row = pod_row(pod, now)
     columns = _pod_columns(row)
+    timed: tuple[Timed, ...] = ()
     if endpoint is None:
-        label = (f"pod {_display_name(pod, show_ns)}  {row.status}  {row.ready_text}  {row.restarts_text}  "
-                 f"{row.age}  {row.node}  {row.ip}")
+        restarts: tuple = (row.restarts_text,)
+        if row.last_restart is not None:
+            restarts = (f"{row.restarts} (", (row.last_restart, age(row.last_restart, now)), " ago)")
+        label, timed = timed_text(f"pod {_display_name(pod, show_ns)}  {row.status}  {row.ready_text}  ",
+                                  *restarts, "  ", (row.created, row.age), f"  {row.node}  {row.ip}")
         health = row.health
     else:
         columns["endpoint"] = endpoint
@@ -477,7 +466,7 @@ def _pod_node(pod: Obj, now: datetime, show_ns: bool, key_prefix: str = "",
         # Out of the endpoints is expected while a pod starts or stops; otherwise it is a warning.
         keep = endpoint == "ready" or row.health in ("error", "terminating", "progressing")
         health = row.health if keep else "warning"
-    return _object_node("Pod", pod, label, health, columns, (), key_prefix)
+    return _object_node("Pod", pod, label, health, columns, (), key_prefix, timed)
 
 
 def _pod_columns(row: PodRow) -> dict[str, str]:
@@ -720,11 +709,11 @@ def _namespace_node(namespace: str, children: list[Node]) -> Node:
 
 
 def _object_node(kind: str, obj: Obj, label: str, health: Health, columns: dict[str, str],
-                 children: tuple[Node, ...], key_prefix: str = "") -> Node:
+                 children: tuple[Node, ...], key_prefix: str = "", timed: tuple[Timed, ...] = ()) -> Node:
     meta = _meta(obj)
     return Node(key=key_prefix + _key(kind, obj), kind=kind, namespace=_ns(obj), name=meta.get("name", ""),
                 uid=_uid(obj), label=label, health=health, columns=columns,
-                labels=dict(meta.get("labels") or {}), children=children)
+                labels=dict(meta.get("labels") or {}), children=children, timed=timed)
 
 
 def _key(kind: str, obj: Obj) -> str:

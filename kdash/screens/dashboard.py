@@ -70,7 +70,6 @@ class DashboardScreen(RolloutControl, Screen[None]):
         # Nodes of unchanged objects are reused between rebuilds (see RenderCache).
         self._tree_cache = render_tree.RenderCache()
         self._rollout_cache: dict = {}
-        self._age_slice = 0
         # Changes that arrived while another full screen (logs, YAML) hid this one; None = all.
         self._stale: set[str] | None = set()
         self._status_text = ""
@@ -83,7 +82,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
         yield RolloutProgress(id="rollouts", classes="empty")
-        yield ResourceTree(self.app.style_node, id="tree")
+        yield ResourceTree(self.app.style_node, clock=self.app.now, id="tree")
         with VerticalScroll(id="details-scroll"):
             yield DetailsPane(id="details")
         yield Static(id="status")
@@ -127,21 +126,11 @@ class DashboardScreen(RolloutControl, Screen[None]):
             self._show_details_soon()
         self.update_header()
 
-    def refresh_ages(self, slices: int) -> None:
-        """Ages move with time alone: re-render the next 1/`slices` of the tree, and the details.
-
-        Called `slices` times per age period, so the work (all of it at once used to stall the
-        UI for ~0.5 s at 10k pods) is spread evenly and every age moves once per period.
-        """
-        if not self._composed_ready or self._covered():
-            return
-        part, self._age_slice = self._age_slice, (self._age_slice + 1) % slices
-        if self.view == WORKLOADS:
-            self._tree_cache.age_out(part, slices, self.app.now())
-            self._rebuild_tree()
-        elif part == 0:
-            self._rebuild_tree()
-        self._show_details()
+    def refresh_ages(self) -> None:
+        """Ages move with time alone: the tree paints them (ResourceTree's age tick); the
+        details pane is re-rendered here."""
+        if self._composed_ready and not self._covered():
+            self._show_details()
 
     def _covered(self) -> bool:
         """Another full screen is on top (a modal leaves us visible: keep updating then)."""

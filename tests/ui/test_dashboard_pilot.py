@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import datetime, timedelta
+
+from textual.geometry import Region
+
 from kdash.actions.registry import ACTIONS
 from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.help import HelpScreen
 from kdash.screens.modals import PromptScreen
 from kdash.screens.yaml_view import YamlScreen
-from tests.ui.fixture_app import fixture_app
+from tests.ui.fixture_app import FIXTURE, fixture_app
 
 
 async def test_workload_tree_shows_deployments_replicasets_and_pods():
@@ -136,3 +142,29 @@ async def test_keymap_override_from_settings():
         await pilot.press("v")
         await pilot.pause()
         assert app.screen.view == "services"
+
+
+async def test_ages_move_on_screen_without_rebuilding_the_tree():
+    data = json.loads(FIXTURE.read_text())
+    clock = [datetime.fromisoformat(data["now"].replace("Z", "+00:00"))]
+    app = fixture_app(clock=lambda: clock[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        tree = app.screen.tree
+
+        def painted() -> list[str]:
+            return [strip.text.rstrip() for strip in tree.render_lines(Region(0, 0, *tree.size))]
+
+        before, shown, patches = tree.visible_labels(), painted(), tree.patches
+        clock[0] += timedelta(hours=30)
+        tree._age_tick()
+        await pilot.pause()
+        after = tree.visible_labels()
+        assert tree.patches == patches  # time alone rebuilt nothing
+        changed = [(a, b) for a, b in zip(before, after) if a != b]
+        assert changed and all(b.startswith("pod ") for _, b in changed)
+        assert all(re.search(r"  \d+h  ", b) or re.search(r"  \d+d\d*h?  ", b) for _, b in changed)
+        # The terminal shows the moved ages: each visible line is painted with its new text.
+        now_shown = painted()
+        assert now_shown != shown
+        assert all(label in line for label, line in zip(after, now_shown)), now_shown

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
-from kdash.render.tree import Node, build_service_tree, build_workload_tree, filter_tree, find, flatten
-from render_fixtures import NOW, items
+from kdash.render.configmaps import build_configmap_tree
+from kdash.render.tree import (Node, build_service_tree, build_workload_tree, filter_tree, find, flatten,
+                               label_at)
+from render_fixtures import NOW, items, pod_cases
 
 
 def workloads(**kwargs) -> list[Node]:
@@ -256,3 +259,19 @@ def test_nodes_are_hashable_and_comparable() -> None:
     a, b = workloads(), workloads()
     assert a == b
     assert len({hash(n) for n in a}) == len(a)
+
+
+@pytest.mark.parametrize("later", [timedelta(seconds=1), timedelta(minutes=9), timedelta(hours=5), timedelta(days=40)])
+def test_painted_ages_equal_a_build_at_paint_time(later: timedelta) -> None:
+    # Every pod state of the fixtures, restarts "(… ago)" included: the widget paints
+    # label_at(node, t) and must show what a fresh build at t would say.
+    pods = [case["pod"] for case in pod_cases()] + items("pods")
+    built = build_workload_tree([], [], pods, NOW)
+    fresh = build_workload_tree([], [], pods, NOW + later)
+    assert [label_at(n, NOW + later) for _, n in flatten(built)] == [n.label for _, n in flatten(fresh)]
+    assert any(len(n.timed) == 2 for _, n in flatten(built))  # an age and a last-restart age
+    created = (NOW - timedelta(seconds=30)).isoformat().replace("+00:00", "Z")
+    configmaps = [{"metadata": {"name": "c", "namespace": "default", "creationTimestamp": created},
+                   "data": {"a": "1"}}]
+    cm_built, cm_fresh = build_configmap_tree(configmaps, [], NOW), build_configmap_tree(configmaps, [], NOW + later)
+    assert label_at(cm_built[0], NOW + later) == cm_fresh[0].label != cm_built[0].label
