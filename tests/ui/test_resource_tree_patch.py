@@ -102,3 +102,49 @@ async def test_lean_build_equals_textual_build():
                 tree.root.children[0].collapse()  # collapsed subtrees have no lines
             await pilot.pause(0)
             assert lines_of(tree, ResourceTree._build) == lines_of(tree, Tree._build), f"step {step}"
+
+
+def current_lines(tree: ResourceTree) -> tuple:
+    lines = tree._tree_lines
+    return ([([id(n) for n in line.path], line.last) for line in lines], [line.node._line for line in lines],
+            tree.virtual_size.height, tree.cursor_node)
+
+
+async def test_spliced_lines_equal_a_full_build():
+    """Patches that keep the top level re-lay only the changed subtrees; the result must be the
+    line list a full build makes (paths, guides, numbering, height, cursor)."""
+    app = TreeApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        tree = app.query_one(ResourceTree)
+        rnd = random.Random(11)
+        tops = [f"top{i}" for i in range(6)]
+        nodes = [node(t, t) for t in tops]
+        tree.patch(nodes)
+        spliced = 0
+        for step in range(150):
+            nodes = list(nodes)
+            for _ in range(rnd.randint(1, 3)):
+                i = rnd.randrange(len(nodes))
+                old = nodes[i]
+                mids = list(old.children)
+                if mids and rnd.random() < 0.4:
+                    mids.pop(rnd.randrange(len(mids)))
+                else:
+                    j = rnd.randrange(4)
+                    leaves = tuple(node(f"{old.key}/m{j}/l{k}", f"leaf {step}") for k in range(rnd.randint(0, 3)))
+                    mids = [m for m in mids if m.key != f"{old.key}/m{j}"] + [node(f"{old.key}/m{j}", "mid", leaves)]
+                    mids.sort(key=lambda m: m.key)
+                nodes[i] = node(old.key, f"{old.key} {step}", tuple(mids))
+            if rnd.random() < 0.2 and tree.cursor_line >= 0:
+                tree.action_cursor_down()
+            if rnd.random() < 0.1:
+                tree.root.children[rnd.randrange(len(tops))].toggle()  # by hand: subtrees shut and open
+            builds = tree.full_builds
+            tree.patch(nodes)
+            spliced += tree.full_builds == builds
+            got = current_lines(tree)
+            tree._build()
+            assert got == current_lines(tree), f"step {step}"
+            assert tree.cursor_line == (tree.cursor_node._line if tree.cursor_node else -1)
+            await pilot.pause(0)
+        assert spliced > 100  # most patches did not rebuild everything
