@@ -440,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
                         print("frozen garbage by type:", kinds.most_common(25), file=sys.stderr)
                         gc.set_debug(0)
                     report("leak", frozen_objects=frozen, garbage_found=found,
-                           full_collection_ms=round((time.perf_counter() - t0) * 1000, 1))
+                           full_collection_ms=round((time.perf_counter() - t0) * 1000, 1),
+                           refreezes=app.heap.refreezes, deep_cleans=app.heap.deep_cleans)
                     break
                 if cmd == "status":
                     report("status", mem=proc_status(), frames=probe.frames, nodes=len(tree._node_by_key),

@@ -247,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             data["log_rss_growth_mb"] = round(logs["rss_first_last_mb"][1] - logs["rss_first_last_mb"][0], 1)
         app.send(cmd="quit")
         leak = app.read("leak", 60)
-        data["frozen_garbage"] = {k: leak[k] for k in ("frozen_objects", "garbage_found", "full_collection_ms")}
+        data["frozen_garbage"] = {k: leak.get(k) for k in ("frozen_objects", "garbage_found", "full_collection_ms",
+                                                            "refreezes", "deep_cleans")}
         final = app.read("final", 60)
         data["rss_mb"] = round(final["mem"]["VmHWM"], 1)
         data["app_cpu_s"] = round(sum(final["cpu"]), 1)

@@ -131,6 +131,7 @@ class KdashApp(App[None]):
             self.notify(warning, title="Settings", severity="warning", timeout=8)
         if self.start_watch:
             self.heap.install()  # no GC passes while a store loads, then freeze it (kdash/heap.py)
+            self.set_interval(1.0, self.heap.tick)
             self.connect_and_watch(self.requested_context)
         self.set_interval(AGE_REFRESH_SECONDS, self._refresh_ages)
 

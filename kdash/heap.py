@@ -11,13 +11,23 @@ collections walk is alive (the objects are being stored), so:
   (`gc.freeze()`), so later full collections skip the loaded store: the watched objects are
   plain JSON trees (no reference cycles; reference counting frees them when replaced).
 
-Only this one moment is frozen. Freezing after every full collection made them cheap under
-churn too, but it also froze Textual's short-lived cyclic structures (tree line lists, strips
-and their caches, re-composed footer widgets) that were alive at that instant: those were never
-collected once dropped, 42k objects in 20 s of churn at 2k pods (measured with the bench).
-The one-time freeze leaks what was alive and cyclic at that instant only. On a reload, the
-previous freeze is undone and a full collection runs before the next one, so an old store
-caught in a cycle is freed.
+Under churn the store is replaced object by object, and the new objects are outside the freeze:
+full collections walk more and more of them (at 10k pods up to 0.26 s each in a 30 s bench, and
+towards the 0.65 s of the whole store over a long session). So:
+
+- after a full collection that took longer than REFREEZE_AFTER_MS, the survivors are frozen
+  too (on the next `tick`, after collecting the young generations; at most every
+  REFREEZE_INTERVAL): the next full collections walk only what came since;
+- a freeze leaks what was alive and cyclic at that instant and dies later: Textual's render
+  artefacts (a Strip caches itself in its crop cache; a closed screen and its widgets), ~20-40k
+  objects a freeze under the bench's churn; freezing after *every* full collection froze 42k
+  in 20 s at 2k pods. So freezes are rare and bounded: after MAX_REFREEZES of them, or
+  DEEP_CLEAN_SECONDS after the last clean, everything is unfrozen, collected and frozen again,
+  which frees them (one full collection over the whole heap: ~0.2 s at 2k pods, ~0.4-0.6 s at
+  10k, at most every 2 minutes under heavy churn, every 10 minutes otherwise).
+
+On a reload, the previous freeze is undone and a full collection runs before the next one, so an
+old store caught in a cycle is freed.
 """
 
 from __future__ import annotations
@@ -26,6 +36,10 @@ import gc
 import time
 
 LOAD_TIMEOUT = 60.0  # collections come back on after this long, even if a list never ends
+REFREEZE_AFTER_MS = 25.0  # a full collection slower than this freezes its survivors...
+REFREEZE_INTERVAL = 30.0  # ... at most this often
+MAX_REFREEZES = 4  # then a deep clean: unfreeze + collect + freeze, to free what freezes leaked
+DEEP_CLEAN_SECONDS = 600.0  # and at least this often while there is a freeze of ours
 
 
 class HeapFreezer:
@@ -35,14 +49,23 @@ class HeapFreezer:
         self._loading_since: float | None = None
         self._froze_store = False  # a freeze of ours may hold a store (start-up freezes do not)
         self._collect_first = False
+        self._full_started = 0.0
+        self._refreeze_due = False
+        self._cleaned_at = self._frozen_at = clock()
+        self._since_clean = 0  # refreezes since the last deep clean
         self.freezes = 0
+        self.refreezes = 0
+        self.deep_cleans = 0
 
     def install(self) -> None:
-        self._installed = True
+        if not self._installed:
+            self._installed = True
+            gc.callbacks.append(self._on_collection)
 
     def uninstall(self) -> None:
         if self._installed:
             self._installed = False
+            gc.callbacks.remove(self._on_collection)
             if self._froze_store:
                 gc.unfreeze()
                 self._froze_store = False
@@ -77,7 +100,40 @@ class HeapFreezer:
         gc.freeze()
         gc.enable()
         self._froze_store = True
+        self._cleaned_at = self._frozen_at = self._clock()
+        self._since_clean = 0
         self.freezes += 1
+
+    def _on_collection(self, phase: str, info: dict) -> None:
+        # Runs inside the collector: only take the time and note what to do (see tick).
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._full_started = time.perf_counter()
+        elif (time.perf_counter() - self._full_started) * 1000 > REFREEZE_AFTER_MS and self._froze_store:
+            self._refreeze_due = True
+
+    def tick(self) -> None:
+        """Called about once a second from the UI loop: refreeze or deep-clean when due."""
+        if not self._installed or self._loading_since is not None or not self._froze_store:
+            return
+        now = self._clock()
+        if self._refreeze_due and now - self._frozen_at < REFREEZE_INTERVAL:
+            return  # keep it due
+        if now - self._cleaned_at > DEEP_CLEAN_SECONDS or (self._refreeze_due and self._since_clean >= MAX_REFREEZES):
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            self._cleaned_at = self._frozen_at = now
+            self._refreeze_due, self._since_clean = False, 0
+            self.deep_cleans += 1
+        elif self._refreeze_due:
+            gc.collect(1)  # young garbage, cycles included, is not frozen with the survivors
+            gc.freeze()
+            self._frozen_at = now
+            self._refreeze_due = False
+            self._since_clean += 1
+            self.refreezes += 1
 
     def check_timeout(self) -> None:
         if self._loading_since is not None and self._clock() - self._loading_since > LOAD_TIMEOUT:

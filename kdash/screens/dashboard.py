@@ -17,7 +17,7 @@ from kdash.render import details as render_details
 from kdash.render import tree as render_tree
 from kdash.render.configmaps import build_configmap_tree
 from kdash.render.labels import parse_selector
-from kdash.render.rollout import rollout_statuses
+from kdash.render.rollout import RolloutIndex
 from kdash.screens.rollout_control import RolloutControl
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
@@ -69,7 +69,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self._view_nodes: list[render_tree.Node] = []
         # Nodes of unchanged objects are reused between rebuilds (see RenderCache).
         self._tree_cache = render_tree.RenderCache()
-        self._rollout_cache: dict = {}
+        self._rollouts = RolloutIndex()
         # Changes that arrived while another full screen (logs, YAML) hid this one; None = all.
         self._stale: set[str] | None = set()
         self._status_text = ""
@@ -115,7 +115,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
             return
         if kinds is None:
             self._tree_cache.clear()
-            self._rollout_cache.clear()
+            self._rollouts = RolloutIndex()
         if kinds is None or kinds & VIEW_KINDS[self.view]:
             self._rebuild_tree()
         if kinds is None or kinds & {"Deployment", "ReplicaSet"}:
@@ -168,11 +168,11 @@ class DashboardScreen(RolloutControl, Screen[None]):
     def _show_rollouts(self) -> None:
         """Bars for rollouts that are running or failed, and for ones kdash just triggered."""
         app = self.app
-        statuses = rollout_statuses(app.store.list("Deployment"), app.store.list("ReplicaSet"),
-                                    cache=self._rollout_cache)
-        tracked = app.tracked_rollouts()
-        shown = [s for uid, s in statuses.items()
-                 if s.state in ("progressing", "failed") or uid in tracked]
+        rollouts = self._rollouts
+        rollouts.update(app.store.list("Deployment"), app.store.list("ReplicaSet"))
+        tracked = app.tracked_rollouts() - rollouts.active.keys()
+        shown = list(rollouts.active.values()) + [rollouts.statuses[uid] for uid in tracked
+                                                  if uid in rollouts.statuses]
         shown.sort(key=lambda s: (s.state != "failed", s.namespace, s.name))
         self.query_one(RolloutProgress).show(shown, app.health_style)
 

@@ -21,6 +21,24 @@ Clock = Callable[[], datetime]
 AGE_TICK_SECONDS = 1.0
 
 
+def _line_count(top: TreeNode[str], nodes: list[TreeNode[str]], start: int) -> int:
+    """How many lines `top` (at line `start`) had in the line list `nodes`: up to the next line
+    of a node that is not below it. Walks only its own lines."""
+    end = start + 1
+    while end < len(nodes) and nodes[end]._parent is not None and _below(nodes[end], top):
+        end += 1
+    return end - start
+
+
+def _below(node: TreeNode[str], top: TreeNode[str]) -> bool:
+    parent = node._parent
+    while parent is not None:
+        if parent is top:
+            return True
+        parent = parent._parent
+    return False
+
+
 class ResourceTree(Tree[str]):
     """Holds render-layer Nodes; `patch(nodes)` reconciles the widget with them by key."""
 
@@ -33,6 +51,7 @@ class ResourceTree(Tree[str]):
     _patching = False
     _structure_changed = False
     _top_changed = False
+    _line_nodes: list = []
     full_builds = 0
 
     def __init__(self, styler: Styler, *, clock: Clock | None = None, id: str | None = None) -> None:
@@ -243,24 +262,26 @@ class ResourceTree(Tree[str]):
         or there is no current line list to splice into.
         """
         lines = self._tree_lines_cached
-        if self._top_changed or lines is None:
+        if self._top_changed or lines is None or len(self._line_nodes) != len(lines):
             super()._invalidate()
             return
-        tops = self.root._children
-        ends = {id(top): (tops[i + 1]._line if i + 1 < len(tops) else len(lines)) for i, top in enumerate(tops)}
+        nodes = self._line_nodes
         widest = self.virtual_size.width
-        first = len(lines)
+        shifted = len(lines)  # lines from here on moved: their nodes need new numbers
         for top in sorted(set(dirty_tops), key=lambda t: t._line, reverse=True):
-            start, end = top._line, ends[id(top)]
-            if not (0 <= start < end <= len(lines)) or lines[start].node is not top:
+            start = top._line
+            end = start + _line_count(top, nodes, start)
+            if not (0 <= start < end <= len(lines)) or nodes[start] is not top:
                 super()._invalidate()  # stale numbering: rebuild everything (never expected)
                 return
             fresh: list[_TreeLine[str]] = []
             widest = max(widest, self._lay_out([top], fresh, start))
             lines[start:end] = fresh
-            first = min(first, start)
-        for number in range(first, len(lines)):
-            lines[number].path[-1]._line = number
+            nodes[start:end] = [line.path[-1] for line in fresh]
+            if len(fresh) != end - start:
+                shifted = start + len(fresh)
+        for number in range(shifted, len(nodes)):
+            nodes[number]._line = number
         # Cached strips are keyed by line number, which now means other nodes after `first`.
         self._line_cache.clear()
         self._updates += 1
@@ -299,6 +320,7 @@ class ResourceTree(Tree[str]):
         self.full_builds += 1
         lines: list[_TreeLine[str]] = []
         widest = self._lay_out([self.root] if self.show_root else self.root._children, lines)
+        self._line_nodes = [line.path[-1] for line in lines]  # what _relayout renumbers
         self._set_lines(lines, widest)
 
     def _set_lines(self, lines: list[_TreeLine[str]], widest: int) -> None:

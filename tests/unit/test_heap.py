@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import time
 import weakref
 
-from kdash.heap import LOAD_TIMEOUT, HeapFreezer
+from kdash.heap import (DEEP_CLEAN_SECONDS, LOAD_TIMEOUT, MAX_REFREEZES, REFREEZE_AFTER_MS, REFREEZE_INTERVAL,
+                        HeapFreezer)
 
 
 class Cycle:
@@ -85,3 +87,78 @@ def test_not_installed_does_nothing():
     heap = HeapFreezer()
     heap.loading()
     assert gc.isenabled() and not heap.loading_store
+
+
+def slow_full_collection(heap: HeapFreezer) -> None:
+    heap._on_collection("start", {"generation": 2})
+    time.sleep(REFREEZE_AFTER_MS / 1000 * 1.5)
+    heap._on_collection("stop", {"generation": 2})
+
+
+def test_a_slow_full_collection_freezes_its_survivors_but_not_young_garbage():
+    now = [0.0]
+    heap = HeapFreezer(clock=lambda: now[0])
+    heap.install()
+    try:
+        heap.loading()
+        heap.loaded()
+        frozen = gc.get_freeze_count()
+        survivor = [Cycle() for _ in range(100)]  # e.g. pods that arrived by watch since
+        heap.tick()
+        assert heap.refreezes == 0  # nothing slow happened: nothing to do
+        slow_full_collection(heap)
+        heap.tick()
+        assert heap.refreezes == 0  # due, but not within REFREEZE_INTERVAL of the last freeze
+        now[0] += REFREEZE_INTERVAL + 1
+        garbage = Cycle()
+        gone = weakref.ref(garbage)
+        del garbage
+        heap.tick()
+        assert heap.refreezes == 1 and gc.get_freeze_count() >= frozen + 100
+        assert gone() is None  # collected before the freeze, not frozen with the survivors
+        # A fast full collection (or a young one) leaves the freeze as it is.
+        heap._on_collection("start", {"generation": 2})
+        heap._on_collection("stop", {"generation": 2})
+        heap._on_collection("start", {"generation": 1})
+        time.sleep(REFREEZE_AFTER_MS / 1000 * 1.5)
+        heap._on_collection("stop", {"generation": 1})
+        now[0] += REFREEZE_INTERVAL + 1
+        heap.tick()
+        assert heap.refreezes == 1
+        # Freezes leak what dies cyclic later: after MAX_REFREEZES, the next one is a deep clean.
+        for _ in range(MAX_REFREEZES - 1):
+            slow_full_collection(heap)
+            now[0] += REFREEZE_INTERVAL + 1
+            heap.tick()
+        assert heap.refreezes == MAX_REFREEZES and heap.deep_cleans == 0
+        caught = Cycle()
+        alive = weakref.ref(caught)
+        del caught
+        slow_full_collection(heap)
+        now[0] += REFREEZE_INTERVAL + 1
+        heap.tick()
+        assert heap.deep_cleans == 1 and heap.refreezes == MAX_REFREEZES and alive() is None
+        del survivor
+    finally:
+        heap.uninstall()
+    assert gc.isenabled() and gc.get_freeze_count() == 0 and heap._on_collection not in gc.callbacks
+
+
+def test_deep_clean_frees_cycles_that_a_freeze_caught():
+    now = [0.0]
+    heap = HeapFreezer(clock=lambda: now[0])
+    heap.install()
+    try:
+        heap.loading()
+        cycle = Cycle()  # alive at the freeze, garbage afterwards: out of the collector's sight
+        alive = weakref.ref(cycle)
+        heap.loaded()
+        del cycle
+        gc.collect()
+        heap.tick()
+        assert alive() is not None and heap.deep_cleans == 0
+        now[0] += DEEP_CLEAN_SECONDS + 1
+        heap.tick()
+        assert alive() is None and heap.deep_cleans == 1 and gc.get_freeze_count() > 0
+    finally:
+        heap.uninstall()

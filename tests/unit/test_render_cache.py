@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
+from kdash.render.rollout import RolloutIndex, rollout_status
 from kdash.render.tree import RenderCache, build_workload_tree, flatten, label_at
 
 NOW = datetime(2021, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -164,3 +165,29 @@ def test_ages_move_at_paint_time_without_re_rendering():
         assert [label_at(n, later) for _, n in flatten(held)] == [n.label for _, n in flatten(fresh)]
     pods = [n for _, n in flatten(before) if n.kind == "Pod"]
     assert pods and all(len(n.timed) == 1 for n in pods)
+
+
+def test_rollout_index_equals_fresh_statuses_after_random_changes():
+    for seed in range(4):
+        world = World(100 + seed)
+        for _ in range(3):
+            world.add_rs(world.add_deployment())
+        index = RolloutIndex()
+        seen = set()
+        for step in range(300):
+            for _ in range(world.rnd.randint(0, 4)):
+                world.step()
+            if world.deployments and world.rnd.random() < 0.3:
+                # A rollout completes (the controller reports every replica updated and available).
+                uid = world.rnd.choice(sorted(world.deployments))
+                d = world.deployments[uid]
+                n = d["spec"]["replicas"]
+                world.deployments[uid] = {**d, "status": {"replicas": n, "updatedReplicas": n, "readyReplicas": n,
+                                                          "availableReplicas": n, "observedGeneration": 1}}
+            deployments, replicasets, _ = world.lists()
+            index.update(deployments, replicasets)
+            fresh = {d["metadata"]["uid"]: rollout_status(d, replicasets) for d in deployments}
+            assert index.statuses == fresh, f"seed {seed}, step {step}"
+            assert index.active == {u: s for u, s in fresh.items() if s.state in ("progressing", "failed")}
+            seen |= {s.state for s in fresh.values()}
+        assert {"progressing", "complete"} <= seen  # both kinds went through the index
