@@ -37,8 +37,8 @@ import time
 
 LOAD_TIMEOUT = 60.0  # collections come back on after this long, even if a list never ends
 REFREEZE_AFTER_MS = 25.0  # a full collection slower than this freezes its survivors...
-REFREEZE_INTERVAL = 30.0  # ... at most this often
-MAX_REFREEZES = 4  # then a deep clean: unfreeze + collect + freeze, to free what freezes leaked
+REFREEZE_INTERVAL = 10.0  # ... at most this often
+MAX_REFREEZES = 12  # then a deep clean: unfreeze + collect + freeze, to free what freezes leaked
 DEEP_CLEAN_SECONDS = 600.0  # and at least this often while there is a freeze of ours
 
 

@@ -13,7 +13,7 @@ Obj = dict[str, Any]
 Key = tuple[str, str]
 
 
-def slim(obj: Obj, kind: Kind | None = None, *, compact: bool = False) -> Obj:
+def slim(obj: Obj, kind: Kind | None = None, *, compact: bool = False, intern_values: bool = False) -> Obj:
     """A copy of `obj` without what the UI never shows and what costs memory.
 
     Drops `metadata.managedFields` and the last-applied-configuration annotation (often the
@@ -23,7 +23,9 @@ def slim(obj: Obj, kind: Kind | None = None, *, compact: bool = False) -> Obj:
     their own copy of every key ("metadata", "name", ...) and repeated value ("True",
     "Running", image and node names). A pod then takes less than half the memory (10k pods:
     136 MB → 59 MB, for ~18 µs more per pod; docs/performance.md). Objects of one LIST page
-    already share their keys (json's key memo), so lists skip it: the copy would cost more.
+    already share their keys (json's key memo): for them `intern_values` interns the short
+    string values in place instead, without a copy (fixture-like pods: 9.3 → 6.1 KB each, for
+    ~13 µs per pod; `obj` must be the caller's own, fresh from json.loads).
     """
     slimmed = dict(obj)
     metadata = dict(obj.get("metadata") or {})
@@ -34,6 +36,8 @@ def slim(obj: Obj, kind: Kind | None = None, *, compact: bool = False) -> Obj:
     slimmed["metadata"] = metadata
     if compact:
         slimmed = _compact(slimmed)
+    elif intern_values:
+        _intern_values(slimmed)
     if kind is not None:
         slimmed.setdefault("kind", kind.name)
         slimmed.setdefault("apiVersion", kind.api_version)
@@ -53,6 +57,18 @@ def _compact(value: Any) -> Any:
     if kind is str and len(value) <= _INTERN_MAX:
         return intern(value)
     return value
+
+
+def _intern_values(value: dict | list) -> None:
+    """Intern the short strings of JSON data in place (keys stay: json shares them already)."""
+    pairs = value.items() if type(value) is dict else enumerate(value)
+    for k, v in pairs:
+        kind = type(v)
+        if kind is str:
+            if len(v) <= _INTERN_MAX:
+                value[k] = intern(v)
+        elif kind is dict or kind is list:
+            _intern_values(v)
 
 
 def meta(obj: Obj) -> dict[str, Any]:

@@ -225,7 +225,8 @@ class Reflector:
         kind = self.kind
         return list_objects(self.api_client, kind, self.namespace,
                             page_size=self.page_size, stop=self.stop_event, track=self._track,
-                            transform=lambda item: slim(item, kind), field_selector=self.field_selector)
+                            transform=lambda item: slim(item, kind, intern_values=True),
+                            field_selector=self.field_selector)
 
     def _track(self, response: urllib3.HTTPResponse | None) -> None:
         """Remember the in-flight response so interrupt() can shut its socket."""

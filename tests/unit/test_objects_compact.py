@@ -32,3 +32,15 @@ def test_compact_equals_plain_slim_and_shares_keys_and_short_values():
     assert ca["status"]["phase"] is cb["status"]["phase"]
     assert ca["spec"]["containers"][0]["args"][0] is not cb["spec"]["containers"][0]["args"][0]  # long: as is
     assert ca["spec"]["containers"] is not a["spec"]["containers"]  # deep copy: nothing shared with the parse
+
+
+def test_intern_values_shares_short_values_of_list_items_in_place():
+    page = json.loads(json.dumps({"items": [json.loads(RAW), json.loads(RAW)]}))["items"]
+    plain = objects.slim(json.loads(RAW), POD)
+    a, b = (objects.slim(item, POD, intern_values=True) for item in page)
+    assert a == plain == b
+    assert a["status"]["phase"] is b["status"]["phase"]
+    assert a["status"]["conditions"][0]["status"] is b["status"]["conditions"][0]["status"]  # in lists too
+    assert a["spec"]["containers"][0]["image"] is b["spec"]["containers"][0]["image"]
+    assert a["spec"]["containers"][0]["args"][0] is not b["spec"]["containers"][0]["args"][0]  # long: as is
+    assert a["spec"] is page[0]["spec"]  # no copy below the top level and metadata
