@@ -441,7 +441,9 @@ def main(argv: list[str] | None = None) -> int:
                         gc.set_debug(0)
                     report("leak", frozen_objects=frozen, garbage_found=found,
                            full_collection_ms=round((time.perf_counter() - t0) * 1000, 1),
-                           refreezes=app.heap.refreezes, deep_cleans=app.heap.deep_cleans)
+                           # (getattr: --kdash-path may measure a kdash from before these counters)
+                           refreezes=getattr(app.heap, "refreezes", None),
+                           deep_cleans=getattr(app.heap, "deep_cleans", None))
                     break
                 if cmd == "status":
                     report("status", mem=proc_status(), frames=probe.frames, nodes=len(tree._node_by_key),
