@@ -46,6 +46,8 @@ class HistoryScreen(ModalScreen[int | None]):
             table.add_column(column, key=column)
         self.refresh_rows()
         table.focus()
+        # Live: revisions gain and lose pods during a rollout, and ages move.
+        self.set_interval(1.0, self.refresh_rows)
 
     def refresh_rows(self) -> None:
         store, now = self.app.store, self.app.now()
@@ -66,6 +68,11 @@ class HistoryScreen(ModalScreen[int | None]):
                           "current" if rev.is_current else "", key=str(rev.revision))
         if self.revisions:
             table.move_cursor(row=min(max(cursor, 0), len(self.revisions) - 1))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        # The focused table takes enter for itself (select_cursor) before the screen's binding.
+        event.stop()
+        self.action_choose()
 
     def action_choose(self) -> None:
         table = self.query_one(DataTable)

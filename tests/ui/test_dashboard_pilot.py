@@ -11,6 +11,7 @@ from textual.geometry import Region
 from kdash.actions.registry import ACTIONS
 from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.help import HelpScreen
+from kdash.screens.history import HistoryScreen
 from kdash.screens.modals import PromptScreen
 from kdash.screens.yaml_view import YamlScreen
 from tests.ui.fixture_app import FIXTURE, fixture_app
@@ -168,3 +169,21 @@ async def test_ages_move_on_screen_without_rebuilding_the_tree():
         now_shown = painted()
         assert now_shown != shown
         assert all(label in line for label, line in zip(after, now_shown)), now_shown
+
+
+async def test_history_undoes_to_the_revision_chosen_with_enter():
+    app = fixture_app()
+    async with app.run_test(size=(110, 32)) as pilot:
+        await pilot.pause()
+        api = app.store.get("Deployment", "default", "api")
+        chosen: list = []
+        app.push_screen(HistoryScreen(api["metadata"]["uid"]), chosen.append)
+        await pilot.pause()
+        history = app.screen
+        assert [r.revision for r in history.revisions] == [3, 2, 1] and history.revisions[0].is_current
+        await pilot.press("enter")  # the current revision: said, and the screen stays
+        await pilot.pause()
+        assert app.screen is history and chosen == []
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert chosen == [1] and app.screen is not history
