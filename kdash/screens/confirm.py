@@ -18,7 +18,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical { width: 76; max-width: 95%; height: auto; max-height: 90%;
                                border: thick $warning; background: $surface; padding: 0 1; }
-    ConfirmScreen #title { text-style: bold; }
+    ConfirmScreen #title { text-style: bold; width: 100%; }  /* long titles wrap, not cut */
     ConfirmScreen #context { color: $warning; }
     ConfirmScreen #detail { height: auto; max-height: 16; }
     ConfirmScreen Horizontal { height: auto; align-horizontal: right; }
