@@ -51,6 +51,7 @@ class ResourceTree(Tree[str]):
     _patching = False
     _structure_changed = False
     _top_changed = False
+    _visible = range(0)
     _line_nodes: list = []
     full_builds = 0
 
@@ -114,6 +115,7 @@ class ResourceTree(Tree[str]):
         cursor_key = self.cursor_node.data if self.cursor_node is not None else None
         cursor_line = self.cursor_line
         self._relabelled = False
+        self._visible = range(self.scroll_offset.y, self.scroll_offset.y + self.size.height)
         self._structure_changed = False
         dirty_tops: list[TreeNode[str]] = []
         self._top_changed = False
@@ -123,11 +125,14 @@ class ResourceTree(Tree[str]):
         finally:
             self._patching = False
         self.patches += 1
+        # Repaint only if a visible line changed: under churn most changes are off-screen (40
+        # of 13k lines show at 10k pods), and a repaint re-renders every visible line.
+        repaint = self._relabelled
         if self._structure_changed:
-            self._relayout(dirty_tops)
+            repaint |= self._relayout(dirty_tops)
         if changed:
             self._restore_cursor(cursor_key, cursor_line)
-        elif self._relabelled:
+        if repaint:
             # One repaint for every relabelled line (visible lines re-render; the line cache
             # knows which changed) instead of a queued refresh message per node.
             self.refresh()
@@ -194,7 +199,8 @@ class ResourceTree(Tree[str]):
         """What TreeNode.set_label does, minus its per-node refresh message (see patch)."""
         widget._label = self.process_label(self._styler(node))
         widget._updates += 1
-        self._relabelled = True
+        # (A line number from before this patch: a structural change above it repaints anyway.)
+        self._relabelled |= widget._line in self._visible
 
     # -- ages at paint time --------------------------------------------------------------------
 
@@ -254,18 +260,19 @@ class ResourceTree(Tree[str]):
             return
         super()._invalidate()
 
-    def _relayout(self, dirty_tops: list[TreeNode[str]]) -> None:
+    def _relayout(self, dirty_tops: list[TreeNode[str]]) -> bool:
         """After a patch changed the structure: re-lay only the changed top-level subtrees.
 
         The line list is spliced in place of a full rebuild (13k lines at 10k pods: ~25 ms
         per flush under churn, the largest per-flush cost), unless the top level itself changed
-        or there is no current line list to splice into.
+        or there is no current line list to splice into. True if a visible line changed.
         """
         lines = self._tree_lines_cached
         if self._top_changed or lines is None or len(self._line_nodes) != len(lines):
             super()._invalidate()
-            return
+            return False  # (that refreshes everything)
         nodes = self._line_nodes
+        first = len(lines)  # the first line whose content changed
         widest = self.virtual_size.width
         shifted = len(lines)  # lines from here on moved: their nodes need new numbers
         for top in sorted(set(dirty_tops), key=lambda t: t._line, reverse=True):
@@ -273,7 +280,8 @@ class ResourceTree(Tree[str]):
             end = start + _line_count(top, nodes, start)
             if not (0 <= start < end <= len(lines)) or nodes[start] is not top:
                 super()._invalidate()  # stale numbering: rebuild everything (never expected)
-                return
+                return False
+            first = min(first, start)
             fresh: list[_TreeLine[str]] = []
             widest = max(widest, self._lay_out([top], fresh, start))
             lines[start:end] = fresh
@@ -282,11 +290,13 @@ class ResourceTree(Tree[str]):
                 shifted = start + len(fresh)
         for number in range(shifted, len(nodes)):
             nodes[number]._line = number
-        # Cached strips are keyed by line number, which now means other nodes after `first`.
-        self._line_cache.clear()
-        self._updates += 1
+        # Cached strips are keyed by line number (and update counts, not node identity): from
+        # `first` on a number may now mean another node, so those go; the lines above stay.
+        cache = self._line_cache
+        for stale in [k for k in cache.keys() if k[0] >= first]:
+            cache.discard(stale)
         self._set_lines(lines, widest)
-        self.refresh()
+        return first < self._visible.stop
 
     def _lay_out(self, roots: list[TreeNode[str]], lines: list[_TreeLine[str]], offset: int = 0) -> int:
         """Append the lines of `roots` (top-level nodes) and their open subtrees; the widest width.

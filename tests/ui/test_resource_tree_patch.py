@@ -6,6 +6,7 @@ import random
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 
 from textual.widgets import Tree
 
@@ -148,3 +149,32 @@ async def test_spliced_lines_equal_a_full_build():
             assert tree.cursor_line == (tree.cursor_node._line if tree.cursor_node else -1)
             await pilot.pause(0)
         assert spliced > 100  # most patches did not rebuild everything
+
+
+async def test_what_is_painted_matches_the_lines_through_splices_on_and_off_screen():
+    """Off-screen changes repaint nothing, yet no stale line shows when the user scrolls there
+    (cached strips are keyed by line number, which a splice gives to another node)."""
+    app = TreeApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        tree = app.query_one(ResourceTree)
+        rnd = random.Random(5)
+        nodes = [node(f"t{i:02d}", f"t{i:02d}", tuple(node(f"t{i:02d}/c{j}", f"c{j} of t{i:02d}") for j in range(3)))
+                 for i in range(40)]
+        tree.patch(nodes)
+        await pilot.pause()
+        for step in range(80):
+            i = rnd.randrange(len(nodes))
+            kids = list(nodes[i].children)
+            if kids and rnd.random() < 0.5:
+                kids.pop(rnd.randrange(len(kids)))
+            else:
+                kids.append(node(f"t{i:02d}/n{step}", f"new {step} of t{i:02d}"))
+            nodes[i] = node(nodes[i].key, f"t{i:02d} v{step}", tuple(kids))
+            tree.patch(nodes)
+            if rnd.random() < 0.3:
+                tree.scroll_to(y=rnd.randrange(max(1, len(tree._tree_lines) - 5)), animate=False)
+            await pilot.pause()
+            top = tree.scroll_offset.y
+            painted = [strip.text.rstrip() for strip in tree.render_lines(Region(0, 0, *tree.size))]
+            want = [line.node.label.plain for line in tree._tree_lines[top:top + tree.size.height]]
+            assert all(label in line for label, line in zip(want, painted)), (step, painted, want)
