@@ -25,7 +25,7 @@ def _line_count(top: TreeNode[str], nodes: list[TreeNode[str]], start: int) -> i
     """How many lines `top` (at line `start`) had in the line list `nodes`: up to the next line
     of a node that is not below it. Walks only its own lines."""
     end = start + 1
-    while end < len(nodes) and nodes[end]._parent is not None and _below(nodes[end], top):
+    while end < len(nodes) and _below(nodes[end], top):
         end += 1
     return end - start
 
