@@ -13,6 +13,42 @@ from kdash.kube.objects import Key, Obj, key, labels, owner_uid, resource_versio
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 
 
+FEED_LIMIT = 2000  # pending changes a feed holds per kind before it asks for a full list instead
+
+
+class ChangeFeed:
+    """The changes of some kinds since the consumer last drained it (see Store.feed).
+
+    A consumer that keeps derived state (indexes, rendered nodes) asks for what changed instead
+    of diffing every object on each flush. Entries are (old, new) object pairs: (None, obj)
+    added, (obj, obj2) replaced, (obj, None) removed. A feed that is not drained for a while
+    (its view is hidden) drops its entries past FEED_LIMIT and hands out a full list next time,
+    so it never holds more than that many replaced objects alive.
+    """
+
+    def __init__(self, kinds: Iterable[str], limit: int = FEED_LIMIT) -> None:
+        self.kinds = frozenset(kinds)
+        self.limit = limit
+        self._pending: dict[str, list[tuple[Obj | None, Obj | None]] | None] = dict.fromkeys(self.kinds)
+
+    def _note(self, kind: str, old: Obj | None, new: Obj | None) -> None:
+        pending = self._pending[kind]
+        if pending is not None:
+            if len(pending) >= self.limit:
+                self._pending[kind] = None  # too far behind: a full list next time
+            else:
+                pending.append((old, new))
+
+
+@dataclass(frozen=True)
+class Drained:
+    """One kind's part of Store.drain: the changes since the last drain, or (first, or after
+    falling behind) every object, consistent with the changes the next drain will bring."""
+
+    changes: list[tuple[Obj | None, Obj | None]] | None = None
+    full: list[Obj] | None = None
+
+
 @dataclass(frozen=True)
 class SyncState:
     """What a reflector reports for one (kind, namespace): "starting", "live", "reconnecting"..."""
@@ -38,6 +74,7 @@ class Store:
         self._versions: dict[str, int] = {}
         self._version = 0
         self._states: dict[tuple[str, str | None], SyncState] = {}
+        self._feeds: list[ChangeFeed] = []
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -183,6 +220,33 @@ class Store:
         with self._lock:
             return dict(self._versions)
 
+    # -- change feeds ---------------------------------------------------------------------
+
+    def feed(self, kinds: Iterable[str], limit: int = FEED_LIMIT) -> ChangeFeed:
+        """A new feed of these kinds' changes; its first drain hands out full lists."""
+        feed = ChangeFeed(kinds, limit)
+        with self._lock:
+            self._feeds.append(feed)
+        return feed
+
+    def close_feed(self, feed: ChangeFeed) -> None:
+        with self._lock:
+            if feed in self._feeds:
+                self._feeds.remove(feed)
+
+    def drain(self, feed: ChangeFeed) -> dict[str, Drained]:
+        """Per kind of `feed`: what changed since its last drain, or every object."""
+        with self._lock:
+            out = {}
+            for kind in feed.kinds:
+                pending = feed._pending[kind]
+                if pending is None:
+                    out[kind] = Drained(full=list(self._objects.get(kind, {}).values()))
+                else:
+                    out[kind] = Drained(changes=pending)
+                feed._pending[kind] = []
+            return out
+
     # -- reflector sync state -------------------------------------------------------------
 
     def set_state(
@@ -232,12 +296,18 @@ class Store:
             self._unindex(kind, obj_key, old)
         objects[obj_key] = obj
         self._index(kind, obj_key, obj)
+        for feed in self._feeds:
+            if kind in feed.kinds:
+                feed._note(kind, old, obj)
 
     def _remove(self, kind: str, obj_key: Key) -> bool:
         old = self._objects.get(kind, {}).pop(obj_key, None)
         if old is None:
             return False
         self._unindex(kind, obj_key, old)
+        for feed in self._feeds:
+            if kind in feed.kinds:
+                feed._note(kind, old, None)
         return True
 
     def _index(self, kind: str, obj_key: Key, obj: Obj) -> None:
@@ -289,4 +359,4 @@ def _plural(kind_name: str) -> str:
     return kind.plural if kind else kind_name.lower()
 
 
-__all__ = ["ADDED", "DELETED", "MODIFIED", "Store", "SyncState", "summarize_states"]
+__all__ = ["ADDED", "DELETED", "MODIFIED", "ChangeFeed", "Drained", "Store", "SyncState", "summarize_states"]

@@ -159,6 +159,14 @@ def build_workload_tree(deployments: Iterable[Obj], replicasets: Iterable[Obj], 
     return cache.workloads().build(deployments, replicasets, pods, now)
 
 
+def build_workload_tree_from(drained: Mapping[str, Any], now: datetime, cache: RenderCache) -> list[Node]:
+    """`build_workload_tree` from a Store feed's drain of Deployments, ReplicaSets and Pods
+    (kdash.kube.store.Store.drain): what changed since the previous build, not every object."""
+    workloads = cache.workloads()
+    workloads.update_from(drained, now)
+    return workloads.top_level(workloads.show_ns)
+
+
 _DEP, _RS, _POD = "Deployment", "ReplicaSet", "Pod"
 
 
@@ -192,6 +200,7 @@ class _Workloads:
         self.bare_rs: dict[int, Obj] = {}
         self.bare_pods: dict[int, Obj] = {}
         self.order: list[Obj] = []  # Deployments by namespace, name
+        self._order_at: dict[tuple[str, str], int] = {}  # (namespace, name) → index in order
         self.top: dict[int, Node] = {}  # id(Deployment) → its node, while valid
         self.groups: list[Node] = []
         self.show_ns = False
@@ -207,16 +216,47 @@ class _Workloads:
 
     def update(self, deployments: Iterable[Obj], replicasets: Iterable[Obj], pods: Iterable[Obj],
                now: datetime) -> None:
-        """Bring the indexes up to date; remember which Deployments and groups to re-render."""
+        """Bring the indexes up to date with full lists (an identity diff of every object)."""
+        self._apply({kind: self._diff(kind, objs)
+                     for kind, objs in ((_DEP, deployments), (_RS, replicasets), (_POD, pods))}, now)
+
+    def update_from(self, drained: Mapping[str, Any], now: datetime) -> None:
+        """The same from a Store feed's drain: only what changed is looked at (a full list
+        where the feed hands one out)."""
+        changes = {}
+        for kind in (_DEP, _RS, _POD):
+            part = drained[kind]
+            changes[kind] = self._diff(kind, part.full) if part.full is not None else self._replay(kind, part.changes)
+        self._apply(changes, now)
+
+    def _diff(self, kind: str, objs: Iterable[Obj]) -> tuple[list[Obj], list[Obj]]:
+        new = {id(o): o for o in objs}
+        old = self.objects[kind]
+        self.objects[kind] = new
+        return [old[i] for i in old.keys() - new.keys()], [new[i] for i in new.keys() - old.keys()]
+
+    def _replay(self, kind: str, entries: Iterable[tuple[Obj | None, Obj | None]]) -> tuple[list[Obj], list[Obj]]:
+        """(removed, added) from (old, new) change entries; an object that came and went
+        between two builds is in neither."""
+        held = self.objects[kind]
+        removed: dict[int, Obj] = {}
+        added: dict[int, Obj] = {}
+        for old, new in entries:
+            if old is not None:
+                if added.pop(id(old), None) is None and id(old) in held:
+                    removed[id(old)] = old
+            if new is not None:
+                added[id(new)] = new
+        for i in removed:
+            del held[i]
+        held.update(added)
+        return list(removed.values()), list(added.values())
+
+    def _apply(self, changes: dict[str, tuple[list[Obj], list[Obj]]], now: datetime) -> None:
+        """Index the changes; remember which Deployments and groups to re-render."""
         self.now = now
         dirty, groups_dirty = self._dirty, self._groups_dirty
         existed: dict[tuple[str, str], bool] = {}  # (kind, uid) → existed before this update
-        changes = {}
-        for kind, objs in ((_DEP, deployments), (_RS, replicasets), (_POD, pods)):
-            new = {id(o): o for o in objs}
-            old = self.objects[kind]
-            changes[kind] = ([old[i] for i in old.keys() - new.keys()], [new[i] for i in new.keys() - old.keys()])
-            self.objects[kind] = new
         for kind in (_DEP, _RS, _POD):
             removed, added = changes[kind]
             for obj in removed:
@@ -251,12 +291,30 @@ class _Workloads:
             self.show_ns = show_ns
             self.top.clear()
             groups_dirty = True
-        if changes[_DEP][0] or changes[_DEP][1] or not self._built:
+        if not self._built or not self._replace_in_order(*changes[_DEP]):
             facts = self.facts
             self.order = sorted(self.objects[_DEP].values(),
                                 key=lambda d: (facts[id(d)].namespace, facts[id(d)].name))
+            self._order_at = {(facts[id(d)].namespace, facts[id(d)].name): i for i, d in enumerate(self.order)}
         self._groups_dirty = groups_dirty
         self._built = True
+
+    def _replace_in_order(self, removed: list[Obj], added: list[Obj]) -> bool:
+        """Put replaced Deployments (same namespace and name) where their old objects were;
+        False if the set of Deployments changed (then the order is sorted again)."""
+        if len(removed) != len(added):
+            return False
+        gone = {id(d) for d in removed}
+        places = []
+        for deployment in added:
+            facts = self.facts[id(deployment)]
+            place = self._order_at.get((facts.namespace, facts.name))
+            if place is None or id(self.order[place]) not in gone:
+                return False
+            places.append(place)
+        for place, deployment in zip(places, added):
+            self.order[place] = deployment
+        return True
 
     def _index(self, kind: str, obj: Obj, existed: dict) -> _Facts:
         facts = self.facts[id(obj)] = _facts(obj)

@@ -69,6 +69,9 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self._view_nodes: list[render_tree.Node] = []
         # Nodes of unchanged objects are reused between rebuilds (see RenderCache).
         self._tree_cache = render_tree.RenderCache()
+        # What changed in the store since the last workload build (kdash.kube.store.ChangeFeed).
+        self._feed = None
+        self._feed_store = None
         self._rollouts = RolloutIndex()
         # Changes that arrived while another full screen (logs, YAML) hid this one; None = all.
         self._stale: set[str] | None = set()
@@ -110,11 +113,13 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if not self._composed_ready:
             return  # on_mount renders everything once the widgets exist
         if self._covered():
-            # Nobody sees us: catch up once when the covering screen closes, not 20 times a second.
+            # Nobody sees us: catch up once when the covering screen closes, not 20 times a second
+            # (by an identity diff then: an undrained feed would only hold replaced objects alive).
             self._stale = None if kinds is None or self._stale is None else self._stale | kinds
+            self._close_feed()
             return
         if kinds is None:
-            self._tree_cache.clear()
+            self._reset_tree_cache()
             self._rollouts = RolloutIndex()
         if kinds is None or kinds & VIEW_KINDS[self.view]:
             self._rebuild_tree()
@@ -150,9 +155,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         store = app.store
         now = app.now()
         if self.view == WORKLOADS:
-            nodes = render_tree.build_workload_tree(
-                store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now,
-                cache=self._tree_cache)
+            nodes = self._workload_nodes(store, now)
         elif self.view == SERVICES:
             nodes = render_tree.build_service_tree(
                 store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)
@@ -164,6 +167,25 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self._view_nodes = nodes
         self.tree.patch(nodes)
         self._update_status()
+
+    def _workload_nodes(self, store, now) -> list[render_tree.Node]:
+        """The workload tree from what changed since the last build (a feed of the store)."""
+        if self._feed_store is not store:
+            self._reset_tree_cache()  # another store (context switch): nothing carries over
+        if self._feed is None:
+            # A new feed's first drain hands out full lists: the cache diffs them by identity.
+            self._feed, self._feed_store = store.feed(("Deployment", "ReplicaSet", "Pod")), store
+        return render_tree.build_workload_tree_from(store.drain(self._feed), now, self._tree_cache)
+
+    def _close_feed(self) -> None:
+        if self._feed is not None:
+            self._feed_store.close_feed(self._feed)
+            self._feed = None
+
+    def _reset_tree_cache(self) -> None:
+        self._close_feed()
+        self._feed_store = None
+        self._tree_cache.clear()
 
     def _show_rollouts(self) -> None:
         """Bars for rollouts that are running or failed, and for ones kdash just triggered."""
@@ -279,7 +301,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self.view = view
         # The two trees share no keys, so start the widget afresh rather than diffing.
         self.tree.reset_nodes()
-        self._tree_cache.clear()
+        self._reset_tree_cache()
         self.refresh_all()
 
     def action_filter(self) -> None:

@@ -6,7 +6,8 @@ import random
 from datetime import datetime, timedelta, timezone
 
 from kdash.render.rollout import RolloutIndex, rollout_status
-from kdash.render.tree import RenderCache, build_workload_tree, flatten, label_at
+from kdash.kube.store import Store
+from kdash.render.tree import RenderCache, build_workload_tree, build_workload_tree_from, flatten, label_at
 
 NOW = datetime(2021, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -191,3 +192,46 @@ def test_rollout_index_equals_fresh_statuses_after_random_changes():
             assert index.active == {u: s for u, s in fresh.items() if s.state in ("progressing", "failed")}
             seen |= {s.state for s in fresh.values()}
         assert {"progressing", "complete"} <= seen  # both kinds went through the index
+
+
+def test_a_build_from_a_store_feed_equals_a_fresh_build():
+    """build_workload_tree_from replays only what changed (Store.feed/drain); the result must
+    be a fresh build's, through relists, deletions, clears and a feed that falls behind."""
+    for seed, limit in ((0, 5000), (1, 5000), (2, 3)):
+        world = World(200 + seed)
+        store = Store()
+        feed = store.feed(("Deployment", "ReplicaSet", "Pod"), limit=limit)
+        cache = RenderCache()
+        for step in range(250):
+            for _ in range(world.rnd.randint(0, 4)):
+                world.step()
+            deployments, replicasets, pods = world.lists()
+            if world.rnd.random() < 0.03:
+                store.clear()  # e.g. a reconnect that found nothing yet
+            for kind, objs in (("Deployment", deployments), ("ReplicaSet", replicasets), ("Pod", pods)):
+                store.replace(kind, None, objs)
+            if world.rnd.random() < 0.2:
+                continue  # several changes pile up between two builds
+            incremental = build_workload_tree_from(store.drain(feed), NOW, cache)
+            fresh = build_workload_tree(store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), NOW)
+            assert incremental == fresh, f"seed {seed}, step {step}"
+        store.close_feed(feed)
+        assert store._feeds == []
+
+
+def test_a_feed_hands_out_changes_then_falls_back_to_a_full_list():
+    store = Store()
+    pod = {"metadata": {"name": "a", "namespace": "n", "uid": "u1", "resourceVersion": "1"}}
+    store.upsert("Pod", pod)
+    feed = store.feed(["Pod"], limit=2)
+    first = store.drain(feed)["Pod"]
+    assert first.full == [pod] and first.changes is None  # the first drain: everything
+    newer = {"metadata": {**pod["metadata"], "resourceVersion": "2"}}
+    store.upsert("Pod", newer)
+    store.delete("Pod", newer)
+    assert store.drain(feed)["Pod"].changes == [(pod, newer), (newer, None)]
+    assert store.drain(feed)["Pod"].changes == []
+    for rv in range(3, 6):  # more than the limit between two drains: the entries are let go
+        store.upsert("Pod", {"metadata": {**pod["metadata"], "resourceVersion": str(rv)}})
+    behind = store.drain(feed)["Pod"]
+    assert behind.changes is None and [p["metadata"]["resourceVersion"] for p in behind.full] == ["5"]
