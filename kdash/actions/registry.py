@@ -43,8 +43,12 @@ ACTIONS: tuple[Action, ...] = (
            kinds=("Deployment",), writes=True, rbac=("update", "apps", "deployments/scale")),
     Action("set_image", "i", "Image", "Set a container image of the selected Deployment", group="rollout",
            kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments")),
-    Action("history", "u", "Undo", "Rollout history of the selected Deployment; undo to any revision",
-           group="rollout", kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments")),
+    # History is a view (also under --readonly); undoing from it goes through the undo action's gate.
+    Action("history", "u", "History", "Rollout history of the selected Deployment; enter there undoes to a "
+           "revision", group="rollout", kinds=("Deployment",)),
+    Action("undo", "U", "Undo", "Roll the selected Deployment back to its previous revision (kubectl rollout "
+           "undo; also mid-rollout)", group="rollout", kinds=("Deployment",), writes=True,
+           rbac=("patch", "apps", "deployments"), footer=False),
     Action("restart", "r", "Restart", "Rollout restart of the selected Deployment", group="rollout",
            kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments")),
     Action("delete_pod", "ctrl+d", "Delete pod", "Delete the selected Pod (its ReplicaSet replaces it)",

@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
+from kdash.actions.registry import BY_ID
 from kdash.render.format import age
 from kdash.render.rollout import history
 
@@ -29,16 +30,18 @@ class HistoryScreen(ModalScreen[int | None]):
     HistoryScreen DataTable { height: auto; max-height: 20; }
     """
 
-    def __init__(self, deployment_uid: str) -> None:
+    def __init__(self, deployment_uid: str, *, readonly: bool = False) -> None:
         super().__init__()
         self.deployment_uid = deployment_uid
+        self.readonly = readonly
         self.revisions: list = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(id="history-title")
             yield DataTable(cursor_type="row", zebra_stripes=True)
-            yield Label("enter: undo to the highlighted revision   u: undo to the previous one   esc: close")
+            yield Label("read-only: viewing only   esc: close" if self.readonly else
+                        "enter: undo to the highlighted revision   u: undo to the previous one   esc: close")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -82,7 +85,7 @@ class HistoryScreen(ModalScreen[int | None]):
         if rev.is_current:
             self.notify(f"revision {rev.revision} is the current one", severity="warning")
             return
-        self.dismiss(rev.revision)
+        self._undo_to(rev.revision)
 
     def action_previous(self) -> None:
         older = [r for r in self.revisions if not r.is_current]
@@ -91,7 +94,12 @@ class HistoryScreen(ModalScreen[int | None]):
         if not candidates:
             self.notify("no previous revision", severity="warning")
             return
-        self.dismiss(candidates[0].revision)
+        self._undo_to(candidates[0].revision)
+
+    def _undo_to(self, revision: int) -> None:
+        # The undo action's gate (read-only, RBAC; refusals audited): the history stays open if it says no.
+        if self.app.writable(BY_ID["undo"]):
+            self.dismiss(revision)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

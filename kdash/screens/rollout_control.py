@@ -19,6 +19,7 @@ from kdash.actions import scale as scale_action
 from kdash.actions.registry import BY_ID
 from kdash.actions.safety import WriteContext
 from kdash.errors import KdashError
+from kdash.render.rollout import history
 from kdash.render.tree import Node
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.modals import PickScreen, PromptScreen
@@ -43,6 +44,15 @@ class RolloutControl:
             self.app.notify(f"{action.description}: select a {kinds} first", severity="warning")
             return None
         return node, obj
+
+    def _selected(self, action_id: str) -> Node | None:
+        """The selected node if the (read-only) action applies to it; otherwise say why."""
+        action = BY_ID[action_id]
+        node = self.tree.selected
+        if node is None or self.app.object_for(node) is None or node.kind not in action.kinds:
+            self.app.notify(f"{action.description}: select a {' or '.join(action.kinds)} first", severity="warning")
+            return None
+        return node
 
     def confirm_write(self, title: str, detail: str | Text | Syntax, write: Write, *, verb: str = "Apply",
                       track_uid: str | None = None) -> None:
@@ -150,23 +160,38 @@ class RolloutControl:
     # -- history / undo, restart ----------------------------------------------------------------
 
     def action_history(self) -> None:
-        target = self._target("history")
-        if target is None:
+        node = self._selected("history")
+        if node is None:
             return
-        node, _ = target
         from kdash.screens.history import HistoryScreen
 
         def chosen(revision: int | None) -> None:
-            if revision is None:
-                return
-            self.confirm_write(
-                f"Roll back Deployment {node.namespace}/{node.name} to revision {revision}?",
-                "Copies that revision's pod template, like `kubectl rollout undo --to-revision`;\n"
-                "works while a rollout is in progress (aborts it).",
-                lambda ctx: rollout_action.undo(ctx, node.namespace, node.name, revision),
-                verb="Undo", track_uid=node.uid)
+            if revision is not None and self.app.writable(BY_ID["undo"]):
+                self._confirm_undo(node, revision)
 
-        self.app.push_screen(HistoryScreen(node.uid), chosen)
+        self.app.push_screen(HistoryScreen(node.uid, readonly=self.app.readonly), chosen)
+
+    def action_undo(self) -> None:
+        target = self._target("undo")
+        if target is None:
+            return
+        node, deployment = target
+        revisions = history(deployment, self.app.store.owned_by("ReplicaSet", node.uid))
+        current = next((r.revision for r in revisions if r.is_current), None)
+        older = [r.revision for r in revisions if not r.is_current and (current is None or r.revision < current)]
+        if not older:
+            self.app.notify(f"Undo: Deployment {node.namespace}/{node.name} has no previous revision",
+                            severity="warning")
+            return
+        self._confirm_undo(node, older[0])
+
+    def _confirm_undo(self, node: Node, revision: int) -> None:
+        self.confirm_write(
+            f"Roll back Deployment {node.namespace}/{node.name} to revision {revision}?",
+            "Copies that revision's pod template, like `kubectl rollout undo --to-revision`;\n"
+            "works while a rollout is in progress (aborts it).",
+            lambda ctx: rollout_action.undo(ctx, node.namespace, node.name, revision),
+            verb="Undo", track_uid=node.uid)
 
     def action_restart(self) -> None:
         target = self._target("restart")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from textual.geometry import Region
 
 from kdash.actions.registry import ACTIONS
+from kdash.actions.safety import AuditLog
 from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.help import HelpScreen
 from kdash.screens.history import HistoryScreen
@@ -173,6 +174,7 @@ async def test_ages_move_on_screen_without_rebuilding_the_tree():
 
 async def test_history_undoes_to_the_revision_chosen_with_enter():
     app = fixture_app()
+    app.writable = lambda action: True  # the fixture app has no cluster connection to write to
     async with app.run_test(size=(110, 32)) as pilot:
         await pilot.pause()
         api = app.store.get("Deployment", "default", "api")
@@ -187,3 +189,20 @@ async def test_history_undoes_to_the_revision_chosen_with_enter():
         await pilot.press("down", "down", "enter")
         await pilot.pause()
         assert chosen == [1] and app.screen is not history
+
+
+async def test_history_is_a_view_under_readonly_and_undo_from_it_is_refused(tmp_path):
+    audit = AuditLog(tmp_path / "audit.log")
+    app = fixture_app(readonly=True, audit=audit)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await pilot.pause()
+        assert app.screen.tree.select_key("Deployment/default/api")
+        await pilot.press("u")
+        await pilot.pause()
+        history = app.screen
+        assert isinstance(history, HistoryScreen) and [r.revision for r in history.revisions] == [3, 2, 1]
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert app.screen is history  # refused: the history stays open, nothing asked
+        assert any("read-only" in n.message.lower() for n in app._notifications)
+        assert [(line["verb"], line["result"]) for line in audit.lines()] == [("undo", "refused")]

@@ -12,7 +12,7 @@ from tests.ui.fixture_app import fixture_app
 
 def test_registry_has_write_actions_and_each_names_its_kinds():
     writes = write_actions()
-    assert {a.id for a in writes} >= {"scale", "set_image", "history", "restart", "delete_pod", "apply"}
+    assert {a.id for a in writes} >= {"scale", "set_image", "undo", "restart", "delete_pod", "apply"}
     assert all(a.rbac or a.id == "apply" for a in writes)
     # Keys are unique within a screen: the dashboard's (plus the app's), and the logs screen's.
     for scope in ({"app", "view", "rollout"}, {"logs"}):
