@@ -338,6 +338,15 @@ def history(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, An
     return sorted(revisions, key=lambda r: (r.revision, r.created or _EPOCH), reverse=True)
 
 
+def previous_revision(revisions: Iterable[Revision]) -> int | None:
+    """What `kubectl rollout undo` goes back to: the newest revision older than the current one
+    (any non-current one if none is marked current); None if there is none."""
+    revisions = sorted(revisions, key=lambda r: r.revision, reverse=True)
+    current = next((r.revision for r in revisions if r.is_current), None)
+    return next((r.revision for r in revisions
+                 if not r.is_current and (current is None or r.revision < current)), None)
+
+
 def _revision_row(rs: Mapping[str, Any], current_uid: str | None) -> Revision:
     meta = rs.get("metadata") or {}
     template_spec = (((rs.get("spec") or {}).get("template") or {}).get("spec") or {})

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Label
 
 from kdash.actions.registry import BY_ID
 from kdash.render.format import age
-from kdash.render.rollout import history
+from kdash.render.rollout import history, previous_revision
 
 COLUMNS = ("revision", "images", "change-cause", "age", "pods", "")
 
@@ -88,13 +88,11 @@ class HistoryScreen(ModalScreen[int | None]):
         self._undo_to(rev.revision)
 
     def action_previous(self) -> None:
-        older = [r for r in self.revisions if not r.is_current]
-        current = next((r for r in self.revisions if r.is_current), None)
-        candidates = [r for r in older if current is None or r.revision < current.revision]
-        if not candidates:
+        revision = previous_revision(self.revisions)
+        if revision is None:
             self.notify("no previous revision", severity="warning")
             return
-        self._undo_to(candidates[0].revision)
+        self._undo_to(revision)
 
     def _undo_to(self, revision: int) -> None:
         # The undo action's gate (read-only, RBAC; refusals audited): the history stays open if it says no.

@@ -19,7 +19,7 @@ from kdash.actions import scale as scale_action
 from kdash.actions.registry import BY_ID
 from kdash.actions.safety import WriteContext
 from kdash.errors import KdashError
-from kdash.render.rollout import history
+from kdash.render.rollout import history, previous_revision
 from kdash.render.tree import Node
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.modals import PickScreen, PromptScreen
@@ -176,14 +176,12 @@ class RolloutControl:
         if target is None:
             return
         node, deployment = target
-        revisions = history(deployment, self.app.store.owned_by("ReplicaSet", node.uid))
-        current = next((r.revision for r in revisions if r.is_current), None)
-        older = [r.revision for r in revisions if not r.is_current and (current is None or r.revision < current)]
-        if not older:
+        revision = previous_revision(history(deployment, self.app.store.owned_by("ReplicaSet", node.uid)))
+        if revision is None:
             self.app.notify(f"Undo: Deployment {node.namespace}/{node.name} has no previous revision",
                             severity="warning")
             return
-        self._confirm_undo(node, older[0])
+        self._confirm_undo(node, revision)
 
     def _confirm_undo(self, node: Node, revision: int) -> None:
         self.confirm_write(

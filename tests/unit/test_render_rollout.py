@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 
 from kdash.render.rollout import (
-    history, new_replicaset, owned_replicasets, revision_of, rollout_status, rollout_statuses, strategy_text,
+    history, new_replicaset, owned_replicasets, previous_revision, revision_of, rollout_status, rollout_statuses,
+    strategy_text,
 )
 from render_fixtures import by_name, items
 
@@ -147,3 +149,13 @@ def test_rollout_statuses_by_uid() -> None:
     assert {s.state for s in statuses.values()} == {"progressing", "failed", "paused", "complete"}
     web = by_name("deployments", "web")
     assert statuses[web["metadata"]["uid"]] == rollout_status(web, RS)
+
+
+def test_previous_revision_is_the_newest_older_than_the_current() -> None:
+    revisions = history(by_name("deployments", "api"), RS)  # 3 (current), 2, 1
+    assert previous_revision(revisions) == 2
+    assert previous_revision(list(reversed(revisions))) == 2  # order does not matter
+    rolled_back = [dataclasses.replace(r, is_current=r.revision == 1) for r in revisions]
+    assert previous_revision(rolled_back) is None  # nothing older than revision 1
+    assert previous_revision([dataclasses.replace(r, is_current=False) for r in revisions]) == 3
+    assert previous_revision([]) is None
