@@ -33,24 +33,19 @@ class RolloutControl:
     # -- the common path ---------------------------------------------------------------------
 
     def _target(self, action_id: str) -> tuple[Node, dict] | None:
-        """The selected object if the action applies to it; otherwise say why and return None."""
-        action = BY_ID[action_id]
-        if not self.app.writable(action):
+        """The selected object if the write action may run and applies to it; else say why, None."""
+        if not self.app.writable(BY_ID[action_id]):
             return None
-        node = self.tree.selected
-        obj = self.app.object_for(node) if node else None
-        if obj is None or (action.kinds and node.kind not in action.kinds):
-            kinds = " or ".join(action.kinds) or "an object"
-            self.app.notify(f"{action.description}: select a {kinds} first", severity="warning")
-            return None
-        return node, obj
+        node = self._selected(action_id)
+        return (node, self.app.object_for(node)) if node is not None else None
 
     def _selected(self, action_id: str) -> Node | None:
-        """The selected node if the (read-only) action applies to it; otherwise say why."""
+        """The selected node if the action applies to it; otherwise say why and return None."""
         action = BY_ID[action_id]
         node = self.tree.selected
-        if node is None or self.app.object_for(node) is None or node.kind not in action.kinds:
-            self.app.notify(f"{action.description}: select a {' or '.join(action.kinds)} first", severity="warning")
+        if node is None or self.app.object_for(node) is None or (action.kinds and node.kind not in action.kinds):
+            kinds = " or ".join(action.kinds) or "an object"
+            self.app.notify(f"{action.description}: select a {kinds} first", severity="warning")
             return None
         return node
 
