@@ -19,9 +19,10 @@ towards the 0.65 s of the whole store over a long session). So:
   too (on the next `tick`, after collecting the young generations; at most every
   REFREEZE_INTERVAL): the next full collections walk only what came since;
 - a freeze leaks what was alive and cyclic at that instant and dies later: Textual's render
-  artefacts (a Strip caches itself in its crop cache; a closed screen and its widgets), ~20-40k
-  objects a freeze under the bench's churn; freezing after *every* full collection froze 42k
-  in 20 s at 2k pods. So freezes are rare and bounded: after MAX_REFREEZES of them, or
+  artefacts (a Strip caches itself in its crop cache; a closed screen and its widgets), ~5-10k
+  objects a freeze under the bench's churn (25-35k after 4 refreezes at 2k and 10k pods, on top
+  of the start-up freeze's 16-19k); freezing after *every* full collection froze 42k in 20 s at
+  2k pods. So freezes are rare and bounded: after MAX_REFREEZES of them, or
   DEEP_CLEAN_SECONDS after the last clean, everything is unfrozen, collected and frozen again,
   which frees them (one full collection over the whole heap: ~0.2 s at 2k pods, ~0.4-0.6 s at
   10k, at most every 2 minutes under heavy churn, every 10 minutes otherwise).

@@ -296,19 +296,20 @@ class Store:
             self._unindex(kind, obj_key, old)
         objects[obj_key] = obj
         self._index(kind, obj_key, obj)
-        for feed in self._feeds:
-            if kind in feed.kinds:
-                feed._note(kind, old, obj)
+        self._note_feeds(kind, old, obj)
 
     def _remove(self, kind: str, obj_key: Key) -> bool:
         old = self._objects.get(kind, {}).pop(obj_key, None)
         if old is None:
             return False
         self._unindex(kind, obj_key, old)
+        self._note_feeds(kind, old, None)
+        return True
+
+    def _note_feeds(self, kind: str, old: Obj | None, new: Obj | None) -> None:
         for feed in self._feeds:
             if kind in feed.kinds:
-                feed._note(kind, old, None)
-        return True
+                feed._note(kind, old, new)
 
     def _index(self, kind: str, obj_key: Key, obj: Obj) -> None:
         owner = owner_uid(obj)
