@@ -5,13 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
-import shlex
 import signal
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
@@ -368,22 +363,6 @@ class KdashApp(App[None]):
         now = time.monotonic()
         self._tracked_rollouts = {uid: t for uid, t in self._tracked_rollouts.items() if t > now}
         return set(self._tracked_rollouts)
-
-    def edit_text(self, text: str, suffix: str = ".txt") -> str | None:
-        """Let the user edit `text` in $VISUAL/$EDITOR (the TUI is suspended meanwhile)."""
-        editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
-        with tempfile.NamedTemporaryFile("w", suffix=suffix, prefix="kdash-", delete=False) as handle:
-            handle.write(text)
-            path = handle.name
-        try:
-            with self.suspend():
-                subprocess.run([*editor, path], check=False)
-            return Path(path).read_text()
-        except Exception as exc:  # no terminal to suspend to, editor missing: say so
-            self.notify(f"cannot run {editor[0]}: {exc}", title="Editor", severity="error")
-            return None
-        finally:
-            Path(path).unlink(missing_ok=True)
 
     # -- themes, keys ----------------------------------------------------------------------
 

@@ -290,6 +290,12 @@ class PlanItem:
     """For errors: what is wrong, in one line."""
     diff: str = ""
     """Unified diff, live vs. after apply, as YAML (the whole object for `created`)."""
+    conflict: bool = False
+    """Refused with 409 Conflict over fields other field managers own: force would take them over."""
+    waits_for: str = ""
+    """A Namespace this plan creates: the object's dry run can only run once it exists."""
+    deleting: str = ""
+    """Set when the live object is being deleted (deletionTimestamp): says so, and that apply won't stop it."""
 
 
 @dataclass
@@ -313,8 +319,15 @@ class Plan:
     def count(self, status: ItemStatus) -> int:
         return sum(1 for item in self.items if item.status == status)
 
+    @property
+    def waiting(self) -> list[PlanItem]:
+        """Objects checked only once the plan's new namespaces exist."""
+        return [item for item in self.items if item.waits_for and item.status != "error"]
+
     def summary(self) -> str:
         """"1 to create, 2 to change, 0 unchanged, 1 error"."""
+        if not self.items:
+            return "nothing to apply: no objects"
         errors = self.count("error")
         text = (f"{self.count('created')} to create, {self.count('changed')} to change, "
                 f"{self.count('unchanged')} unchanged")
@@ -333,7 +346,7 @@ def plan(ctx: WriteContext, manifests: list[Manifest], default_namespace: str,
     seen: dict[str, str] = {}
     for manifest in manifests:
         items.append(_plan_one(ctx, manifest, default_namespace, force, seen))
-    return Plan(items, default_namespace, force, list(manifests))
+    return Plan(_after_new_namespaces(items), default_namespace, force, list(manifests))
 
 
 def _batch_target(manifests: list[Manifest]) -> str:
@@ -357,9 +370,38 @@ def _plan_one(ctx: WriteContext, manifest: Manifest, default_namespace: str, for
             status: ItemStatus = "created" if live is None else (
                 "unchanged" if _comparable(live) == _comparable(merged) else "changed")
             attempt.detail = status
+    except FieldConflict as exc:
+        return PlanItem(manifest, "error", f"{manifest.where}: {exc.message}", conflict=True)
+    except MissingNamespace as exc:
+        return PlanItem(manifest, "error", f"{manifest.where}: {exc.message}", waits_for=manifest.namespace)
     except KdashError as exc:
         return PlanItem(manifest, "error", f"{manifest.where}: {exc.message}")
-    return PlanItem(manifest, status, diff=_diff(manifest, live, merged))
+    return PlanItem(manifest, status, diff=object_diff(live, merged, manifest.target),
+                    deleting=deletion_warning(live))
+
+
+def _after_new_namespaces(items: list[PlanItem]) -> list[PlanItem]:
+    """Objects refused only because their namespace does not exist yet, when the plan creates that
+    namespace: "created", to be checked by the server once it exists (like `kubectl apply -f`)."""
+    new = {item.manifest.name for item in items if item.status == "created" and _is_namespace(item.manifest)}
+    return [replace(item, status="created", message="",
+                    diff=object_diff(None, item.manifest.doc, item.manifest.target))
+            if item.status == "error" and item.waits_for in new else item for item in items]
+
+
+def _is_namespace(manifest: Manifest) -> bool:
+    return manifest.kind == "Namespace" and manifest.api_version == "v1"
+
+
+def deletion_warning(live: dict[str, Any] | None) -> str:
+    """"being deleted …" when the live object has a deletionTimestamp, else ""."""
+    meta = (live or {}).get("metadata") or {}
+    since = meta.get("deletionTimestamp")
+    if not since:
+        return ""
+    finalizers = meta.get("finalizers") or []
+    waiting = f", waiting for finalizers {', '.join(finalizers)}" if finalizers else ""
+    return f"being deleted since {since}{waiting}: this write does not stop the deletion"
 
 
 def _get_live(api_client: ApiClient, manifest: Manifest) -> dict[str, Any] | None:
@@ -372,6 +414,14 @@ def _get_live(api_client: ApiClient, manifest: Manifest) -> dict[str, Any] | Non
         raise
 
 
+class FieldConflict(KdashError):
+    """Server-side apply refused: fields this apply sets are owned by other field managers."""
+
+
+class MissingNamespace(KdashError):
+    """The object's namespace does not exist (the apiserver's NamespaceLifecycle refusal)."""
+
+
 def _server_side_apply(attempt: Attempt, manifest: Manifest, force: bool) -> dict[str, Any]:
     """PATCH application/apply-patch+yaml (a dry run when the attempt is one); the result object."""
     assert manifest.resource is not None
@@ -380,17 +430,35 @@ def _server_side_apply(attempt: Attempt, manifest: Manifest, force: bool) -> dic
         return attempt.send("PATCH", manifest.resource.path(manifest.namespace, manifest.name),
                             manifest.doc, query=query, content_type=APPLY_PATCH)
     except ApiException as exc:
+        status = status_of(exc)
+        conflicts = _field_conflicts(exc, status)
+        if conflicts:
+            raise FieldConflict("Conflict", _conflict_message(conflicts)) from exc
         if exc.status == 409:
-            raise KdashError("Conflict", _conflict_message(exc)) from exc
+            raise KdashError("Conflict", str(status.get("message") or "conflict")) from exc
+        if manifest.namespace and _missing_namespace(exc, status) == manifest.namespace:
+            raise MissingNamespace("Not found", str(status.get("message"))) from exc
         raise
 
 
-def _conflict_message(exc: ApiException) -> str:
-    status = status_of(exc)
+def _field_conflicts(exc: ApiException, status: dict[str, Any]) -> list[dict[str, Any]]:
+    """The FieldManagerConflict causes of a 409 Conflict (what force takes over), else []."""
+    if exc.status != 409:
+        return []
     causes = (status.get("details") or {}).get("causes") or []
+    return [c for c in causes if isinstance(c, dict) and c.get("reason") == "FieldManagerConflict"]
+
+
+def _missing_namespace(exc: ApiException, status: dict[str, Any]) -> str:
+    """The namespace named by a 404 NotFound for kind "namespaces", else ""."""
+    details = status.get("details") or {}
+    if exc.status != 404 or status.get("reason") != "NotFound" or details.get("kind") != "namespaces":
+        return ""
+    return str(details.get("name") or "")
+
+
+def _conflict_message(causes: list[dict[str, Any]]) -> str:
     fields = [f"{c.get('field', '?')} ({_manager_of(c.get('message', ''))})" for c in causes]
-    if not fields:
-        return str(status.get("message") or "conflict with another field manager")
     return (f"fields owned by other field managers: {', '.join(fields)}; "
             "apply with force to take them over")
 
@@ -408,15 +476,17 @@ def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _diff(manifest: Manifest, live: dict[str, Any] | None, merged: dict[str, Any]) -> str:
+def object_diff(live: dict[str, Any] | None, after: dict[str, Any], target: str) -> str:
+    """Unified YAML diff of a whole object before and after a write, without status and
+    server-maintained metadata; Secret values masked."""
     before = _comparable(live) if live is not None else None
-    after = _comparable(merged)
-    if manifest.kind == "Secret":
-        before, after = _masked(before, after)
+    compared = _comparable(after)
+    if "Secret" in (after.get("kind"), (live or {}).get("kind"), target.split("/")[0]):
+        before, compared = _masked(before, compared)
     lines = difflib.unified_diff(
-        _yaml_lines(before), _yaml_lines(after),
-        fromfile=f"live {manifest.target}" if live is not None else "(absent)",
-        tofile=f"applied {manifest.target}", lineterm="")
+        _yaml_lines(before), _yaml_lines(compared),
+        fromfile=f"live {target}" if live is not None else "(absent)",
+        tofile=f"applied {target}", lineterm="")
     return "\n".join(lines)
 
 
@@ -467,24 +537,46 @@ def apply(ctx: WriteContext, planned: Plan) -> str:
     fresh = plan(ctx, manifests, planned.default_namespace, planned.force)
     if not fresh.ok:
         raise _refused(fresh, "the cluster changed since the preview; nothing was applied")
-    done: list[PlanItem] = []
-    for item in fresh.items:
+    # New namespaces first: only then can the server check (dry-run) the objects that go in them.
+    needed = {item.waits_for for item in fresh.waiting}
+    first = [item for item in fresh.items if _is_namespace(item.manifest) and item.manifest.name in needed]
+    done = _apply_items(ctx, first, planned.force, [])
+    rest = [item for item in fresh.items if all(item is not f for f in first)]
+    if needed:
+        checked = plan(ctx, [item.manifest for item in rest], planned.default_namespace, planned.force)
+        if not checked.ok:
+            made = ", ".join(item.manifest.target for item in done)
+            raise _refused(checked, f"already created (empty): {made}; nothing else was applied",
+                           title="Apply stopped")
+        rest = checked.items
+    done = _apply_items(ctx, rest, planned.force, done)
+    counts = {status: sum(1 for item in done if item.status == status)
+              for status in ("created", "changed", "unchanged")}
+    deleting = [item.manifest.target for item in done if item.deleting]
+    note = f"; still being deleted (apply does not stop that): {', '.join(deleting)}" if deleting else ""
+    return (f"applied {len(done)} objects: {counts['created']} created, {counts['changed']} changed, "
+            f"{counts['unchanged']} unchanged{note}")
+
+
+def _apply_items(ctx: WriteContext, items: list[PlanItem], force: bool,
+                 done: list[PlanItem]) -> list[PlanItem]:
+    """Apply each item for real, in order; a failure names what was applied before it."""
+    for item in items:
         manifest = item.manifest
         try:
             with ctx.attempt("apply", manifest.target) as attempt:
-                _server_side_apply(attempt, manifest, planned.force)
+                _server_side_apply(attempt, manifest, force)
                 attempt.detail = item.status
         except KdashError as exc:
             applied = ", ".join(i.manifest.target for i in done) or "none"
             raise KdashError("Apply failed", f"{manifest.where}: {exc.message} — applied before it: "
                              f"{applied}") from exc
         done.append(item)
-    return (f"applied {len(done)} objects: {fresh.count('created')} created, "
-            f"{fresh.count('changed')} changed, {fresh.count('unchanged')} unchanged")
+    return done
 
 
-def _refused(planned: Plan, consequence: str) -> KdashError:
+def _refused(planned: Plan, consequence: str, title: str = "Apply refused") -> KdashError:
     first = planned.errors[0]
     more = len(planned.errors) - 1
     tail = f" (and {more} more)" if more else ""
-    return KdashError("Apply refused", f"{first.message}{tail}; {consequence}")
+    return KdashError(title, f"{first.message}{tail}; {consequence}")

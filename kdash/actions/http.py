@@ -16,6 +16,7 @@ from kdash.kube.client import CONNECT_TIMEOUT, Timeout
 JSON = "application/json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 
 WRITE_TIMEOUT: Timeout = (CONNECT_TIMEOUT, 30.0)

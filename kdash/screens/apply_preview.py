@@ -27,6 +27,11 @@ def plan_renderable(plan: Plan) -> Group:
         parts.append(heading)
         if item.status == "error":
             parts.append(Text(f"           {item.message}", style="red"))
+        if item.waits_for and item.status != "error":
+            parts.append(Text(f"           checked by the server once Namespace {item.waits_for} is created "
+                              "(first, when you apply)", style="yellow"))
+        if item.deleting:
+            parts.append(Text(f"           {item.deleting}", style="bold yellow"))
         elif item.status == "changed" and item.diff:
             parts.append(Syntax(item.diff, "diff", theme="ansi_dark", background_color="default"))
     return Group(*parts)
@@ -52,6 +57,10 @@ class ApplyPreviewScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         ok = self.plan.ok
         verdict = "server dry run passed" if ok else "NOTHING WILL BE APPLIED: fix the errors below"
+        if not self.plan.items:
+            verdict = "nothing to apply"
+        elif ok and self.plan.waiting:
+            verdict += " (objects in new namespaces: checked once those exist, before they are applied)"
         yield Static(Text.assemble(("Apply ", "bold"), (self.source, "bold"), f" to context {self.context_name}\n",
                                    f"{self.plan.summary()} — {verdict}",
                                    style="" if ok else "bold red"), id="title")
@@ -59,8 +68,7 @@ class ApplyPreviewScreen(Screen[str | None]):
             yield Static(plan_renderable(self.plan), id="plan")
         with Horizontal(id="buttons"):
             yield Button("Cancel", id="cancel")
-            if not ok and any("force" in item.message.lower() or "conflict" in item.message.lower()
-                              for item in self.plan.errors):
+            if any(item.conflict for item in self.plan.errors):
                 yield Button("Take over conflicting fields", id="force", variant="warning")
             yield Button("Apply", id="apply", variant="warning", disabled=not ok or self._nothing_to_do())
         yield Footer()
@@ -84,9 +92,14 @@ class ApplyPreviewScreen(Screen[str | None]):
             self.dismiss("apply")
             return
         # The preview already names the objects and the context; a protected one also needs its name typed.
+        def confirmed(yes: bool | None) -> None:
+            # Not a lambda: the callback runs in this screen's handler, and returning dismiss()'s
+            # awaitable from it makes Textual await it there (ScreenError).
+            if yes:
+                self.dismiss("apply")
+
         self.app.push_screen(ConfirmScreen(f"Apply {self.source}?", self.context_name, self.plan.summary(),
-                                           protected=True, verb="Apply"),
-                             lambda yes: self.dismiss("apply") if yes else None)
+                                           protected=True, verb="Apply"), confirmed)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

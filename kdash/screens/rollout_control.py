@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 
-from kdash.actions import apply as apply_action
 from kdash.actions import delete as delete_action
-from kdash.actions import edit as edit_action
 from kdash.actions import image as image_action
 from kdash.actions import reload
 from kdash.actions import rollout as rollout_action
@@ -22,13 +19,14 @@ from kdash.errors import KdashError
 from kdash.render.rollout import history, previous_revision
 from kdash.render.tree import Node
 from kdash.screens.confirm import ConfirmScreen
+from kdash.screens.edit_apply import EditApply, notify_error
 from kdash.screens.modals import PickScreen, PromptScreen
 
 Write = Callable[[WriteContext], str]
 
 
-class RolloutControl:
-    """Mixed into DashboardScreen: one method per write action of the registry."""
+class RolloutControl(EditApply):
+    """Mixed into DashboardScreen: one method per write action of the registry (edit and apply in EditApply)."""
 
     # -- the common path ---------------------------------------------------------------------
 
@@ -67,7 +65,7 @@ class RolloutControl:
         try:
             message = write(app.write_context())
         except KdashError as exc:
-            app.notify(exc.message, title=exc.title, severity="error", timeout=12)
+            notify_error(app, exc)
             return
         if track_uid:
             app.call_from_thread(app.track_rollout, track_uid)
@@ -258,96 +256,6 @@ class RolloutControl:
             return
         app.notify(message, title="Auto-restart", timeout=8)
 
-    # -- edit (ConfigMaps) -------------------------------------------------------------------
-
-    def action_edit(self) -> None:
-        target = self._target("edit")
-        if target is None:
-            return
-        _, obj = target
-        try:
-            original = edit_action.editable(obj)
-        except KdashError as exc:
-            self.app.notify(exc.message, title=exc.title, severity="error")
-            return
-        text = edit_action.to_text(original)
-        edited_text = self.app.edit_text(text, suffix=".yaml")
-        if edited_text is None or edited_text.strip() == text.strip():
-            self.app.notify("No changes", timeout=3)
-            return
-        try:
-            edited = edit_action.parse_edited(edited_text, original)
-        except KdashError as exc:
-            self.app.notify(exc.message, title=exc.title, severity="error", timeout=12)
-            return
-        self._preview_edit(obj, edited)
-
-    @work(thread=True, group="write-prep")
-    def _preview_edit(self, live: dict, edited: dict) -> None:
-        app = self.app
-        try:
-            result = edit_action.replace(app.write_context(), edited, dry_run=True)
-        except KdashError as exc:
-            app.notify(exc.message, title=exc.title, severity="error", timeout=12)
-            return
-        meta = edited["metadata"]
-        changes = edit_action.diff(live, result)
-        detail = Syntax(changes, "diff", theme="ansi_dark", background_color="default") if changes else "no change"
-        app.call_from_thread(
-            self.confirm_write, f"Replace {edited['kind']} {meta.get('namespace')}/{meta['name']}?",
-            detail, lambda ctx: _replaced(edit_action.replace(ctx, edited)), verb="Replace")
-
-    # -- apply -----------------------------------------------------------------------------
-
-    def action_apply(self) -> None:
-        if not self.app.writable(BY_ID["apply"]):
-            return
-        from kdash.widgets.path_suggester import PathSuggester
-
-        self.app.push_screen(
-            PromptScreen("Apply which YAML file?", "", hint="a path; tab completes",
-                         placeholder="./manifest.yaml", suggester=PathSuggester()),
-            self._apply_path)
-
-    def _apply_path(self, text: str | None) -> None:
-        if not text:
-            return
-        path = Path(text.strip()).expanduser()
-        try:
-            manifests = apply_action.parse_manifests(read_manifest_file(path), source=str(path))
-        except KdashError as exc:
-            self.app.notify(exc.message, title=exc.title, severity="error", timeout=12)
-            return
-        self._plan_apply(manifests, str(path), force=False)
-
-    @work(thread=True, group="write-prep")
-    def _plan_apply(self, manifests: list, source: str, force: bool) -> None:
-        app = self.app
-        namespace = app.namespace or (app.connection.namespace if app.connection else "default")
-        try:
-            plan = apply_action.plan(app.write_context(), manifests, namespace, force=force)
-        except KdashError as exc:
-            app.notify(exc.message, title=exc.title, severity="error", timeout=12)
-            return
-        app.call_from_thread(self._show_plan, plan, source)
-
-    def _show_plan(self, plan, source: str) -> None:
-        from kdash.screens.apply_preview import ApplyPreviewScreen
-
-        def decided(answer: str | None) -> None:
-            if answer == "apply":
-                self._run_write(lambda ctx: apply_action.apply(ctx, plan), None)
-            elif answer == "force":
-                self._plan_apply(plan.manifests, source, force=True)
-
-        self.app.push_screen(ApplyPreviewScreen(plan, source, self.app.context_name, self.app.protected),
-                             decided)
-
-
-def _replaced(result: dict) -> str:
-    meta = result.get("metadata", {})
-    return f"replaced {result.get('kind', 'object')} {meta.get('namespace')}/{meta.get('name')}"
-
 
 def restart_consumers(ctx: WriteContext, configmap: dict, items: list) -> str:
     """Restart each item's Deployment; keep going past a failure and report all of them."""
@@ -361,21 +269,4 @@ def restart_consumers(ctx: WriteContext, configmap: dict, items: list) -> str:
     if failed:
         raise KdashError("Some restarts failed", "; ".join(failed) + (f" (restarted: {', '.join(done)})" if done else ""))
     return f"restarting {', '.join(done)} for ConfigMap {configmap['metadata']['name']}"
-
-
-def read_manifest_file(path: Path, limit: int = 5 * 1024 * 1024) -> str:
-    """The file's text, or a KdashError that says plainly what is wrong with it."""
-    try:
-        if path.is_dir():
-            raise KdashError("Not a file", f"{path} is a directory")
-        size = path.stat().st_size
-        if size > limit:
-            raise KdashError("File too large", f"{path} is {size // 1024} KiB; the limit is {limit // 1024} KiB")
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KdashError("File not found", f"{path} does not exist") from None
-    except UnicodeDecodeError:
-        raise KdashError("Not a text file", f"{path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise KdashError("Cannot read file", f"{path}: {exc.strerror or exc}") from None
 

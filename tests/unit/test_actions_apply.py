@@ -238,7 +238,7 @@ def test_diff_is_a_readable_unified_yaml_diff() -> None:
             "data": {"a": "1", "b": "2"}}
     merged = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "2"},
               "data": {"a": "1", "b": "3"}}
-    diff = apply._diff(_manifest(), live, merged)
+    diff = apply.object_diff(live, merged, _manifest().target)
     assert diff.splitlines()[:2] == ["--- live ConfigMap/n/a", "+++ applied ConfigMap/n/a"]
     assert "-  b: '2'" in diff and "+  b: '3'" in diff
     assert "resourceVersion" not in diff
@@ -247,7 +247,7 @@ def test_diff_is_a_readable_unified_yaml_diff() -> None:
 def test_secret_values_are_masked_in_the_diff() -> None:
     live = {"kind": "Secret", "metadata": {"name": "a"}, "data": {"same": "c2VjcmV0", "changed": "b2xk"}}
     merged = {"kind": "Secret", "metadata": {"name": "a"}, "data": {"same": "c2VjcmV0", "changed": "bmV3"}}
-    diff = apply._diff(_manifest("Secret"), live, merged)
+    diff = apply.object_diff(live, merged, _manifest("Secret").target)
     assert "c2VjcmV0" not in diff and "b2xk" not in diff and "bmV3" not in diff
     assert "-  changed: '*** (before)'" in diff and "+  changed: '*** (after)'" in diff
 
@@ -258,7 +258,7 @@ def test_secret_data_in_the_last_applied_annotation_is_masked_too() -> None:
             "data": {"p": "b2xk"}}
     merged = {"kind": "Secret", "metadata": {"name": "a", "annotations": {last: '{"data":{"p":"b2xk"}}'}},
               "data": {"p": "bmV3"}}
-    diff = apply._diff(_manifest("Secret"), live, merged)
+    diff = apply.object_diff(live, merged, _manifest("Secret").target)
     assert "b2xk" not in diff and "bmV3" not in diff
 
 
@@ -279,7 +279,7 @@ def test_conflict_message_lists_fields_and_managers() -> None:
                        '"conflict with \\"kubectl-create\\" using apps/v1","field":".spec.replicas"},'
                        '{"reason":"FieldManagerConflict","message":"conflict with \\"helm\\" using apps/v1",'
                        '"field":".spec.template.spec.containers[name=\\"web\\"].image"}]}}')
-    message = apply._conflict_message(exc)
+    message = apply._conflict_message(apply._field_conflicts(exc, apply.status_of(exc)))
     assert message == ('fields owned by other field managers: .spec.replicas (kubectl-create), '
                        '.spec.template.spec.containers[name="web"].image (helm); '
                        'apply with force to take them over')

@@ -180,7 +180,7 @@ def test_empty_files_hold_no_objects(text):
 
 
 def test_manifest_files_too_big_binary_missing_or_a_directory(tmp_path):
-    from kdash.screens.rollout_control import read_manifest_file
+    from kdash.screens.edit_apply import read_manifest_file
 
     huge = tmp_path / "huge.yaml"
     huge.write_bytes(b"# x\n" * (2 * 1024 * 1024))  # 8 MiB
