@@ -476,7 +476,7 @@ def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def object_diff(live: dict[str, Any] | None, after: dict[str, Any], target: str) -> str:
+def object_diff(live: dict[str, Any] | None, after: dict[str, Any], target: str, verb: str = "applied") -> str:
     """Unified YAML diff of a whole object before and after a write, without status and
     server-maintained metadata; Secret values masked."""
     before = _comparable(live) if live is not None else None
@@ -486,7 +486,7 @@ def object_diff(live: dict[str, Any] | None, after: dict[str, Any], target: str)
     lines = difflib.unified_diff(
         _yaml_lines(before), _yaml_lines(compared),
         fromfile=f"live {target}" if live is not None else "(absent)",
-        tofile=f"applied {target}", lineterm="")
+        tofile=f"{verb} {target}", lineterm="")
     return "\n".join(lines)
 
 

@@ -151,4 +151,4 @@ def _changed_fields(patch: dict[str, Any], prefix: str = "") -> list[str]:
 def diff(live: dict[str, Any], result: dict[str, Any]) -> str:
     """Unified diff of the whole object before and after (server-maintained metadata left out)."""
     meta = live["metadata"]
-    return object_diff(live, result, target_of(live["kind"], meta.get("namespace"), meta["name"]))
+    return object_diff(live, result, target_of(live["kind"], meta.get("namespace"), meta["name"]), "edited")

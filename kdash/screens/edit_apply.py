@@ -18,8 +18,8 @@ from kdash.errors import KdashError
 log = logging.getLogger(__name__)
 
 # A toast is a few lines in a corner: longer errors (a server echoing a 10 KB value) are cut.
-TOAST_LINES = 6
-TOAST_CHARS = 400
+TOAST_LINES = 4
+TOAST_CHARS = 180
 
 
 def brief(text: str, max_lines: int = TOAST_LINES, max_chars: int = TOAST_CHARS) -> str:
