@@ -546,7 +546,8 @@ def apply(ctx: WriteContext, planned: Plan) -> str:
         checked = plan(ctx, [item.manifest for item in rest], planned.default_namespace, planned.force)
         if not checked.ok:
             made = ", ".join(item.manifest.target for item in done)
-            raise _refused(checked, f"already created (empty): {made}; nothing else was applied",
+            raise _refused(checked, f"already created: {made} (nothing from the file in it); "
+                           "nothing else was applied",
                            title="Apply stopped")
         rest = checked.items
     done = _apply_items(ctx, rest, planned.force, done)
