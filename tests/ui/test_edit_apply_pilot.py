@@ -67,6 +67,12 @@ def editor(tmp_path: Path, code: str) -> str:
     return str(script)
 
 
+def use_editor(monkeypatch, command: str) -> None:
+    monkeypatch.setenv("EDITOR", command)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.delenv("KUBE_EDITOR", raising=False)
+
+
 def api_app(tmp_path: Path, rest: FakeRest, **settings):
     app = fixture_app(settings=Settings(**settings), audit=AuditLog(tmp_path / "audit.log"))
     client = ApiClient(Configuration(host="https://k8s.test"))
@@ -103,9 +109,7 @@ async def still_usable(pilot, app) -> None:
 
 
 async def test_a_missing_editor_is_said_at_once_and_kdash_stays_usable(tmp_path, monkeypatch):
-    monkeypatch.setenv("EDITOR", "nano-not-installed-here")
-    monkeypatch.delenv("VISUAL", raising=False)
-    monkeypatch.delenv("KUBE_EDITOR", raising=False)
+    use_editor(monkeypatch, "nano-not-installed-here")
     rest = FakeRest()
     app, connection, terminal = api_app(tmp_path, rest)
     async with app.run_test(size=(110, 32)) as pilot:
@@ -118,9 +122,7 @@ async def test_a_missing_editor_is_said_at_once_and_kdash_stays_usable(tmp_path,
 
 
 async def test_a_blank_editor_is_a_message_that_does_not_print_the_data(tmp_path, monkeypatch):
-    monkeypatch.setenv("EDITOR", "    ")
-    monkeypatch.delenv("VISUAL", raising=False)
-    monkeypatch.delenv("KUBE_EDITOR", raising=False)
+    use_editor(monkeypatch, "    ")
     rest = FakeRest()
     app, connection, terminal = api_app(tmp_path, rest)
     async with app.run_test(size=(110, 32)) as pilot:
@@ -135,7 +137,7 @@ async def test_a_blank_editor_is_a_message_that_does_not_print_the_data(tmp_path
 async def test_an_editor_exiting_non_zero_changes_nothing(tmp_path, monkeypatch):
     rest = FakeRest()
     rest.on("GET", CM_PATH, body=live_configmap())
-    monkeypatch.setenv("KUBE_EDITOR", editor(tmp_path, """
+    use_editor(monkeypatch, editor(tmp_path, """
         path.write_text(path.read_text().replace("listen 80", "listen 81"))
         sys.exit(1)  # vim's :cq
     """))
@@ -157,7 +159,7 @@ async def test_invalid_yaml_reopens_the_editor_with_the_error_and_the_text_kept(
     after["data"]["index.html"] = "<h1>bye</h1>\n"
     after["metadata"]["resourceVersion"] = "41817"
     rest.on("PATCH", CM_PATH, body=after)
-    monkeypatch.setenv("KUBE_EDITOR", editor(tmp_path, """
+    use_editor(monkeypatch, editor(tmp_path, """
         text = path.read_text()
         if run == 1:  # a change, and a YAML mistake
             path.write_text(text.replace("<h1>h\\u00e9llo</h1>", "<h1>bye</h1>").replace("labels:", "labels: [", 1))
@@ -189,7 +191,7 @@ async def test_invalid_yaml_reopens_the_editor_with_the_error_and_the_text_kept(
 async def test_saving_an_unfixed_error_again_cancels(tmp_path, monkeypatch):
     rest = FakeRest()
     rest.on("GET", CM_PATH, body=live_configmap())
-    monkeypatch.setenv("KUBE_EDITOR", editor(tmp_path, """
+    use_editor(monkeypatch, editor(tmp_path, """
         if run == 1:
             path.write_text(path.read_text().replace("labels:", "labels: [", 1))
     """))
