@@ -35,9 +35,11 @@ from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
 from kdash.messages import Coalescer, StoreChanged
 from kdash.render.tree import Node
+from kdash.safe_text import visible
 from kdash.screens.dashboard import DashboardScreen, bindings
 from kdash.screens.help import HelpScreen
 from kdash.screens.modals import PickScreen
+from kdash.widgets.control_filter import ControlCharacterFilter
 
 Connector = Callable[[str | None, str | None], Connection]
 Clock = Callable[[], datetime]
@@ -96,6 +98,7 @@ class KdashApp(App[None]):
         self.denied: set[str] = set()  # action ids an RBAC pre-check refused
         self.configmap_changes = DataChanges()
         self.audit = audit or AuditLog.default()
+        self._control_filter = ControlCharacterFilter()
         # Deployment uid -> monotonic time until which its rollout bar stays visible.
         self._tracked_rollouts: dict[str, float] = {}
         self._themes, theme_warnings = config.load_themes()
@@ -221,6 +224,10 @@ class KdashApp(App[None]):
             # Threads are daemons blocked at most a read timeout; signal and let the process exit.
             watcher, self.watcher = self.watcher, None
             watcher.stop(timeout=1.0)
+
+    def get_line_filters(self):
+        # Every line any widget draws passes here: cluster text never reaches the terminal raw.
+        return [*super().get_line_filters(), self._control_filter]
 
     # -- store → screen ------------------------------------------------------------------
 
@@ -396,7 +403,7 @@ class KdashApp(App[None]):
             return Style()
 
     def style_node(self, node: Node) -> Text:
-        return Text(node.label, style=self.health_style(node.health or "none"), no_wrap=True)
+        return Text(visible(node.label), style=self.health_style(node.health or "none"), no_wrap=True)
 
     def watch_theme(self, theme: str) -> None:
         try:
