@@ -97,3 +97,17 @@ async def test_history_confirmations_diffs_pickers_and_toasts_show_no_control_ch
 
         app.notify(HOSTILE, title="Error" + HOSTILE, severity="error", markup=False)
         await _shows_safely(pilot, app, "toast")
+
+
+async def test_yaml_view_shows_unicode_as_is_and_escapes_controls():
+    app = hostile_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        configmap = app.store.get("ConfigMap", "default", "web-config")
+        configmap["data"]["greeting"] = "你好，世界 🚀"
+        configmap["metadata"]["annotations"]["note"] = "中文说明 🚀"
+        app.push_screen(YamlScreen("ConfigMap default/web-config", configmap))
+        await _shows_safely(pilot, app, "YAML with unicode", expect="PWNED")
+        shown = screen_text(app)
+        assert "greeting: 你好，世界 🚀" in shown and "note: 中文说明 🚀" in shown
+        assert '"x\\e]2;PWNED\\ay' in shown  # escaped by YAML itself, as kubectl does
