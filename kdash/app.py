@@ -39,6 +39,7 @@ from kdash.safe_text import visible
 from kdash.screens.dashboard import DashboardScreen, bindings
 from kdash.screens.help import HelpScreen
 from kdash.screens.modals import PickScreen
+from kdash.widgets import paste_parser
 from kdash.widgets.control_filter import ControlCharacterFilter
 
 Connector = Callable[[str | None, str | None], Connection]
@@ -224,6 +225,10 @@ class KdashApp(App[None]):
             # Threads are daemons blocked at most a read timeout; signal and let the process exit.
             watcher, self.watcher = self.watcher, None
             watcher.stop(timeout=1.0)
+
+    def get_driver_class(self):
+        # Pasted text arrives as one Paste event, never as key presses (see PasteSafeParser).
+        return paste_parser.install(super().get_driver_class())
 
     def get_line_filters(self):
         # Every line any widget draws passes here: cluster text never reaches the terminal raw.

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from kdash.widgets.line_input import LineInput
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Dismisses with True only on an explicit yes (and the typed context name when protected)."""
@@ -43,7 +45,7 @@ class ConfirmScreen(ModalScreen[bool]):
                     yield Static(self._detail)
             if self._protected:
                 yield Label(f"{self._context_name} is protected: type its name to confirm")
-                yield Input(placeholder=self._context_name, id="typed")
+                yield LineInput(placeholder=self._context_name, id="typed")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button(self._verb, id="confirm", variant="warning")

@@ -10,6 +10,8 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from kdash.widgets.line_input import LineInput
+
 
 class PickScreen(ModalScreen[str | None]):
     """Choose one value from a list; dismisses with the value, or None on escape."""
@@ -70,7 +72,7 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self._title)
-            yield Input(value=self._value, placeholder=self._placeholder, suggester=self._suggester)
+            yield LineInput(value=self._value, placeholder=self._placeholder, suggester=self._suggester)
             if self._hint:
                 yield Label(self._hint, classes="hint")
 
