@@ -29,6 +29,7 @@ from kdash.actions.reload import DataChanges, restart_plan, wants_auto_restart
 from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
+from kdash.keymap import check_keymap
 from kdash.kube.client import Connection, connect, list_contexts
 from kdash.kube.events import EventFeed
 from kdash.kube.store import Store
@@ -121,6 +122,10 @@ class KdashApp(App[None]):
             wanted = fallback
         self.theme = wanted
         if self.settings.keymap:
+            # Unknown ids, keys that cannot be pressed and keys already in use are refused, each
+            # with a warning; their actions keep their default keys.
+            self.settings.keymap, refused = check_keymap(self.settings.keymap)
+            self._startup_warnings.extend(refused)
             self.set_keymap(self.settings.keymap)
 
     # -- lifecycle -----------------------------------------------------------------------
