@@ -18,12 +18,12 @@ class LineInput(Input):
     """
 
     async def _on_key(self, event: events.Key) -> None:
+        # Otherwise Textual goes on to Input's own handler (Textual calls each class's in turn).
         for binding in self._bindings.key_to_bindings.get(event.key, ()):
             if not binding.priority and await self.app.run_action(binding.action, self):
                 event.stop()
                 event.prevent_default()
                 return
-        await super()._on_key(event)
 
     def _on_paste(self, event: events.Paste) -> None:
         # The first line, as Input keeps it, without escape sequences or other control characters.
