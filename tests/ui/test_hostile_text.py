@@ -62,7 +62,7 @@ async def test_yaml_view_of_hostile_objects_shows_no_control_characters():
 async def test_history_confirmations_diffs_pickers_and_toasts_show_no_control_characters():
     app = hostile_app()
     app.writable = lambda action: True  # no cluster to write to: the confirmations are what matters
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         web = app.store.get("Deployment", "default", "web")
         app.push_screen(HistoryScreen(web["metadata"]["uid"]))
@@ -95,8 +95,8 @@ async def test_history_confirmations_diffs_pickers_and_toasts_show_no_control_ch
         await _shows_safely(pilot, app, "prompt")
         app.pop_screen()
 
-        app.notify(HOSTILE, title="Error" + HOSTILE, severity="error", markup=False)
-        await _shows_safely(pilot, app, "toast")
+        app.notify("TOAST " + HOSTILE, title="Error" + HOSTILE, severity="error", markup=False)
+        await _shows_safely(pilot, app, "toast", expect="TOAST x^[]2;PWNED")
 
 
 async def test_yaml_view_shows_unicode_as_is_and_escapes_controls():
