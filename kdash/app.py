@@ -235,6 +235,12 @@ class KdashApp(App[None]):
         # Pasted text arrives as one Paste event, never as key presses (see PasteSafeParser).
         return paste_parser.install(super().get_driver_class())
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        # kdash's messages carry cluster text (API errors, names): plain unless a caller asks, for
+        # as markup a stray "[/x]" crashes the toast, [@click=…] runs an action, [link=…] a hyperlink.
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def get_line_filters(self):
         # Every line any widget draws passes here: cluster text never reaches the terminal raw.
         return [*super().get_line_filters(), self._control_filter]

@@ -67,6 +67,6 @@ def render_sections(sections: Iterable[Section]) -> Group:
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         for key, value in section.rows:
-            table.add_row(visible(key), visible(value, keep_newlines=True))
+            table.add_row(Text(visible(key)), Text(visible(value, keep_newlines=True)))  # str cells are markup
         tables.append(table)
     return Group(*tables)

@@ -38,13 +38,14 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._title, id="title")
-            yield Label(f"context: {self._context_name}", id="context")
+            # Names and messages from the cluster and the kubeconfig: never read as markup.
+            yield Label(self._title, id="title", markup=False)
+            yield Label(f"context: {self._context_name}", id="context", markup=False)
             if self._detail:
                 with VerticalScroll(id="detail"):
-                    yield Static(self._detail)
+                    yield Static(self._detail, markup=False)
             if self._protected:
-                yield Label(f"{self._context_name} is protected: type its name to confirm")
+                yield Label(f"{self._context_name} is protected: type its name to confirm", markup=False)
                 yield LineInput(placeholder=self._context_name, id="typed")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
@@ -69,7 +70,7 @@ class ConfirmScreen(ModalScreen[bool]):
         if self._protected:
             typed = self.query_one("#typed", Input).value.strip()
             if typed != self._context_name:
-                self.notify(f"Type {self._context_name!r} to confirm", severity="warning")
+                self.app.notify(f"Type {self._context_name!r} to confirm", severity="warning")
                 return
         self.dismiss(True)
 

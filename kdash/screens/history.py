@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -66,7 +67,8 @@ class HistoryScreen(ModalScreen[int | None]):
         cursor = table.cursor_row
         table.clear()
         for rev in self.revisions:
-            table.add_row(str(rev.revision), ", ".join(rev.images), rev.change_cause or "<none>",
+            # Text, not str: DataTable reads a str cell as markup, and change-cause is anyone's text.
+            table.add_row(str(rev.revision), ", ".join(rev.images), Text(rev.change_cause or "<none>"),
                           age(rev.created, now), f"{rev.ready}/{rev.desired}",
                           "current" if rev.is_current else "", key=str(rev.revision))
         if self.revisions:

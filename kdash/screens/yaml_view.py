@@ -50,7 +50,7 @@ class YamlScreen(Screen[None]):
         self._theme = "monokai" if theme_dark else "default"
 
     def compose(self) -> ComposeResult:
-        yield Static(self._title, id="title")
+        yield Static(self._title, id="title", markup=False)
         with VerticalScroll():
             yield Static(Syntax(self._text, "yaml", theme=self._theme, background_color="default",
                                 word_wrap=False), id="yaml")

@@ -13,7 +13,10 @@ from tests.ui.fixture_app import FixtureApp
 # OSC 2 (window title), OSC 52 (clipboard write), CSI (clear screen, colour), BEL, C1 CSI (0x9b),
 # carriage return, backspace, DEL, NUL and a C1 OSC (0x9d): each one a terminal would act on.
 HOSTILE = ("x\x1b]2;PWNED\x07y \x1b]52;c;cHduZWQ=\x07 \x1b[2J\x1b[31mred\x1b[0m \x07bell "
-           "\x9b31mc1 \rcr \x08bs \x7fdel \x00nul \x9d0;osc\x9c end")
+           "\x9b31mc1 \rcr \x08bs \x7fdel \x00nul \x9d0;osc\x9c end"
+           # Markup is no terminal control, but read as markup it crashes a widget ([/x]), makes a
+           # hyperlink (OSC 8) or a click that runs an action.
+           " [/oops] [link=https://evil.example]link[/link] [@click=app.quit]click[/]")
 HOSTILE_NAME = "evil\x1b]2;NAME\x07"
 # What must never reach the screen's text: C0 (tab included: it moves the cursor), DEL, C1.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -82,12 +85,15 @@ def hostile_app(**overrides) -> HostileApp:
 
 def screen_controls(app) -> list[str]:
     """Every piece of text on the whole screen (all layers: dashboard, modals, toasts, footer), as
-    the compositor hands it to the driver, that holds a control character."""
+    the compositor hands it to the driver, that holds a control character or a hyperlink the
+    data asked for."""
     found = []
     for strip in app.screen._compositor.render_strips():
-        for text, _style, control in strip:
+        for text, style, control in strip:
             if not control and CONTROL.search(text):
                 found.append(text)
+            if style is not None and "evil.example" in (style.link or ""):
+                found.append(f"hyperlink {style.link} on {text!r}")  # markup from the data, obeyed
     return found
 
 

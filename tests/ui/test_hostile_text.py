@@ -34,6 +34,7 @@ async def test_tree_details_events_and_header_show_no_control_characters():
             app.screen._show_details()
             await _shows_safely(pilot, app, f"details of {key}")
         assert "x^[]2;PWNED^Gy" in screen_text(app)  # shown as cat -v shows it, not dropped
+        assert "[/oops]" in screen_text(app) and "[link=https://evil" in screen_text(app)  # not markup
         await pilot.press("2")  # services
         await pilot.pause()
         assert tree.select_key("Service/default/web")
@@ -95,8 +96,11 @@ async def test_history_confirmations_diffs_pickers_and_toasts_show_no_control_ch
         await _shows_safely(pilot, app, "prompt")
         app.pop_screen()
 
-        app.notify("TOAST " + HOSTILE, title="Error" + HOSTILE, severity="error", markup=False)
+        app.notify("TOAST " + HOSTILE, title="Error" + HOSTILE, severity="error")
         await _shows_safely(pilot, app, "toast", expect="TOAST x^[]2;PWNED")
+        # An API error echoing cluster text is not markup: no crash, no click action, shown as is.
+        app.notify('Invalid value: "[/oops]" [@click=app.quit]here[/]', severity="error")
+        await _shows_safely(pilot, app, "toast with brackets", expect='"[/oops]" [@click=app.quit]here[/]')
 
 
 async def test_yaml_view_shows_unicode_as_is_and_escapes_controls():
