@@ -237,8 +237,9 @@ class KdashApp(App[None]):
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
-        # kdash's messages carry cluster text (API errors, names): plain unless a caller asks, for
-        # as markup a stray "[/x]" crashes the toast, [@click=…] runs an action, [link=…] a hyperlink.
+        # kdash's messages carry cluster text (API errors, names), so they are plain text unless a
+        # caller asks for markup: read as markup, a stray "[/x]" crashes the toast, [@click=…]
+        # runs an action and [link=…] makes a hyperlink.
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_line_filters(self):
