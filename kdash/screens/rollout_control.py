@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -19,16 +20,25 @@ from kdash.actions import scale as scale_action
 from kdash.actions.registry import BY_ID
 from kdash.actions.safety import WriteContext
 from kdash.errors import KdashError
-from kdash.render.rollout import history, previous_revision
+from kdash.render.format import age
+from kdash.render.rollout import Revision, container_images, history, history_settled, previous_of
 from kdash.render.tree import Node
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.modals import PickScreen, PromptScreen
 
 Write = Callable[[WriteContext], str]
+# After this long an undo that never showed up renumbered (controller down?) no longer blocks
+# another: the write itself still refuses a target that was renumbered or deleted.
+UNDO_SETTLE_SECONDS = 30.0
 
 
 class RolloutControl:
     """Mixed into DashboardScreen: one method per write action of the registry."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Deployment uid -> (its generation when an undo was confirmed, monotonic time then).
+        self._undos: dict[str, tuple[int, float]] = {}
 
     # -- the common path ---------------------------------------------------------------------
 
@@ -50,16 +60,26 @@ class RolloutControl:
         return node
 
     def confirm_write(self, title: str, detail: str | Text | Syntax, write: Write, *, verb: str = "Apply",
-                      track_uid: str | None = None) -> None:
-        """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown."""
+                      track_uid: str | None = None, started: Callable[[], None] | None = None,
+                      answered: Callable[[bool], None] | None = None) -> ConfirmScreen:
+        """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown.
+
+        `started` runs on the UI thread once the user said yes, before the worker; `answered`
+        with the answer, either way. Returns the confirmation screen.
+        """
         app = self.app
 
-        def answered(yes: bool | None) -> None:
+        def on_answer(yes: bool | None) -> None:
+            if answered is not None:
+                answered(bool(yes))
             if yes:
+                if started is not None:
+                    started()
                 self._run_write(write, track_uid)
 
-        app.push_screen(ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb),
-                        answered)
+        screen = ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb)
+        app.push_screen(screen, on_answer)
+        return screen
 
     @work(thread=True, group="write")
     def _run_write(self, write: Write, track_uid: str | None) -> None:
@@ -160,31 +180,92 @@ class RolloutControl:
             return
         from kdash.screens.history import HistoryScreen
 
-        def chosen(revision: int | None) -> None:
-            if revision is not None and self.app.writable(BY_ID["undo"]):
-                self._confirm_undo(node, revision)
+        def chosen(rev: Revision | None) -> None:
+            if rev is not None and self.app.writable(BY_ID["undo"]):
+                self._confirm_undo(node, rev)
 
-        self.app.push_screen(HistoryScreen(node.uid, readonly=self.app.readonly), chosen)
+        self.app.push_screen(HistoryScreen(node.uid, readonly=self.app.readonly,
+                                           vet=lambda rev: self._undo_refusal(node, rev)), chosen)
 
     def action_undo(self) -> None:
         target = self._target("undo")
         if target is None:
             return
         node, deployment = target
-        revision = previous_revision(history(deployment, self.app.store.owned_by("ReplicaSet", node.uid)))
-        if revision is None:
+        # Checked before computing the target: the store may still show the revisions from
+        # before an undo that is landing, and "previous" would be one that undo consumed.
+        landing = self._undo_landing(node)
+        if landing:
+            self.app.notify(landing, title="Cannot undo", severity="warning")
+            return
+        rev = previous_of(history(deployment, self.app.store.owned_by("ReplicaSet", node.uid)))
+        if rev is None:
             self.app.notify(f"Undo: Deployment {node.namespace}/{node.name} has no previous revision",
                             severity="warning")
             return
-        self._confirm_undo(node, revision)
+        self._confirm_undo(node, rev)
 
-    def _confirm_undo(self, node: Node, revision: int) -> None:
+    def _undo_landing(self, node: Node) -> str | None:
+        """Why not to undo yet: an earlier undo of this Deployment is sent or not yet renumbered."""
+        started = self._undos.get(node.uid)
+        if started is None:
+            return None
+        generation, since = started
+        deployment = self.app.store.by_uid(node.uid)
+        replicasets = self.app.store.owned_by("ReplicaSet", node.uid)
+        if deployment is None or time.monotonic() - since > UNDO_SETTLE_SECONDS or \
+                history_settled(deployment, replicasets, generation):
+            self._undos.pop(node.uid, None)
+            return None
+        return (f"An undo of Deployment {node.namespace}/{node.name} is still being applied; "
+                "its revisions are renumbered in a moment — try again then")
+
+    def _undo_refusal(self, node: Node, rev: Revision) -> str | None:
+        """Why undoing to `rev` would be refused, checked on what the store shows (before asking)."""
+        landing = self._undo_landing(node)
+        if landing:
+            return landing
+        deployment = self.app.object_for(node)
+        if deployment is None:
+            return f"Deployment {node.namespace}/{node.name} is gone"
+        try:
+            rollout_action.undo_patch(deployment, self.app.store.owned_by("ReplicaSet", node.uid),
+                                      rev.revision, rev.uid)
+        except KdashError as exc:
+            return exc.message
+        return None
+
+    def _confirm_undo(self, node: Node, rev: Revision) -> None:
+        refusal = self._undo_refusal(node, rev)
+        if refusal:
+            self.app.notify(refusal, title="Cannot undo", severity="error", timeout=10)
+            return
+        deployment = self.app.object_for(node) or {}
+        replicasets = self.app.store.owned_by("ReplicaSet", node.uid)
+        current = next((r for r in history(deployment, replicasets) if r.is_current), None)
+        images = _full_images(replicasets, rev)
+        detail = f"revision {rev.revision}: {images}   age {age(rev.created, self.app.now())}   " \
+                 f"ReplicaSet {rev.name}"
+        if current is not None:
+            detail += f"\nnow on revision {current.revision}: {_full_images(replicasets, current)}"
+        detail += ("\nCopies that revision's pod template, like `kubectl rollout undo --to-revision`;\n"
+                   "works while a rollout is in progress (aborts it). Refused if that revision is gone "
+                   "or renumbered by the time it is sent.")
+        generation = int((deployment.get("metadata") or {}).get("generation") or 0)
+
+        def started() -> None:
+            self._undos[node.uid] = (generation, time.monotonic())
+
+        def write(ctx: WriteContext) -> str:
+            try:
+                return rollout_action.undo(ctx, node.namespace, node.name, rev.revision, replicaset_uid=rev.uid)
+            except KdashError:
+                self._undos.pop(node.uid, None)
+                raise
+
         self.confirm_write(
-            f"Roll back Deployment {node.namespace}/{node.name} to revision {revision}?",
-            "Copies that revision's pod template, like `kubectl rollout undo --to-revision`;\n"
-            "works while a rollout is in progress (aborts it).",
-            lambda ctx: rollout_action.undo(ctx, node.namespace, node.name, revision),
-            verb="Undo", track_uid=node.uid)
+            f"Roll back Deployment {node.namespace}/{node.name} to revision {rev.revision} ({images})?",
+            detail, write, verb="Undo", track_uid=node.uid, started=started)
 
     def action_restart(self) -> None:
         target = self._target("restart")
@@ -342,6 +423,13 @@ class RolloutControl:
 
         self.app.push_screen(ApplyPreviewScreen(plan, source, self.app.context_name, self.app.protected),
                              decided)
+
+
+def _full_images(replicasets: list, rev: Revision) -> str:
+    """The revision's images as the pod template names them (the history table shortens them)."""
+    rs = next((r for r in replicasets if (r.get("metadata") or {}).get("uid") == rev.uid), None)
+    spec = (((rs or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+    return ", ".join(container_images(spec, short=False) or rev.images)
 
 
 def _replaced(result: dict) -> str:
