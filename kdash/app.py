@@ -25,7 +25,7 @@ from textual.theme import Theme
 from kdash import config
 from kdash.actions.access import denied_actions
 from kdash.actions.registry import ACTIONS, Action
-from kdash.actions.reload import DataChanges, restart_plan, wants_auto_restart
+from kdash.actions.reload import DataChanges
 from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
@@ -272,27 +272,8 @@ class KdashApp(App[None]):
         self.set_timer(LOAD_TIMEOUT + 1, self.heap.check_timeout)
 
     def _check_configmap_changes(self) -> None:
-        """Watch mode: a real data change offers to restart consumers (or does, where opted in)."""
-        changed = self.configmap_changes.observe(self.store.list("ConfigMap"))
-        for configmap in changed:
-            meta = configmap["metadata"]
-            items = [i for i in restart_plan(configmap, self.store.list("Deployment", meta["namespace"]))
-                     if i.needed]
-            if not items:
-                continue
-            if self.readonly:
-                users = ", ".join(i.consumer.deployment for i in items)
-                self.notify(f"ConfigMap {meta['namespace']}/{meta['name']} changed; {users} still run the old "
-                            "data (read-only: not restarting)", severity="warning", timeout=10)
-                continue
-            auto = [i for i in items if wants_auto_restart(i.deployment, meta["name"])]
-            if auto:
-                self.dashboard.auto_restart(configmap, auto)
-                for item in auto:
-                    self.track_rollout(item.deployment["metadata"]["uid"])
-            if len(auto) < len(items):
-                skip = frozenset(i.consumer.deployment for i in auto)
-                self.dashboard.offer_configmap_restart(configmap, changed=True, skip=skip)
+        """Watch mode: real data changes go to the dashboard (restart offers, opted-in auto-restarts)."""
+        self.dashboard.configmaps_changed(self.configmap_changes.observe(self.store.list("ConfigMap")))
 
     def _refresh_ages(self) -> None:
         if self.is_running and any(isinstance(s, DashboardScreen) for s in self.screen_stack):

@@ -51,6 +51,11 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button("Cancel", id="cancel")
                 yield Button(self._verb, id="confirm", variant="warning")
 
+    def retitle(self, title: str) -> None:
+        """Say something new while open (an offer whose reason changed again), keeping what was typed."""
+        self._title = title
+        self.query_one("#title", Label).update(title)
+
     def on_mount(self) -> None:
         if self._protected:
             self.query_one("#typed", Input).focus()

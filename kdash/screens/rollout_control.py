@@ -9,6 +9,7 @@ from typing import Callable
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
+from textual.timer import Timer
 
 from kdash.actions import apply as apply_action
 from kdash.actions import delete as delete_action
@@ -30,6 +31,9 @@ Write = Callable[[WriteContext], str]
 # After this long an undo that never showed up renumbered (controller down?) no longer blocks
 # another: the write itself still refuses a target that was renumbered or deleted.
 UNDO_SETTLE_SECONDS = 30.0
+# Opted-in consumers restart once their ConfigMap has been quiet this long: edits made in a
+# burst (an editor saving twice, a script patching key by key) roll them once.
+AUTO_RESTART_SETTLE_SECONDS = 2.0
 
 
 class RolloutControl:
@@ -39,6 +43,10 @@ class RolloutControl:
         super().__init__(*args, **kwargs)
         # Deployment uid -> (its generation when an undo was confirmed, monotonic time then).
         self._undos: dict[str, tuple[int, float]] = {}
+        # (namespace, ConfigMap) -> [its open restart offer, how many changes it stands for].
+        self._configmap_offers: dict[tuple[str, str], list] = {}
+        # (namespace, ConfigMap) -> the pending auto-restart (restarted when the data settles).
+        self._auto_restart_timers: dict[tuple[str, str], Timer] = {}
 
     # -- the common path ---------------------------------------------------------------------
 
@@ -298,17 +306,42 @@ class RolloutControl:
         _, configmap = target
         self.offer_configmap_restart(configmap, changed=False)
 
+    def configmaps_changed(self, configmaps: list[dict]) -> None:
+        """Watch mode: a real data change offers to restart the consumers that don't run it yet
+        (or says so, read-only); opted-in consumers restart by themselves once the data settles."""
+        app = self.app
+        for configmap in configmaps:
+            meta = configmap["metadata"]
+            items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", meta["namespace"]))
+                     if i.needed]
+            if not items:
+                continue
+            if app.readonly:
+                users = ", ".join(i.consumer.deployment for i in items)
+                app.notify(f"ConfigMap {meta['namespace']}/{meta['name']} changed; {users} still run the old "
+                           "data (read-only: not restarting)", severity="warning", timeout=10)
+                continue
+            auto = frozenset(i.consumer.deployment for i in items if reload.wants_auto_restart(i.deployment, meta["name"]))
+            if auto:
+                self._auto_restart_soon(meta["namespace"], meta["name"])
+            if len(auto) < len(items):
+                self.offer_configmap_restart(configmap, changed=True, skip=auto)
+
     def offer_configmap_restart(self, configmap: dict, *, changed: bool, skip: frozenset[str] = frozenset()) -> None:
         """Ask to restart the consumers that don't yet run this ConfigMap's data (watch mode and `R`).
 
-        `skip` names consumers being restarted automatically right now.
+        One offer per ConfigMap: while it is open, a further change retitles it rather than
+        stacking a second one. Whenever it is answered, the restart stamps the data the
+        ConfigMap holds then (see reload.restart_for_configmap). `skip` names consumers that
+        restart automatically.
         """
         app = self.app
         meta = configmap["metadata"]
-        items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", meta["namespace"]))
+        namespace, cm_name = meta["namespace"], meta["name"]
+        items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", namespace))
                  if i.consumer.deployment not in skip]
         pending = [i for i in items if i.needed]
-        name = f"ConfigMap {meta['namespace']}/{meta['name']}"
+        name = f"ConfigMap {namespace}/{cm_name}"
         if not pending:
             if not changed:
                 used = ", ".join(i.consumer.deployment for i in items)
@@ -317,23 +350,58 @@ class RolloutControl:
             return
         users = ", ".join(i.consumer.deployment for i in pending)
         verb = "uses" if len(pending) == 1 else "use"
+        offer = self._configmap_offers.get((namespace, cm_name))
+        if offer is not None and offer[0] in app.screen_stack:
+            offer[1] += 1
+            offer[0].retitle(f"{name} changed {offer[1]} times. {users} {verb} this ConfigMap — restart "
+                             "with its latest data?")
+            return
         title = f"{name} changed. {users} {verb} this ConfigMap — restart?" if changed else \
             f"Restart {users} for {name}?"
         detail = "\n".join(f"{i.consumer.deployment}: via {', '.join(i.consumer.how)}" for i in pending)
         done = [i.consumer.deployment for i in items if not i.needed]
         if done:
             detail += f"\nalready on this data, left alone: {', '.join(done)}"
-        self.confirm_write(title, detail, lambda ctx: restart_consumers(ctx, configmap, pending),
-                           verb="Restart", track_uid=None)
+        detail += "\nStamps the data the ConfigMap holds when you confirm; consumers already on it are left alone."
+        names = [i.consumer.deployment for i in pending]
+        screen = self.confirm_write(
+            title, detail, lambda ctx: reload.restart_consumers(ctx, namespace, cm_name, names), verb="Restart",
+            answered=lambda _yes: self._configmap_offers.pop((namespace, cm_name), None))
+        self._configmap_offers[(namespace, cm_name)] = [screen, 1]
         for item in pending:
             app.track_rollout(item.deployment["metadata"]["uid"])
 
+    def _auto_restart_soon(self, namespace: str, cm_name: str) -> None:
+        """Restart the opted-in consumers once the ConfigMap has not changed for a settle window,
+        so a burst of edits rolls them once, with the final data."""
+        key = (namespace, cm_name)
+        timer = self._auto_restart_timers.pop(key, None)
+        if timer is not None:
+            timer.stop()
+        store = self.app.store
+        self._auto_restart_timers[key] = self.set_timer(
+            AUTO_RESTART_SETTLE_SECONDS, lambda: self._auto_restart_now(store, namespace, cm_name))
+
+    def _auto_restart_now(self, store, namespace: str, cm_name: str) -> None:
+        app = self.app
+        self._auto_restart_timers.pop((namespace, cm_name), None)
+        configmap = store.get("ConfigMap", namespace, cm_name)
+        # Another context or namespace since (a new store), or read-only now: not this restart.
+        if app.store is not store or app.readonly or configmap is None:
+            return
+        items = [i for i in reload.restart_plan(configmap, store.list("Deployment", namespace))
+                 if i.needed and reload.wants_auto_restart(i.deployment, cm_name)]
+        if items:
+            for item in items:
+                app.track_rollout(item.deployment["metadata"]["uid"])
+            self.auto_restart(namespace, cm_name, [i.consumer.deployment for i in items])
+
     @work(thread=True, group="write")
-    def auto_restart(self, configmap: dict, items: list) -> None:
+    def auto_restart(self, namespace: str, cm_name: str, deployments: list[str]) -> None:
         """Opted-in consumers (Reloader or kdash annotations) restart without asking; each is audited."""
         app = self.app
         try:
-            message = restart_consumers(app.write_context(), configmap, items)
+            message = reload.restart_consumers(app.write_context(), namespace, cm_name, deployments)
         except KdashError as exc:
             app.notify(exc.message, title=exc.title, severity="error", timeout=12)
             return
@@ -435,20 +503,6 @@ def _full_images(replicasets: list, rev: Revision) -> str:
 def _replaced(result: dict) -> str:
     meta = result.get("metadata", {})
     return f"replaced {result.get('kind', 'object')} {meta.get('namespace')}/{meta.get('name')}"
-
-
-def restart_consumers(ctx: WriteContext, configmap: dict, items: list) -> str:
-    """Restart each item's Deployment; keep going past a failure and report all of them."""
-    done, failed = [], []
-    for item in items:
-        try:
-            reload.restart_for_configmap(ctx, configmap, item.consumer.deployment)
-            done.append(item.consumer.deployment)
-        except KdashError as exc:
-            failed.append(f"{item.consumer.deployment}: {exc.message}")
-    if failed:
-        raise KdashError("Some restarts failed", "; ".join(failed) + (f" (restarted: {', '.join(done)})" if done else ""))
-    return f"restarting {', '.join(done)} for ConfigMap {configmap['metadata']['name']}"
 
 
 def read_manifest_file(path: Path, limit: int = 5 * 1024 * 1024) -> str:
