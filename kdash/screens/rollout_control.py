@@ -51,11 +51,15 @@ class RolloutControl:
     # -- the common path ---------------------------------------------------------------------
 
     def _target(self, action_id: str) -> tuple[Node, dict] | None:
-        """The selected object if the write action may run and applies to it; else say why, None."""
-        if not self.app.writable(BY_ID[action_id]):
-            return None
+        """The selected object if the write action applies to it and may run; else say why, None.
+
+        What the key applies to is said first: a key pressed on the wrong kind of object is not
+        a refused write (nothing to audit), and "read-only" alone would not tell what it does.
+        """
         node = self._selected(action_id)
-        return (node, self.app.object_for(node)) if node is not None else None
+        if node is None or not self.app.writable(BY_ID[action_id]):
+            return None
+        return node, self.app.object_for(node)
 
     def _selected(self, action_id: str) -> Node | None:
         """The selected node if the action applies to it; otherwise say why and return None."""
@@ -63,7 +67,11 @@ class RolloutControl:
         node = self.tree.selected
         if node is None or self.app.object_for(node) is None or (action.kinds and node.kind not in action.kinds):
             kinds = " or ".join(action.kinds) or "an object"
-            self.app.notify(f"{action.description}: select a {kinds} first", severity="warning")
+            key = self.app.keys_for(action)
+            selection = f"{node.kind} {node.namespace}/{node.name} is selected" if node is not None and node.name \
+                else "nothing is selected"
+            self.app.notify(f"{key}: {action.help} — works on a {kinds}; {selection}",
+                            title=action.description, severity="warning")
             return None
         return node
 
