@@ -26,6 +26,13 @@ def shown_cursor_rows(screen: HistoryScreen) -> list[str]:
     return [strip.text.strip() for strip in lines if any(seg.style and seg.style.bgcolor == cursor for seg in strip)]
 
 
+def shown_revision(screen: HistoryScreen) -> int | None:
+    """The revision number on the row painted as highlighted; None when no row is."""
+    rows = shown_cursor_rows(screen)
+    assert len(rows) <= 1, rows
+    return int(rows[0].split()[0]) if rows else None
+
+
 def put(app, kind: str, obj: dict) -> None:
     """Store an edited copy as a watch event would (a new resourceVersion)."""
     obj["metadata"]["resourceVersion"] = str(int(obj["metadata"].get("resourceVersion") or 0) + 1000)
