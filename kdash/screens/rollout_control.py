@@ -329,7 +329,8 @@ class RolloutControl:
                 app.notify(f"ConfigMap {meta['namespace']}/{meta['name']} changed; {users} still run the old "
                            "data (read-only: not restarting)", severity="warning", timeout=10)
                 continue
-            auto = frozenset(i.consumer.deployment for i in items if reload.wants_auto_restart(i.deployment, meta["name"]))
+            auto = frozenset(i.consumer.deployment for i in items
+                             if reload.wants_auto_restart(i.deployment, meta["name"]))
             if auto:
                 self._auto_restart_soon(meta["namespace"], meta["name"])
             if len(auto) < len(items):
@@ -361,8 +362,9 @@ class RolloutControl:
         offer = self._configmap_offers.get((namespace, cm_name))
         if offer is not None and offer[0] in app.screen_stack:
             offer[1] += 1
-            offer[0].retitle(f"{name} changed {offer[1]} times. {users} {verb} this ConfigMap — restart "
-                             "with its latest data?")
+            times = "" if offer[1] == 1 else f" {offer[1]} times"
+            offer[0].retitle(f"{name} changed{times}. {users} {verb} this ConfigMap — restart with its "
+                             "latest data?")
             return
         title = f"{name} changed. {users} {verb} this ConfigMap — restart?" if changed else \
             f"Restart {users} for {name}?"
@@ -375,7 +377,7 @@ class RolloutControl:
         screen = self.confirm_write(
             title, detail, lambda ctx: reload.restart_consumers(ctx, namespace, cm_name, names), verb="Restart",
             answered=lambda _yes: self._configmap_offers.pop((namespace, cm_name), None))
-        self._configmap_offers[(namespace, cm_name)] = [screen, 1]
+        self._configmap_offers[(namespace, cm_name)] = [screen, 1 if changed else 0]
         for item in pending:
             app.track_rollout(item.deployment["metadata"]["uid"])
 
