@@ -99,7 +99,7 @@ class HistoryScreen(ModalScreen[Revision | None]):
     HistoryScreen > Vertical { width: 100; max-width: 100%; height: auto; max-height: 90%;
                                border: round $primary; background: $surface; }
     HistoryScreen DataTable { height: auto; max-height: 20; }
-    HistoryScreen #history-note { color: $warning; }
+    HistoryScreen #history-note { color: $warning; display: none; }
     """
 
     def __init__(self, deployment_uid: str, *, readonly: bool = False, vet: Vet | None = None) -> None:
@@ -161,12 +161,13 @@ class HistoryScreen(ModalScreen[Revision | None]):
         note = self.query_one("#history-note", Label)
         if index is not None:
             table.move_cursor(row=index)
-            note.update("")
+            note.display = False
             return
         table.show_cursor = False
         text = (f"revision {kept.revision} ({', '.join(kept.images)}) is no longer in the history "
                 "(deleted or renumbered): nothing selected")
         note.update(text)
+        note.display = True
         self.notify(text, severity="warning")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
