@@ -8,7 +8,7 @@ from typing import Callable
 
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.timer import Timer
 
 from kdash.actions import apply as apply_action
@@ -49,6 +49,19 @@ class RolloutControl:
         self._auto_restart_timers: dict[tuple[str, str], Timer] = {}
 
     # -- the common path ---------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """A write key the RBAC pre-check dimmed still answers why: Textual drops a disabled
+        binding's key without a word, which reads as a broken key."""
+        app = self.app
+        for action_id in app.denied:
+            action = BY_ID.get(action_id)
+            keys = app.settings.keymap.get(action_id, action.keys) if action is not None else ""
+            if event.key in (k.strip() for k in keys.split(",")):
+                event.stop()
+                app.notify(f"{app.keys_for(action)}: RBAC: you may not {action.description.lower()} here",
+                           title=action.description, severity="error")
+                return
 
     def _target(self, action_id: str) -> tuple[Node, dict] | None:
         """The selected object if the write action applies to it and may run; else say why, None.

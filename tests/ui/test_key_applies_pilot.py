@@ -24,3 +24,17 @@ async def test_ctrl_d_on_a_deployment_says_it_deletes_pods(readonly, tmp_path):
         assert "works on a Pod; Deployment default/api is selected" in note.message
         # Not a refused write: nothing to audit, whatever the context.
         assert audit.lines() == []
+
+
+async def test_a_key_dimmed_by_rbac_says_why_instead_of_nothing(tmp_path):
+    app = fixture_app(audit=AuditLog(tmp_path / "audit.log"))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await pilot.pause()
+        app.denied = {"delete_pod", "undo"}  # what a SelfSubjectAccessReview refused
+        app.screen.refresh_bindings()
+        assert app.screen.tree.select_key("Deployment/default/api")
+        await pilot.press("ctrl+d", "U")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        assert [n.message for n in app._notifications] == [
+            "ctrl+d: RBAC: you may not delete pod here", "U: RBAC: you may not undo here"]
