@@ -113,7 +113,7 @@ class HistoryScreen(ModalScreen[Revision | None]):
         with Vertical():
             yield Label(id="history-title")
             yield RevisionTable(cursor_type="row", zebra_stripes=True)
-            yield Label(id="history-note")
+            yield Label(id="history-note", markup=False)
             yield Label("read-only: viewing only   esc: close" if self.readonly else
                         "enter: undo to the highlighted revision   u: undo to the previous one   esc: close")
 
@@ -149,8 +149,9 @@ class HistoryScreen(ModalScreen[Revision | None]):
         self.revisions = history(deployment, store.owned_by("ReplicaSet", self.deployment_uid))
         table.clear()
         for rev in self.revisions:
-            # Text, not str: DataTable reads a str cell as markup, and change-cause is anyone's text.
-            table.add_row(str(rev.revision), ", ".join(rev.images), Text(rev.change_cause or "<none>"),
+            # Text, not str: DataTable reads a str cell as markup, and images and change-cause are
+            # anyone's text.
+            table.add_row(str(rev.revision), Text(", ".join(rev.images)), Text(rev.change_cause or "<none>"),
                           age(rev.created, now), f"{rev.ready}/{rev.desired}",
                           "current" if rev.is_current else "", key=row_key(rev))
         if kept is not None:
@@ -168,7 +169,7 @@ class HistoryScreen(ModalScreen[Revision | None]):
                 "(deleted or renumbered): nothing selected")
         note.update(text)
         note.display = True
-        self.notify(text, severity="warning")
+        self.app.notify(text, severity="warning")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         # The focused table takes enter for itself (select_cursor) before the screen's binding.
@@ -200,7 +201,7 @@ class HistoryScreen(ModalScreen[Revision | None]):
             return
         reason = self.vet(rev) if self.vet is not None else None
         if reason:
-            self.notify(reason, title="Cannot undo", severity="error")
+            self.app.notify(reason, title="Cannot undo", severity="error")
             return
         self.dismiss(rev)
 
