@@ -20,19 +20,23 @@ from textual.theme import Theme
 from kdash import config
 from kdash.actions.access import denied_actions
 from kdash.actions.registry import ACTIONS, Action
-from kdash.actions.reload import DataChanges, restart_plan, wants_auto_restart
+from kdash.actions.reload import DataChanges
 from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
+from kdash.keymap import check_keymap
 from kdash.kube.client import Connection, connect, list_contexts
 from kdash.kube.events import EventFeed
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
 from kdash.messages import Coalescer, StoreChanged
 from kdash.render.tree import Node
+from kdash.safe_text import visible
 from kdash.screens.dashboard import DashboardScreen, bindings
 from kdash.screens.help import HelpScreen
 from kdash.screens.modals import PickScreen
+from kdash.widgets import paste_parser
+from kdash.widgets.control_filter import ControlCharacterFilter
 
 Connector = Callable[[str | None, str | None], Connection]
 Clock = Callable[[], datetime]
@@ -91,6 +95,7 @@ class KdashApp(App[None]):
         self.denied: set[str] = set()  # action ids an RBAC pre-check refused
         self.configmap_changes = DataChanges()
         self.audit = audit or AuditLog.default()
+        self._control_filter = ControlCharacterFilter()
         # Deployment uid -> monotonic time until which its rollout bar stays visible.
         self._tracked_rollouts: dict[str, float] = {}
         self._themes, theme_warnings = config.load_themes()
@@ -112,6 +117,10 @@ class KdashApp(App[None]):
             wanted = fallback
         self.theme = wanted
         if self.settings.keymap:
+            # Unknown ids, keys that cannot be pressed and keys already in use are refused, each
+            # with a warning; their actions keep their default keys.
+            self.settings.keymap, refused = check_keymap(self.settings.keymap)
+            self._startup_warnings.extend(refused)
             self.set_keymap(self.settings.keymap)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -217,6 +226,21 @@ class KdashApp(App[None]):
             watcher, self.watcher = self.watcher, None
             watcher.stop(timeout=1.0)
 
+    def get_driver_class(self):
+        # Pasted text arrives as one Paste event, never as key presses (see PasteSafeParser).
+        return paste_parser.install(super().get_driver_class())
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        # kdash's messages carry cluster text (API errors, names), so they are plain text unless a
+        # caller asks for markup: read as markup, a stray "[/x]" crashes the toast, [@click=…]
+        # runs an action and [link=…] makes a hyperlink.
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def get_line_filters(self):
+        # Every line any widget draws passes here: cluster text never reaches the terminal raw.
+        return [*super().get_line_filters(), self._control_filter]
+
     # -- store → screen ------------------------------------------------------------------
 
     def on_store_changed(self, message: StoreChanged) -> None:
@@ -243,27 +267,8 @@ class KdashApp(App[None]):
         self.set_timer(LOAD_TIMEOUT + 1, self.heap.check_timeout)
 
     def _check_configmap_changes(self) -> None:
-        """Watch mode: a real data change offers to restart consumers (or does, where opted in)."""
-        changed = self.configmap_changes.observe(self.store.list("ConfigMap"))
-        for configmap in changed:
-            meta = configmap["metadata"]
-            items = [i for i in restart_plan(configmap, self.store.list("Deployment", meta["namespace"]))
-                     if i.needed]
-            if not items:
-                continue
-            if self.readonly:
-                users = ", ".join(i.consumer.deployment for i in items)
-                self.notify(f"ConfigMap {meta['namespace']}/{meta['name']} changed; {users} still run the old "
-                            "data (read-only: not restarting)", severity="warning", timeout=10)
-                continue
-            auto = [i for i in items if wants_auto_restart(i.deployment, meta["name"])]
-            if auto:
-                self.dashboard.auto_restart(configmap, auto)
-                for item in auto:
-                    self.track_rollout(item.deployment["metadata"]["uid"])
-            if len(auto) < len(items):
-                skip = frozenset(i.consumer.deployment for i in auto)
-                self.dashboard.offer_configmap_restart(configmap, changed=True, skip=skip)
+        """Watch mode: real data changes go to the dashboard (restart offers, opted-in auto-restarts)."""
+        self.dashboard.configmaps_changed(self.configmap_changes.observe(self.store.list("ConfigMap")))
 
     def _refresh_ages(self) -> None:
         if self.is_running and any(isinstance(s, DashboardScreen) for s in self.screen_stack):
@@ -375,7 +380,7 @@ class KdashApp(App[None]):
             return Style()
 
     def style_node(self, node: Node) -> Text:
-        return Text(node.label, style=self.health_style(node.health or "none"), no_wrap=True)
+        return Text(visible(node.label), style=self.health_style(node.health or "none"), no_wrap=True)
 
     def watch_theme(self, theme: str) -> None:
         try:

@@ -40,11 +40,12 @@ def _log_to_file() -> None:
     """The kubernetes client logs exec-plugin failures; on a TUI, stderr output would garble it."""
     import logging
 
-    from kdash.config import state_dir
+    from kdash.config import open_private, state_dir
 
     try:
-        state_dir().mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(state_dir() / "kdash.log")
+        path = state_dir() / "kdash.log"
+        open_private(path).close()  # created (or tightened) 0600 in a 0700 directory first
+        handler: logging.Handler = logging.FileHandler(path)
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -6,7 +6,7 @@ import dataclasses
 import importlib.resources
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -16,12 +16,45 @@ DEFAULT_THEME = "kdash-dark"
 HEALTH_KEYS = ("ok", "progressing", "warning", "error", "terminating", "none", "muted")
 
 
+# kdash's own files (audit log, log, settings) are the user's alone, also on a shared bastion.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
 def config_dir() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kdash"
 
 
 def state_dir() -> Path:
     return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "kdash"
+
+
+def tighten(path: Path, mode: int) -> None:
+    """Drop the permission bits `mode` does not grant, if `path` is ours and has any of them."""
+    info = path.stat()
+    if info.st_mode & 0o777 & ~mode and info.st_uid == os.getuid():
+        os.chmod(path, info.st_mode & 0o777 & mode)
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a directory only its owner may enter (created 0700, or tightened to it)."""
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    tighten(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def open_private(path: Path) -> TextIO:
+    """Open `path` for appending, in a private directory, as a file only its owner may read
+    (created 0600 whatever the umask, or tightened to it)."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+    handle = os.fdopen(fd, "a", encoding="utf-8")
+    try:
+        tighten(path, PRIVATE_FILE_MODE)
+    except OSError:
+        handle.close()
+        raise
+    return handle
 
 
 @dataclasses.dataclass
@@ -45,6 +78,10 @@ def load_settings(path: Path | None = None) -> Settings:
     path = path or settings_path()
     settings = Settings()
     try:
+        if path.exists():
+            # Anyone who may write it could lift a context's read-only protection.
+            tighten(path.parent, PRIVATE_DIR_MODE)
+            tighten(path, PRIVATE_FILE_MODE)
         raw = yaml.safe_load(path.read_text()) if path.exists() else None
     except (OSError, yaml.YAMLError) as exc:
         settings.warnings.append(f"{path}: ignored, cannot be read: {_one_line(exc)}")

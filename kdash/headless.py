@@ -54,6 +54,6 @@ def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
             # Piped into a file or a script: don't cut node names and IPs at 80 columns.
             console = Console(width=max(console.width, 200))
     scope = "all namespaces" if namespace is None else f"namespace {namespace}"
-    console.print(f"[bold]{connection.context_name}[/] · {scope}", highlight=False)
+    console.print(render_text.heading(connection.context_name, scope), highlight=False)
     console.print(render_text.render_trees(workloads, services))
     return 0

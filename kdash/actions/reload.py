@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.configmap import Consumer, consumers, data_hash
@@ -14,7 +15,8 @@ from kdash.actions.rollout import read_deployment
 from kdash.actions.safety import WriteContext, target_of
 from kdash.errors import KdashError
 from kdash.kube import objects
-from kdash.kube.kinds import DEPLOYMENT
+from kdash.kube.client import get_json
+from kdash.kube.kinds import CONFIGMAP, DEPLOYMENT
 
 STAMP_PREFIX = "kdash.io/configmap."
 # Opt-ins to automatic restarts: stakater Reloader's (honoured so one annotation serves both) and ours.
@@ -55,16 +57,30 @@ def restart_plan(configmap: dict[str, Any], deployments: Iterable[dict[str, Any]
             for c in consumers(name, namespace, by_name.values())]
 
 
-def restart_for_configmap(ctx: WriteContext, configmap: dict[str, Any], deployment_name: str) -> str:
-    """Roll one consumer by stamping the ConfigMap's data hash on its pod template (idempotent)."""
-    name, namespace = objects.name(configmap), objects.namespace(configmap)
-    digest, key = data_hash(configmap), stamp_key(name)
+def read_configmap(api_client: ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    """GET the ConfigMap as a raw dict; KdashError when it cannot be read (or is gone)."""
+    try:
+        return get_json(api_client, CONFIGMAP.object_path(namespace, name))
+    except Exception as exc:
+        raise api_error(exc, f"ConfigMap {namespace}/{name}") from exc
+
+
+def restart_for_configmap(ctx: WriteContext, namespace: str, configmap_name: str, deployment_name: str) -> str | None:
+    """Roll one consumer by stamping the hash of the ConfigMap's data as it is now; returns that
+    hash, or None when the Deployment already runs it (idempotent).
+
+    The ConfigMap is read here, at write time, not taken from when the restart was offered: an
+    answer to an offer made for older data must neither stamp the older hash (the view would then
+    call the consumer stale) nor roll a consumer a second time.
+    """
+    key = stamp_key(configmap_name)
     what = f"Deployment {namespace}/{deployment_name}"
     with ctx.attempt("restart-for-configmap", target_of("Deployment", namespace, deployment_name)) as attempt:
+        digest = data_hash(read_configmap(ctx.api_client, namespace, configmap_name))
         deployment = read_deployment(ctx.api_client, namespace, deployment_name)
         if template_annotations(deployment).get(key) == digest:
             attempt.detail = f"already at {key}={digest}"
-            return f"{what} already runs ConfigMap {name} at this content; not restarted"
+            return None
         if (deployment.get("spec") or {}).get("paused"):
             raise KdashError("Cannot restart", f"{what} is paused; resume it first")
         # The resourceVersion makes a concurrent edit fail cleanly instead of being rolled twice.
@@ -76,7 +92,30 @@ def restart_for_configmap(ctx: WriteContext, configmap: dict[str, Any], deployme
         except ApiException as exc:
             raise api_error(exc, what) from exc
         attempt.detail = f"{key}={digest}"
-    return f"restarting {what} for ConfigMap {name} ({digest[:12]})"
+    return digest
+
+
+def restart_consumers(ctx: WriteContext, namespace: str, configmap_name: str, deployment_names: Iterable[str]) -> str:
+    """Restart each consumer for the ConfigMap's current data; keep going past a failure and report all."""
+    done, current, failed, digest = [], [], [], ""
+    for name in deployment_names:
+        try:
+            stamped = restart_for_configmap(ctx, namespace, configmap_name, name)
+        except KdashError as exc:
+            failed.append(f"{name}: {exc.message}")
+            continue
+        if stamped:
+            done.append(name)
+            digest = stamped
+        else:
+            current.append(name)
+    if failed:
+        raise KdashError("Some restarts failed", "; ".join(failed) + (f" (restarted: {', '.join(done)})" if done else ""))
+    parts = [f"restarting {', '.join(done)} for ConfigMap {configmap_name} (data {digest[:12]})"] if done else []
+    if current:
+        whose = "its" if done else f"ConfigMap {configmap_name}'s"
+        parts.append(f"{', '.join(current)} already on {whose} current data, not restarted")
+    return "; ".join(parts) or f"nothing to restart for ConfigMap {configmap_name}"
 
 
 def wants_auto_restart(deployment: dict[str, Any], configmap_name: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
@@ -98,17 +98,23 @@ def status(api_client: ApiClient, namespace: str, name: str) -> RolloutStatus:
 
 
 def undo_patch(deployment: dict[str, Any], replicasets: list[dict[str, Any]],
-               to_revision: int | None = None) -> UndoPlan:
+               to_revision: int | None = None, replicaset_uid: str | None = None) -> UndoPlan:
     """What `kubectl rollout undo [--to-revision=N]` would send, plus a resourceVersion test.
 
     Pure: raises KdashError for a paused Deployment, a missing revision, or a target whose
     template is already the Deployment's. Works mid-rollout: the target is picked by revision
-    number, not by which ReplicaSet is healthy.
+    number, not by which ReplicaSet is healthy. With `replicaset_uid` (the ReplicaSet the user
+    was shown as revision `to_revision`) it must still be that ReplicaSet at that revision:
+    a revision number alone may have moved to other pods since.
     """
     what = f"Deployment {objects.namespace(deployment)}/{objects.name(deployment)}"
     if (deployment.get("spec") or {}).get("paused"):
-        raise KdashError("Cannot undo", f"{what} is paused; resume it first")
-    target = _target_replicaset(render.owned_replicasets(deployment, replicasets), to_revision, what)
+        raise KdashError("Cannot undo", f"{what} is paused; resume it first (kubectl rollout resume)")
+    owned = render.owned_replicasets(deployment, replicasets)
+    if replicaset_uid is not None and to_revision is not None:
+        target = _shown_replicaset(owned, to_revision, replicaset_uid, what)
+    else:
+        target = _target_replicaset(owned, to_revision, what)
     revision = render.revision_of(target)
     template = copy.deepcopy((target.get("spec") or {}).get("template") or {})
     ((template.get("metadata") or {}).get("labels") or {}).pop(render.HASH_LABEL, None)
@@ -142,8 +148,22 @@ def _target_replicaset(owned: list[dict[str, Any]], to_revision: int | None, wha
     return by_revision[to_revision]
 
 
-def undo(ctx: WriteContext, namespace: str, name: str, to_revision: int | None = None) -> str:
-    """Roll the Deployment back to the previous revision, or to `to_revision`; returns a summary.
+def _shown_replicaset(owned: list[Mapping[str, Any]], revision: int, uid: str, what: str) -> Mapping[str, Any]:
+    target = next((rs for rs in owned if objects.uid(rs) == uid), None)
+    if target is None:
+        raise KdashError("Revision gone", f"revision {revision} of {what} no longer exists (its ReplicaSet "
+                         "was deleted); nothing was changed")
+    now = render.revision_of(target)
+    if now != revision:
+        raise KdashError("Revision gone", f"revision {revision} of {what} is revision {now} now (another "
+                         "rollout or undo came first); nothing was changed")
+    return target
+
+
+def undo(ctx: WriteContext, namespace: str, name: str, to_revision: int | None = None,
+         replicaset_uid: str | None = None) -> str:
+    """Roll the Deployment back to the previous revision, or to `to_revision` (held by the
+    ReplicaSet `replicaset_uid` when given: the one the confirmation named); returns a summary.
 
     The JSON Patch tests the resourceVersion that was read. When that test fails only because
     the status moved (a rollout in progress updates it every few seconds) the undo is
@@ -151,13 +171,13 @@ def undo(ctx: WriteContext, namespace: str, name: str, to_revision: int | None =
     """
     what = f"Deployment {namespace}/{name}"
     with ctx.attempt("undo", target_of("Deployment", namespace, name)) as attempt:
-        plan = _undo_with_retries(ctx, attempt, namespace, name, to_revision, what)
+        plan = _undo_with_retries(ctx, attempt, namespace, name, (to_revision, replicaset_uid), what)
         attempt.detail = f"to revision {plan.revision} ({', '.join(plan.images)})"
     return f"rolled {what} back to revision {plan.revision} ({', '.join(plan.images)})"
 
 
 def _undo_with_retries(ctx: WriteContext, attempt: Attempt, namespace: str, name: str,
-                       to_revision: int | None, what: str) -> UndoPlan:
+                       target: tuple[int | None, str | None], what: str) -> UndoPlan:
     first = deployment = read_deployment(ctx.api_client, namespace, name)
     for tries in range(CONFLICT_RETRIES):
         if tries:
@@ -166,7 +186,7 @@ def _undo_with_retries(ctx: WriteContext, attempt: Attempt, namespace: str, name
             # Anchored to the first read: what the user decided on must still be what is there.
             if not _same_intent(first, deployment):
                 raise KdashError("Changed meanwhile", changed_meanwhile(what))
-        plan = undo_patch(deployment, owned_replicasets(ctx.api_client, deployment), to_revision)
+        plan = undo_patch(deployment, owned_replicasets(ctx.api_client, deployment), *target)
         try:
             attempt.send("PATCH", DEPLOYMENT.object_path(namespace, name), plan.patch,
                          content_type=JSON_PATCH)

@@ -77,9 +77,8 @@ class AuditLog:
 
     def _append(self, text: str) -> None:
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             # One write() per line on an O_APPEND file: lines from two kdash processes don't interleave.
-            with open(self.path, "a", encoding="utf-8") as handle:
+            with config.open_private(self.path) as handle:
                 handle.write(text)
 
 

@@ -10,22 +10,20 @@ from datetime import datetime
 from pathlib import Path
 
 from kdash.logs.buffer import LogLine
+from kdash.safe_text import CONTROL_CHARACTERS, ESCAPE_SEQUENCES
 
-# CSI (colours, cursor moves), OSC (titles, hyperlinks, clipboard) and two-byte escapes: drawn
-# raw they would repaint the terminal under the UI, so they are removed.
-_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 TAB_SIZE = 8
 
 
 def sanitize(text: str) -> str:
-    """Text safe to draw: escape sequences dropped, tabs expanded, other controls shown as �."""
+    """Text safe to draw: escape sequences dropped (logs are often coloured), tabs expanded, other
+    controls (C1 included) shown as �."""
     if text.isprintable():
         return text  # the common case costs one C-level scan
-    text = _ESCAPES.sub("", text)
+    text = ESCAPE_SEQUENCES.sub("", text)
     if "\t" in text:
         text = text.expandtabs(TAB_SIZE)
-    return _CONTROLS.sub("\ufffd", text)
+    return CONTROL_CHARACTERS.sub("\ufffd", text)
 
 
 def smart_case(pattern: str) -> bool:

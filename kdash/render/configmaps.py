@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from kdash.actions.reload import restart_plan, stamp_key, template_annotations, wants_auto_restart
-from kdash.render.format import age, parse_time, size_text
+from kdash.render.format import age, decoded_size, parse_time, size_text
 from kdash.render.tree import Node, timed_text
 
 Obj = Mapping[str, Any]
@@ -27,7 +27,7 @@ def _configmap_node(cm: Obj, deployments: list[Obj], now: datetime, show_ns: boo
     key = f"ConfigMap/{ns}/{name}"
     children = tuple(_consumer_node(key, item, name) for item in plan)
     keys = len(cm.get("data") or {}) + len(cm.get("binaryData") or {})
-    size = sum(len(str(v)) for v in (cm.get("data") or {}).values())
+    size = data_size(cm)
     used = ", ".join(i.consumer.deployment for i in plan) or "no Deployment"
     stale = sum(1 for i in plan if _state(i, name)[0] == "stale")
     created = parse_time(meta.get("creationTimestamp"))
@@ -37,6 +37,13 @@ def _configmap_node(cm: Obj, deployments: list[Obj], now: datetime, show_ns: boo
                 health="warning" if stale else "none",
                 columns={"keys": str(keys), "used_by": used, "stale": str(stale)},
                 labels=dict(meta.get("labels") or {}), children=children, timed=timed)
+
+
+def data_size(cm: Obj) -> int:
+    """Bytes the ConfigMap holds, as `kubectl describe` counts them: UTF-8 bytes of each `data`
+    value plus the decoded bytes of each `binaryData` value (the API sends those as base64)."""
+    text = sum(len(str(v).encode("utf-8")) for v in (cm.get("data") or {}).values())
+    return text + sum(decoded_size(str(v)) for v in (cm.get("binaryData") or {}).values())
 
 
 def _consumer_node(parent_key: str, item, cm_name: str) -> Node:

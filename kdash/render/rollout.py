@@ -341,10 +341,26 @@ def history(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, An
 def previous_revision(revisions: Iterable[Revision]) -> int | None:
     """What `kubectl rollout undo` goes back to: the newest revision older than the current one
     (any non-current one if none is marked current); None if there is none."""
+    previous = previous_of(revisions)
+    return previous.revision if previous is not None else None
+
+
+def previous_of(revisions: Iterable[Revision]) -> Revision | None:
+    """The row of `previous_revision`."""
     revisions = sorted(revisions, key=lambda r: r.revision, reverse=True)
     current = next((r.revision for r in revisions if r.is_current), None)
-    return next((r.revision for r in revisions
-                 if not r.is_current and (current is None or r.revision < current)), None)
+    return next((r for r in revisions if not r.is_current and (current is None or r.revision < current)), None)
+
+
+def history_settled(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, Any]],
+                    after_generation: int) -> bool:
+    """The controller has acted on a spec change made at `after_generation` and renumbered the
+    revisions: a history read now no longer shows the numbers from before that change."""
+    generation = (deployment.get("metadata") or {}).get("generation") or 0
+    if generation <= after_generation or not _observed(deployment):
+        return False
+    new_rs = new_replicaset(deployment, replicasets)
+    return new_rs is not None and revision_of(new_rs) == revision_of(deployment)
 
 
 def _revision_row(rs: Mapping[str, Any], current_uid: str | None) -> Revision:

@@ -1,4 +1,8 @@
-"""Rich renderables for headless output (`kdash tree --once`); the rest of render/ stays rich-free."""
+"""Rich renderables for headless output (`kdash tree --once`); the rest of render/ stays rich-free.
+
+Cluster text goes to the terminal here without the TUI's control filter, so every string from an
+object is shown in its cat -v form (kdash.safe_text.visible).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rich.tree import Tree
 
 from kdash.render.details import Section
 from kdash.render.tree import Node
+from kdash.safe_text import visible
 
 HEALTH_STYLES = {
     "ok": "green",
@@ -25,7 +30,7 @@ HEALTH_STYLES = {
 def node_text(node: Node) -> Text:
     """A node's label, coloured by its health (group nodes in bold)."""
     style = "bold" if node.kind in ("group", "Namespace") else HEALTH_STYLES.get(node.health, "")
-    return Text(node.label, style=style, no_wrap=True, overflow="ellipsis")
+    return Text(visible(node.label), style=style, no_wrap=True, overflow="ellipsis")
 
 
 def render_tree(title: str, nodes: Sequence[Node]) -> Tree:
@@ -44,6 +49,11 @@ def _add(parent: Tree, node: Node) -> None:
         _add(branch, child)
 
 
+def heading(context: str, scope: str) -> Text:
+    """"context · scope" above the trees (a kubeconfig's context name is data too: no markup)."""
+    return Text.assemble((visible(context), "bold"), f" · {visible(scope)}")
+
+
 def render_trees(workload_nodes: Sequence[Node], service_nodes: Sequence[Node]) -> Group:
     """The workload and service trees one after the other."""
     return Group(render_tree("Workloads", workload_nodes), Text(""), render_tree("Services", service_nodes))
@@ -57,6 +67,6 @@ def render_sections(sections: Iterable[Section]) -> Group:
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         for key, value in section.rows:
-            table.add_row(key, value)
+            table.add_row(Text(visible(key)), Text(visible(value, keep_newlines=True)))  # str cells are markup
         tables.append(table)
     return Group(*tables)

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from kdash.widgets.line_input import LineInput
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Dismisses with True only on an explicit yes (and the typed context name when protected)."""
@@ -36,17 +38,23 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._title, id="title")
-            yield Label(f"context: {self._context_name}", id="context")
+            # Names and messages from the cluster and the kubeconfig: never read as markup.
+            yield Label(self._title, id="title", markup=False)
+            yield Label(f"context: {self._context_name}", id="context", markup=False)
             if self._detail:
                 with VerticalScroll(id="detail"):
-                    yield Static(self._detail)
+                    yield Static(self._detail, markup=False)
             if self._protected:
-                yield Label(f"{self._context_name} is protected: type its name to confirm")
-                yield Input(placeholder=self._context_name, id="typed")
+                yield Label(f"{self._context_name} is protected: type its name to confirm", markup=False)
+                yield LineInput(placeholder=self._context_name, id="typed")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button(self._verb, id="confirm", variant="warning")
+
+    def retitle(self, title: str) -> None:
+        """Say something new while open (an offer whose reason changed again), keeping what was typed."""
+        self._title = title
+        self.query_one("#title", Label).update(title)
 
     def on_mount(self) -> None:
         if self._protected:
@@ -67,7 +75,7 @@ class ConfirmScreen(ModalScreen[bool]):
         if self._protected:
             typed = self.query_one("#typed", Input).value.strip()
             if typed != self._context_name:
-                self.notify(f"Type {self._context_name!r} to confirm", severity="warning")
+                self.app.notify(f"Type {self._context_name!r} to confirm", severity="warning")
                 return
         self.dismiss(True)
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
+
+from kdash.widgets.line_input import LineInput
 
 
 class PickScreen(ModalScreen[str | None]):
@@ -30,8 +33,9 @@ class PickScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._title)
-            yield OptionList(*(Option(label, id=value) for value, label in self._choices))
+            yield Label(self._title, markup=False)
+            # Plain text: a str prompt is read as markup, and labels come from kubeconfigs and clusters.
+            yield OptionList(*(Option(Content(label), id=value) for value, label in self._choices))
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -69,10 +73,10 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._title)
-            yield Input(value=self._value, placeholder=self._placeholder, suggester=self._suggester)
+            yield Label(self._title, markup=False)
+            yield LineInput(value=self._value, placeholder=self._placeholder, suggester=self._suggester)
             if self._hint:
-                yield Label(self._hint, classes="hint")
+                yield Label(self._hint, classes="hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

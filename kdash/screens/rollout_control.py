@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import work
+from textual import events, work
+from textual.timer import Timer
 
 from kdash.actions import delete as delete_action
 from kdash.actions import image as image_action
@@ -16,26 +18,59 @@ from kdash.actions import scale as scale_action
 from kdash.actions.registry import BY_ID
 from kdash.actions.safety import WriteContext
 from kdash.errors import KdashError
-from kdash.render.rollout import history, previous_revision
+from kdash.render.format import age
+from kdash.render.rollout import Revision, container_images, history, history_settled, previous_of
 from kdash.render.tree import Node
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.edit_apply import EditApply, notify_error
 from kdash.screens.modals import PickScreen, PromptScreen
 
 Write = Callable[[WriteContext], str]
+# After this long an undo that never showed up renumbered (controller down?) no longer blocks
+# another: the write itself still refuses a target that was renumbered or deleted.
+UNDO_SETTLE_SECONDS = 30.0
+# Opted-in consumers restart once their ConfigMap has been quiet this long: edits made in a
+# burst (an editor saving twice, a script patching key by key) roll them once.
+AUTO_RESTART_SETTLE_SECONDS = 2.0
 
 
 class RolloutControl(EditApply):
     """Mixed into DashboardScreen: one method per write action of the registry (edit and apply in EditApply)."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Deployment uid -> (its generation when an undo was confirmed, monotonic time then).
+        self._undos: dict[str, tuple[int, float]] = {}
+        # (namespace, ConfigMap) -> [its open restart offer, how many changes it stands for].
+        self._configmap_offers: dict[tuple[str, str], list] = {}
+        # (namespace, ConfigMap) -> the pending auto-restart (restarted when the data settles).
+        self._auto_restart_timers: dict[tuple[str, str], Timer] = {}
+
     # -- the common path ---------------------------------------------------------------------
 
+    def on_key(self, event: events.Key) -> None:
+        """A write key the RBAC pre-check dimmed still answers why: Textual drops a disabled
+        binding's key without a word, which reads as a broken key."""
+        app = self.app
+        for action_id in app.denied:
+            action = BY_ID.get(action_id)
+            keys = app.settings.keymap.get(action_id, action.keys) if action is not None else ""
+            if event.key in (k.strip() for k in keys.split(",")):
+                event.stop()
+                app.notify(f"{app.keys_for(action)}: RBAC: you may not {action.description.lower()} here",
+                           title=action.description, severity="error")
+                return
+
     def _target(self, action_id: str) -> tuple[Node, dict] | None:
-        """The selected object if the write action may run and applies to it; else say why, None."""
-        if not self.app.writable(BY_ID[action_id]):
-            return None
+        """The selected object if the write action applies to it and may run; else say why, None.
+
+        What the key applies to is said first: a key pressed on the wrong kind of object is not
+        a refused write (nothing to audit), and "read-only" alone would not tell what it does.
+        """
         node = self._selected(action_id)
-        return (node, self.app.object_for(node)) if node is not None else None
+        if node is None or not self.app.writable(BY_ID[action_id]):
+            return None
+        return node, self.app.object_for(node)
 
     def _selected(self, action_id: str) -> Node | None:
         """The selected node if the action applies to it; otherwise say why and return None."""
@@ -43,21 +78,35 @@ class RolloutControl(EditApply):
         node = self.tree.selected
         if node is None or self.app.object_for(node) is None or (action.kinds and node.kind not in action.kinds):
             kinds = " or ".join(action.kinds) or "an object"
-            self.app.notify(f"{action.description}: select a {kinds} first", severity="warning")
+            key = self.app.keys_for(action)
+            selection = f"{node.kind} {node.namespace}/{node.name} is selected" if node is not None and node.name \
+                else "nothing is selected"
+            self.app.notify(f"{key}: {action.help} — works on a {kinds}; {selection}",
+                            title=action.description, severity="warning")
             return None
         return node
 
     def confirm_write(self, title: str, detail: str | Text | Syntax, write: Write, *, verb: str = "Apply",
-                      track_uid: str | None = None) -> None:
-        """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown."""
+                      track_uid: str | None = None, started: Callable[[], None] | None = None,
+                      answered: Callable[[bool], None] | None = None) -> ConfirmScreen:
+        """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown.
+
+        `started` runs on the UI thread once the user said yes, before the worker; `answered`
+        with the answer, either way. Returns the confirmation screen.
+        """
         app = self.app
 
-        def answered(yes: bool | None) -> None:
+        def on_answer(yes: bool | None) -> None:
+            if answered is not None:
+                answered(bool(yes))
             if yes:
+                if started is not None:
+                    started()
                 self._run_write(write, track_uid)
 
-        app.push_screen(ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb),
-                        answered)
+        screen = ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb)
+        app.push_screen(screen, on_answer)
+        return screen
 
     @work(thread=True, group="write")
     def _run_write(self, write: Write, track_uid: str | None) -> None:
@@ -158,31 +207,92 @@ class RolloutControl(EditApply):
             return
         from kdash.screens.history import HistoryScreen
 
-        def chosen(revision: int | None) -> None:
-            if revision is not None and self.app.writable(BY_ID["undo"]):
-                self._confirm_undo(node, revision)
+        def chosen(rev: Revision | None) -> None:
+            if rev is not None and self.app.writable(BY_ID["undo"]):
+                self._confirm_undo(node, rev)
 
-        self.app.push_screen(HistoryScreen(node.uid, readonly=self.app.readonly), chosen)
+        self.app.push_screen(HistoryScreen(node.uid, readonly=self.app.readonly,
+                                           vet=lambda rev: self._undo_refusal(node, rev)), chosen)
 
     def action_undo(self) -> None:
         target = self._target("undo")
         if target is None:
             return
         node, deployment = target
-        revision = previous_revision(history(deployment, self.app.store.owned_by("ReplicaSet", node.uid)))
-        if revision is None:
+        # Checked before computing the target: the store may still show the revisions from
+        # before an undo that is landing, and "previous" would be one that undo consumed.
+        landing = self._undo_landing(node)
+        if landing:
+            self.app.notify(landing, title="Cannot undo", severity="warning")
+            return
+        rev = previous_of(history(deployment, self.app.store.owned_by("ReplicaSet", node.uid)))
+        if rev is None:
             self.app.notify(f"Undo: Deployment {node.namespace}/{node.name} has no previous revision",
                             severity="warning")
             return
-        self._confirm_undo(node, revision)
+        self._confirm_undo(node, rev)
 
-    def _confirm_undo(self, node: Node, revision: int) -> None:
+    def _undo_landing(self, node: Node) -> str | None:
+        """Why not to undo yet: an earlier undo of this Deployment is sent or not yet renumbered."""
+        started = self._undos.get(node.uid)
+        if started is None:
+            return None
+        generation, since = started
+        deployment = self.app.store.by_uid(node.uid)
+        replicasets = self.app.store.owned_by("ReplicaSet", node.uid)
+        if deployment is None or time.monotonic() - since > UNDO_SETTLE_SECONDS or \
+                history_settled(deployment, replicasets, generation):
+            self._undos.pop(node.uid, None)
+            return None
+        return (f"An undo of Deployment {node.namespace}/{node.name} is still being applied; "
+                "its revisions are renumbered in a moment — try again then")
+
+    def _undo_refusal(self, node: Node, rev: Revision) -> str | None:
+        """Why undoing to `rev` would be refused, checked on what the store shows (before asking)."""
+        landing = self._undo_landing(node)
+        if landing:
+            return landing
+        deployment = self.app.object_for(node)
+        if deployment is None:
+            return f"Deployment {node.namespace}/{node.name} is gone"
+        try:
+            rollout_action.undo_patch(deployment, self.app.store.owned_by("ReplicaSet", node.uid),
+                                      rev.revision, rev.uid)
+        except KdashError as exc:
+            return exc.message
+        return None
+
+    def _confirm_undo(self, node: Node, rev: Revision) -> None:
+        refusal = self._undo_refusal(node, rev)
+        if refusal:
+            self.app.notify(refusal, title="Cannot undo", severity="error", timeout=10)
+            return
+        deployment = self.app.object_for(node) or {}
+        replicasets = self.app.store.owned_by("ReplicaSet", node.uid)
+        current = next((r for r in history(deployment, replicasets) if r.is_current), None)
+        images = _full_images(replicasets, rev)
+        detail = f"revision {rev.revision}: {images}   age {age(rev.created, self.app.now())}   " \
+                 f"ReplicaSet {rev.name}"
+        if current is not None:
+            detail += f"\nnow on revision {current.revision}: {_full_images(replicasets, current)}"
+        detail += ("\nCopies that revision's pod template, like `kubectl rollout undo --to-revision`;\n"
+                   "works while a rollout is in progress (aborts it). Refused if that revision is gone "
+                   "or renumbered by the time it is sent.")
+        generation = int((deployment.get("metadata") or {}).get("generation") or 0)
+
+        def started() -> None:
+            self._undos[node.uid] = (generation, time.monotonic())
+
+        def write(ctx: WriteContext) -> str:
+            try:
+                return rollout_action.undo(ctx, node.namespace, node.name, rev.revision, replicaset_uid=rev.uid)
+            except KdashError:
+                self._undos.pop(node.uid, None)
+                raise
+
         self.confirm_write(
-            f"Roll back Deployment {node.namespace}/{node.name} to revision {revision}?",
-            "Copies that revision's pod template, like `kubectl rollout undo --to-revision`;\n"
-            "works while a rollout is in progress (aborts it).",
-            lambda ctx: rollout_action.undo(ctx, node.namespace, node.name, revision),
-            verb="Undo", track_uid=node.uid)
+            f"Roll back Deployment {node.namespace}/{node.name} to revision {rev.revision} ({images})?",
+            detail, write, verb="Undo", track_uid=node.uid, started=started)
 
     def action_restart(self) -> None:
         target = self._target("restart")
@@ -215,17 +325,43 @@ class RolloutControl(EditApply):
         _, configmap = target
         self.offer_configmap_restart(configmap, changed=False)
 
+    def configmaps_changed(self, configmaps: list[dict]) -> None:
+        """Watch mode: a real data change offers to restart the consumers that don't run it yet
+        (or says so, read-only); opted-in consumers restart by themselves once the data settles."""
+        app = self.app
+        for configmap in configmaps:
+            meta = configmap["metadata"]
+            items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", meta["namespace"]))
+                     if i.needed]
+            if not items:
+                continue
+            if app.readonly:
+                users = ", ".join(i.consumer.deployment for i in items)
+                app.notify(f"ConfigMap {meta['namespace']}/{meta['name']} changed; {users} still run the old "
+                           "data (read-only: not restarting)", severity="warning", timeout=10)
+                continue
+            auto = frozenset(i.consumer.deployment for i in items
+                             if reload.wants_auto_restart(i.deployment, meta["name"]))
+            if auto:
+                self._auto_restart_soon(meta["namespace"], meta["name"])
+            if len(auto) < len(items):
+                self.offer_configmap_restart(configmap, changed=True, skip=auto)
+
     def offer_configmap_restart(self, configmap: dict, *, changed: bool, skip: frozenset[str] = frozenset()) -> None:
         """Ask to restart the consumers that don't yet run this ConfigMap's data (watch mode and `R`).
 
-        `skip` names consumers being restarted automatically right now.
+        One offer per ConfigMap: while it is open, a further change retitles it rather than
+        stacking a second one. Whenever it is answered, the restart stamps the data the
+        ConfigMap holds then (see reload.restart_for_configmap). `skip` names consumers that
+        restart automatically.
         """
         app = self.app
         meta = configmap["metadata"]
-        items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", meta["namespace"]))
+        namespace, cm_name = meta["namespace"], meta["name"]
+        items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", namespace))
                  if i.consumer.deployment not in skip]
         pending = [i for i in items if i.needed]
-        name = f"ConfigMap {meta['namespace']}/{meta['name']}"
+        name = f"ConfigMap {namespace}/{cm_name}"
         if not pending:
             if not changed:
                 used = ", ".join(i.consumer.deployment for i in items)
@@ -234,39 +370,69 @@ class RolloutControl(EditApply):
             return
         users = ", ".join(i.consumer.deployment for i in pending)
         verb = "uses" if len(pending) == 1 else "use"
+        offer = self._configmap_offers.get((namespace, cm_name))
+        if offer is not None and offer[0] in app.screen_stack:
+            offer[1] += 1
+            times = "" if offer[1] == 1 else f" {offer[1]} times"
+            offer[0].retitle(f"{name} changed{times}. {users} {verb} this ConfigMap — restart with its "
+                             "latest data?")
+            return
         title = f"{name} changed. {users} {verb} this ConfigMap — restart?" if changed else \
             f"Restart {users} for {name}?"
         detail = "\n".join(f"{i.consumer.deployment}: via {', '.join(i.consumer.how)}" for i in pending)
         done = [i.consumer.deployment for i in items if not i.needed]
         if done:
             detail += f"\nalready on this data, left alone: {', '.join(done)}"
-        self.confirm_write(title, detail, lambda ctx: restart_consumers(ctx, configmap, pending),
-                           verb="Restart", track_uid=None)
+        detail += "\nStamps the data the ConfigMap holds when you confirm; consumers already on it are left alone."
+        names = [i.consumer.deployment for i in pending]
+        screen = self.confirm_write(
+            title, detail, lambda ctx: reload.restart_consumers(ctx, namespace, cm_name, names), verb="Restart",
+            answered=lambda _yes: self._configmap_offers.pop((namespace, cm_name), None))
+        self._configmap_offers[(namespace, cm_name)] = [screen, 1 if changed else 0]
         for item in pending:
             app.track_rollout(item.deployment["metadata"]["uid"])
 
+    def _auto_restart_soon(self, namespace: str, cm_name: str) -> None:
+        """Restart the opted-in consumers once the ConfigMap has not changed for a settle window,
+        so a burst of edits rolls them once, with the final data."""
+        key = (namespace, cm_name)
+        timer = self._auto_restart_timers.pop(key, None)
+        if timer is not None:
+            timer.stop()
+        store = self.app.store
+        self._auto_restart_timers[key] = self.set_timer(
+            AUTO_RESTART_SETTLE_SECONDS, lambda: self._auto_restart_now(store, namespace, cm_name))
+
+    def _auto_restart_now(self, store, namespace: str, cm_name: str) -> None:
+        app = self.app
+        self._auto_restart_timers.pop((namespace, cm_name), None)
+        configmap = store.get("ConfigMap", namespace, cm_name)
+        # Another context or namespace since (a new store), or read-only now: not this restart.
+        if app.store is not store or app.readonly or configmap is None:
+            return
+        items = [i for i in reload.restart_plan(configmap, store.list("Deployment", namespace))
+                 if i.needed and reload.wants_auto_restart(i.deployment, cm_name)]
+        if items:
+            for item in items:
+                app.track_rollout(item.deployment["metadata"]["uid"])
+            self.auto_restart(namespace, cm_name, [i.consumer.deployment for i in items])
+
     @work(thread=True, group="write")
-    def auto_restart(self, configmap: dict, items: list) -> None:
+    def auto_restart(self, namespace: str, cm_name: str, deployments: list[str]) -> None:
         """Opted-in consumers (Reloader or kdash annotations) restart without asking; each is audited."""
         app = self.app
         try:
-            message = restart_consumers(app.write_context(), configmap, items)
+            message = reload.restart_consumers(app.write_context(), namespace, cm_name, deployments)
         except KdashError as exc:
             app.notify(exc.message, title=exc.title, severity="error", timeout=12)
             return
         app.notify(message, title="Auto-restart", timeout=8)
 
 
-def restart_consumers(ctx: WriteContext, configmap: dict, items: list) -> str:
-    """Restart each item's Deployment; keep going past a failure and report all of them."""
-    done, failed = [], []
-    for item in items:
-        try:
-            reload.restart_for_configmap(ctx, configmap, item.consumer.deployment)
-            done.append(item.consumer.deployment)
-        except KdashError as exc:
-            failed.append(f"{item.consumer.deployment}: {exc.message}")
-    if failed:
-        raise KdashError("Some restarts failed", "; ".join(failed) + (f" (restarted: {', '.join(done)})" if done else ""))
-    return f"restarting {', '.join(done)} for ConfigMap {configmap['metadata']['name']}"
+def _full_images(replicasets: list, rev: Revision) -> str:
+    """The revision's images as the pod template names them (the history table shortens them)."""
+    rs = next((r for r in replicasets if (r.get("metadata") or {}).get("uid") == rev.uid), None)
+    spec = (((rs or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+    return ", ".join(container_images(spec, short=False) or rev.images)
+
 

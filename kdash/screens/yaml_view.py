@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 from rich.syntax import Syntax
 from textual.app import ComposeResult
@@ -11,8 +13,26 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 
+# Characters PyYAML writes raw once unicode is allowed, but which break lines or act on a terminal:
+# they go in double quotes, where PyYAML escapes them (\N, \L, \P; C0 and C1 it escapes anyway).
+_RAW_BUT_UNSAFE = re.compile("[\x85\u2028\u2029]")
+
+
+class _Dumper(yaml.SafeDumper):
+    """safe_dump that keeps text as kubectl shows it (中文, 🚀) and escapes what is not text."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if _RAW_BUT_UNSAFE.search(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def to_yaml(obj: dict) -> str:
-    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=1000)
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000,
+                     allow_unicode=True)
 
 
 class YamlScreen(Screen[None]):
@@ -30,7 +50,7 @@ class YamlScreen(Screen[None]):
         self._theme = "monokai" if theme_dark else "default"
 
     def compose(self) -> ComposeResult:
-        yield Static(self._title, id="title")
+        yield Static(self._title, id="title", markup=False)
         with VerticalScroll():
             yield Static(Syntax(self._text, "yaml", theme=self._theme, background_color="default",
                                 word_wrap=False), id="yaml")

@@ -7,6 +7,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from kdash.safe_text import visible
+
 
 class HeaderLine(Static):
     """One line: kdash │ context │ namespace │ server version │ live / reconnecting."""
@@ -51,7 +53,9 @@ class DetailsPane(Static):
         if shown == self._shown:
             return  # re-rendering the tables (and laying out the screen) for nothing is slow
         self._shown = shown
-        parts: list = [Text(title, style="bold")]
+        # Cluster text shown in cat -v form before the tables measure it (the app's control
+        # filter would only cut a line that grew), and as Text: a str cell is read as markup.
+        parts: list = [Text(visible(title), style="bold")]
         for heading, rows in sections:
             if not rows:
                 continue
@@ -59,7 +63,7 @@ class DetailsPane(Static):
             table.add_column(style=muted, no_wrap=True)
             table.add_column(overflow="fold")
             for key, value in rows:
-                table.add_row(key, value)
+                table.add_row(Text(visible(key)), Text(visible(value, keep_newlines=True)))
             parts.append(Text(heading, style="underline"))
             parts.append(table)
         parts.append(Text("Events", style="underline"))
@@ -68,7 +72,7 @@ class DetailsPane(Static):
             for col in ("type", "reason", "age", "message"):
                 table.add_column(no_wrap=col != "message", overflow="fold")
             for row in events[-8:]:
-                table.add_row(*row)
+                table.add_row(*(Text(visible(cell, keep_newlines=True)) for cell in row))
             parts.append(table)
         else:
             parts.append(Text("<none>", style=muted))

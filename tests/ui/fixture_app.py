@@ -20,8 +20,11 @@ LISTS = {"deployments": "Deployment", "replicasets": "ReplicaSet", "pods": "Pod"
 class FixtureApp(KdashApp):
     """Same app, but the store is filled once from cluster.json instead of being watched."""
 
+    def fixture_data(self) -> dict:
+        return json.loads(FIXTURE.read_text())
+
     def connect_and_watch(self, context: str | None) -> None:
-        data = json.loads(FIXTURE.read_text())
+        data = self.fixture_data()
         for list_name, kind in LISTS.items():
             self.store.replace(kind, None, [slim(o, KINDS_BY_NAME[kind]) for o in data[list_name]["items"]])
         self.context_name = "fixture"

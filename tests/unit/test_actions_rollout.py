@@ -148,3 +148,46 @@ def test_label_selector_renders_match_labels_and_expressions() -> None:
         {"key": "legacy", "operator": "DoesNotExist"},
     ]}) == "app=shop,tier=web,env in (a,b),zone notin (x),canary,!legacy"
     assert label_selector({}) == ""
+
+
+def test_undo_targets_the_replicaset_the_user_was_shown() -> None:
+    plan = undo_patch(deployment("nginx:1.26", 3), HISTORY, to_revision=2, replicaset_uid="rs-2")
+    assert plan.revision == 2 and plan.patch[1]["value"] == template("nginx:1.25")
+
+
+def test_undo_refuses_a_shown_revision_that_was_deleted_or_renumbered() -> None:
+    with pytest.raises(KdashError) as gone:
+        undo_patch(deployment("nginx:1.26", 3), HISTORY[1:], to_revision=1, replicaset_uid="rs-1")
+    assert gone.value.title == "Revision gone"
+    assert gone.value.message == ("revision 1 of Deployment prod/web no longer exists (its ReplicaSet was "
+                                  "deleted); nothing was changed")
+    # An undo to revision 1 landed meanwhile: its ReplicaSet is revision 4 now, and revision 1 is no more.
+    renumbered = [replicaset(2, "nginx:1.25"), replicaset(3, "nginx:1.26"), replicaset(1, "nginx:1.24")]
+    renumbered[2]["metadata"]["annotations"][REV] = "4"
+    with pytest.raises(KdashError, match="revision 1 of Deployment prod/web is revision 4 now"):
+        undo_patch(deployment("nginx:1.24", 4), renumbered, to_revision=1, replicaset_uid="rs-1")
+
+
+def test_undo_of_a_paused_deployment_says_how_to_resume() -> None:
+    paused = deployment("nginx:1.26", 3)
+    paused["spec"]["paused"] = True
+    with pytest.raises(KdashError, match="is paused; resume it first"):
+        undo_patch(paused, HISTORY, to_revision=2, replicaset_uid="rs-2")
+
+
+def test_history_is_settled_once_the_controller_renumbered_after_an_undo() -> None:
+    from kdash.render.rollout import history_settled
+
+    # Undo to revision 1 sent at generation 5: the template is revision 1's, nothing renumbered yet.
+    sent = deployment("nginx:1.24", 3)
+    sent["metadata"]["generation"] = 6
+    sent["status"] = {"observedGeneration": 5}
+    history = copy.deepcopy(HISTORY)
+    assert not history_settled(sent, history, 5)
+    # The controller observed it and set the Deployment's revision, but the store has the old RS still.
+    sent["status"]["observedGeneration"] = 6
+    sent["metadata"]["annotations"][REV] = "4"
+    assert not history_settled(sent, history, 5)
+    history[0]["metadata"]["annotations"][REV] = "4"  # the ReplicaSet's update arrives
+    assert history_settled(sent, history, 5)
+    assert not history_settled(sent, history, 6)  # a later undo is not settled by the earlier one
