@@ -121,7 +121,7 @@ class EditApply:
             changes = f"! {what} is {deleting}\n{changes}"
         app.call_from_thread(
             self.confirm_write, f"Save the edit of {what}?",
-            Syntax(changes, "diff", theme="ansi_dark", background_color="default"),
+            Syntax(changes, "diff", theme="ansi_dark", background_color="default", word_wrap=True),
             lambda ctx: _saved(edit_action.save(ctx, live, patch), deleting), verb="Save")
 
     # -- apply -----------------------------------------------------------------------------

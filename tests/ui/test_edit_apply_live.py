@@ -11,6 +11,7 @@ import uuid
 from contextlib import nullcontext
 
 import pytest
+from textual.geometry import Region
 
 from kdash.config import Settings
 from kdash.screens.apply_preview import ApplyPreviewScreen
@@ -157,6 +158,10 @@ async def test_a_namespace_and_objects_in_it_apply_from_the_ui(cluster, kubectl,
         async with app.run_test(size=(110, 32)) as pilot:
             preview = await _apply_file(pilot, app, manifest)
             assert preview.plan.ok and [i.status for i in preview.plan.items] == ["created", "created"]
+            await pilot.pause(0.2)
+            plan = preview.query_one("#plan")
+            shown = "\n".join(strip.text for strip in plan.render_lines(Region(0, 0, *plan.size)))
+            assert f"checked by the server once Namespace {ns} is created" in shown
             assert not preview.query_one("#apply").disabled
             await pilot.click("#apply")
             await until(pilot, lambda: any(n.message.startswith("applied 2 objects") for n in app._notifications),

@@ -301,3 +301,51 @@ def test_brief_keeps_short_text_and_cuts_long_text_by_lines_then_characters():
     assert brief("\n".join(f"line {i}" for i in range(10)), max_lines=3) == \
         "line 0\nline 1\nline 2… (7 more lines; full text in kdash.log)"
     assert brief("z" * 50, max_chars=10) == "zzzzzzzzzz… (40 more characters; full text in kdash.log)"
+
+
+def shown_lines(widget) -> str:
+    """What the widget draws, wrapped lines joined, runs of spaces as one."""
+    return " ".join(" ".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.size))).split())
+
+
+async def test_applying_to_an_object_being_deleted_says_so_in_the_preview(tmp_path):
+    live = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"x": "0"},
+            "metadata": {"name": "a", "namespace": "default", "resourceVersion": "5", "finalizers": ["example.com/keep"],
+                         "deletionTimestamp": "2026-12-07T01:00:00Z"}}
+    rest = FakeRest()
+    configmap_api(rest, patch_body=dict(live, data={"x": "1"}))
+    rest.on("GET", "/api/v1/namespaces/default/configmaps/a", body=live)
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: '1'}\n")
+    app, connection, _ = api_app(tmp_path, rest)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await start(pilot, app, connection)
+        await open_preview(pilot, app, manifest)
+        preview = await until(pilot, lambda: isinstance(app.screen, ApplyPreviewScreen) and app.screen,
+                              message="the preview")
+        await pilot.pause(0.2)
+        shown = shown_lines(preview.query_one("#plan"))
+        assert "changed ConfigMap/default/a" in shown
+        assert "being deleted since 2026-12-07T01:00:00Z, waiting for finalizers example.com/keep" in shown
+        assert "does not stop the deletion" in shown
+
+
+async def test_editing_an_object_being_deleted_says_so_before_and_after(tmp_path, monkeypatch):
+    live = live_configmap()
+    live["metadata"]["deletionTimestamp"] = "2026-12-07T01:00:00Z"
+    rest = FakeRest()
+    rest.on("GET", CM_PATH, body=live)
+    rest.on("PATCH", CM_PATH, body=live)
+    use_editor(monkeypatch, editor(tmp_path, """
+        path.write_text(path.read_text().replace("app: web", "app: web2"))
+    """))
+    app, connection, _ = api_app(tmp_path, rest)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(pilot, app, connection, CM_KEY)
+        await pilot.press("e")
+        confirm = await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen,
+                              message="the save confirmation")
+        await pilot.pause(0.2)
+        assert "is being deleted since 2026-12-07T01:00:00Z" in shown_lines(confirm.query_one("#detail Static"))
+        await pilot.press("y")
+        await until(pilot, lambda: any("still being deleted" in m for m in messages(app)), message="the result")
