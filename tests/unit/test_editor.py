@@ -129,3 +129,10 @@ def test_sigterm_while_editing_ends_the_editor_and_is_handed_back(tmp_path: Path
         assert (terminal.suspended, terminal.resumed) == (1, 1)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_the_editor_runner_needs_no_textual() -> None:
+    from tests.unit.test_ui_free import imported_modules
+
+    loaded = imported_modules("kdash.editor")
+    assert "kdash.editor" in loaded and "textual" not in loaded
