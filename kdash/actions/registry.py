@@ -58,7 +58,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("restart_consumers", "R", "Restart users",
            "Restart the Deployments that use the selected ConfigMap (skips those already on its data)",
            group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "apps", "deployments")),
-    Action("edit", "e", "Edit", "Edit the selected ConfigMap in $EDITOR; dry-run diff, then send only your changes",
+    Action("edit", "e", "Edit", "Edit the selected ConfigMap in $EDITOR; dry-run diff, then send only your "
+           "changes",
            group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "", "configmaps"), footer=False),
     Action("logs", "l", "Logs", "Follow the logs of the selected pod, or of all pods of the selected "
            "ReplicaSet, Deployment or Service (new pods attach as a rollout goes)",

@@ -25,13 +25,13 @@ def plan_renderable(plan: Plan) -> Group:
         heading = Text.assemble((f"{item.status:>9}  ", STATUS_STYLE.get(item.status, "")),
                                 (manifest.target, "bold"), f"  ({manifest.where})")
         parts.append(heading)
-        if item.status == "error":
-            parts.append(Text(f"           {item.message}", style="red"))
-        if item.waits_for and item.status != "error":
-            parts.append(Text(f"           checked by the server once Namespace {item.waits_for} is created "
-                              "(first, when you apply)", style="yellow"))
         if item.deleting:
             parts.append(Text(f"           {item.deleting}", style="bold yellow"))
+        if item.status == "error":
+            parts.append(Text(f"           {item.message}", style="red"))
+        elif item.waits_for:
+            parts.append(Text(f"           checked by the server once Namespace {item.waits_for} is created "
+                              "(first, when you apply)", style="yellow"))
         elif item.status == "changed" and item.diff:
             parts.append(Syntax(item.diff, "diff", theme="ansi_dark", background_color="default"))
     return Group(*parts)

@@ -328,6 +328,7 @@ async def test_applying_to_an_object_being_deleted_says_so_in_the_preview(tmp_pa
         assert "changed ConfigMap/default/a" in shown
         assert "being deleted since 2026-12-07T01:00:00Z, waiting for finalizers example.com/keep" in shown
         assert "does not stop the deletion" in shown
+        assert "- x: '0'" in shown and "+ x: '1'" in shown, "the diff is shown too"
 
 
 async def test_editing_an_object_being_deleted_says_so_before_and_after(tmp_path, monkeypatch):
