@@ -92,8 +92,9 @@ class _Outcome:
             name = signal.Signals(self.signal).name
             signal.raise_signal(self.signal)  # to whoever handled it before: kdash's own exit path
             raise KdashError("Editor", f"{name} received while editing; nothing was changed")
-        if isinstance(self.error, OSError):
-            raise KdashError("Editor", f"cannot run {editor}: {self.error.strerror or self.error}")
+        if isinstance(self.error, Exception):  # Popen's errors name the program, never the text
+            reason = getattr(self.error, "strerror", None) or self.error
+            raise KdashError("Editor", f"cannot run {editor}: {reason}")
         if self.error is not None:
             raise self.error
         if self.code != 0:
