@@ -97,6 +97,7 @@ class RolloutControl:
         with the answer, either way. Returns the confirmation screen.
         """
         app = self.app
+        confirmed = app.connection  # the write goes to the context the dialog names, or nowhere
 
         def on_answer(yes: bool | None) -> None:
             if answered is not None:
@@ -104,17 +105,17 @@ class RolloutControl:
             if yes:
                 if started is not None:
                     started()
-                self._run_write(write, track_uid)
+                self._run_write(write, track_uid, confirmed)
 
         screen = ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb)
         app.push_screen(screen, on_answer)
         return screen
 
     @work(thread=True, group="write")
-    def _run_write(self, write: Write, track_uid: str | None) -> None:
+    def _run_write(self, write: Write, track_uid: str | None, confirmed: object | None) -> None:
         app = self.app
         try:
-            message = write(app.write_context())
+            message = write(app.write_context(confirmed))
         except KdashError as exc:
             app.notify(exc.message, title=exc.title, severity="error", timeout=12)
             return
@@ -506,9 +507,11 @@ class RolloutControl:
     def _show_plan(self, plan, source: str) -> None:
         from kdash.screens.apply_preview import ApplyPreviewScreen
 
+        confirmed = self.app.connection
+
         def decided(answer: str | None) -> None:
             if answer == "apply":
-                self._run_write(lambda ctx: apply_action.apply(ctx, plan), None)
+                self._run_write(lambda ctx: apply_action.apply(ctx, plan), None, confirmed)
             elif answer == "force":
                 self._plan_apply(plan.manifests, source, force=True)
 
