@@ -7,8 +7,8 @@ import asyncio
 import gc
 import os
 import shlex
-import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +31,7 @@ from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.keymap import check_keymap
+from kdash.lifeline import Lifeline
 from kdash.kube.client import CONNECT_DEADLINE, Connection, connect, list_contexts
 from kdash.kube.events import EventFeed
 from kdash.kube.store import Store
@@ -111,6 +112,7 @@ class KdashApp(App[None]):
         self.configmap_changes = DataChanges()
         self.audit = audit or AuditLog.default()
         self._control_filter = ControlCharacterFilter()
+        self._lifeline: Lifeline | None = None
         # Deployment uid -> monotonic time until which its rollout bar stays visible.
         self._tracked_rollouts: dict[str, float] = {}
         self._themes, theme_warnings = config.load_themes()
@@ -155,19 +157,26 @@ class KdashApp(App[None]):
         self.set_interval(AGE_REFRESH_SECONDS, self._refresh_ages)
 
     def _exit_on_signals(self) -> None:
-        """SIGTERM, and SIGHUP when an SSH session drops, exit cleanly: terminal restored, threads told."""
+        """SIGTERM, SIGHUP and a terminal that went away end kdash within a second: cleanly
+        (terminal restored, threads told) when the app can, unconditionally when it cannot."""
         if self.is_headless:
             return
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            try:
-                loop.add_signal_handler(signum, self._exit_on_signal)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread, or a platform without these signals
+
+        def request_exit() -> None:
+            loop.call_soon_threadsafe(self._exit_on_signal)
+
+        driver = self._driver
+        fd = getattr(driver, "fileno", None)
+        try:
+            self._lifeline = Lifeline(request_exit, fd if isinstance(fd, int) else None,
+                                      getattr(driver, "attrs_before", None), output_fd=_output_fd())
+            self._lifeline.install()
+        except (ValueError, OSError):
+            self._lifeline = None  # not the main thread, or a platform without these signals
 
     def _exit_on_signal(self) -> None:
-        if self.watcher is not None:
-            self._stop_watcher()
+        self._stop_watching()
         self.exit(return_code=0)
 
     def connect_and_watch(self, context: str | None) -> None:
@@ -268,9 +277,19 @@ class KdashApp(App[None]):
             self.run_worker(watcher.stop, thread=True, group="stop")
 
     async def action_quit(self) -> None:
-        if self.watcher is not None:
-            self._stop_watcher()
+        self._stop_watching()
         self.exit()
+
+    async def action_help_quit(self) -> None:
+        # Textual binds ctrl+c to a hint about its quit key; k9s users expect ctrl+c to quit.
+        await self.action_quit()
+
+    def _stop_watching(self) -> None:
+        """On exit: tell every watch thread to stop, without waiting (they are daemons)."""
+        self._stop_events_feed()
+        if self.watcher is not None:
+            watcher, self.watcher = self.watcher, None
+            watcher.stop(timeout=0)
 
     def _stop_events_feed(self) -> None:
         if self.events_feed is not None:
@@ -284,12 +303,11 @@ class KdashApp(App[None]):
             self.events_feed.follow(kind, meta.get("namespace"), meta.get("name", ""), meta.get("uid"))
 
     def on_unmount(self) -> None:
+        if self._lifeline is not None:
+            # Whatever ends the app, a worker stuck in a request must not keep the process alive.
+            self._lifeline.arm()
         self.heap.uninstall()
-        self._stop_events_feed()
-        if self.watcher is not None:
-            # Threads are daemons blocked at most a read timeout; signal and let the process exit.
-            watcher, self.watcher = self.watcher, None
-            watcher.stop(timeout=1.0)
+        self._stop_watching()
 
     def get_driver_class(self):
         # Pasted text arrives as one Paste event, never as key presses (see PasteSafeParser).
@@ -590,6 +608,17 @@ class KdashApp(App[None]):
                 self._show_header()
             return
         self.connect_and_watch(context)
+
+
+def _output_fd() -> int | None:
+    """The descriptor Textual draws on (stderr, else stdout), if it is a terminal."""
+    for stream in (sys.__stderr__, sys.__stdout__):
+        try:
+            if stream is not None and stream.isatty():
+                return stream.fileno()
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def _freeze_startup_objects() -> None:
