@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 from rich.style import Style
 from rich.text import Text
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -75,7 +76,9 @@ class ActionsProvider(Provider):
 
 class KdashApp(App[None]):
     TITLE = "kdash"
-    BINDINGS = bindings(lambda action: action.group == "app")
+    # ctrl+c quits from every screen, modal ones too (as in k9s), hence a priority binding.
+    BINDINGS = bindings(lambda action: action.group == "app") + [
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
     COMMANDS = App.COMMANDS | {ActionsProvider}
 
     def __init__(self, *, connector: Connector = connect, kubeconfig: str | None = None,
@@ -279,10 +282,6 @@ class KdashApp(App[None]):
     async def action_quit(self) -> None:
         self._stop_watching()
         self.exit()
-
-    async def action_help_quit(self) -> None:
-        # Textual binds ctrl+c to a hint about its quit key; k9s users expect ctrl+c to quit.
-        await self.action_quit()
 
     def _stop_watching(self) -> None:
         """On exit: tell every watch thread to stop, without waiting (they are daemons)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 # The clean exit (Textual restores the terminal) gets this long before the process ends anyway.
-EXIT_GRACE = 0.7
+EXIT_GRACE = 0.5
 # How often the terminal and the parent process are checked.
 POLL_INTERVAL = 0.1
 # Undoes what a Textual app turns on: kitty keyboard protocol, mouse reporting, bracketed paste,
