@@ -58,12 +58,14 @@ class Connection:
         if isinstance(rest_client, _DefaultTimeoutREST) and self._reload is not None:
             rest_client.after_401 = self._after_401
 
-    def server_version(self, deadline: float = CONNECT_DEADLINE) -> str:
-        """GET /version → gitVersion (e.g. "v1.20.2") in one attempt of at most `deadline` seconds.
+    def server_version(self, deadline: float | None = None) -> str:
+        """GET /version → gitVersion (e.g. "v1.20.2") in one attempt of at most `deadline` seconds
+        (default CONNECT_DEADLINE).
 
         Raises KdashError on failure. No retries: a server that accepts connections but never
         answers must fail once, not once per urllib3 retry.
         """
+        deadline = CONNECT_DEADLINE if deadline is None else deadline
         timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, deadline), total=deadline)
         try:
             info = get_json(self.api_client, "/version", timeout=timeout)
