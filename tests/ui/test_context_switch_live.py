@@ -110,7 +110,7 @@ async def test_read_only_survives_a_switch_to_a_closed_port(cluster, kubectl, na
         await _select_web(pilot, app, namespace)
         real = app.connection
         await _pick(pilot, "c", "dead")
-        await until(pilot, lambda: app.pending_context is None, timeout=15, message="the switch to fail")
+        await until(pilot, lambda: getattr(app, "pending_context", None) is None, timeout=15, message="the switch to fail")
         assert any("dead" in (n.title or "") for n in app._notifications)
         assert app.connection is real and app.context_name == REAL and app.readonly
         header = _header(app)
@@ -141,7 +141,7 @@ async def test_protected_survives_a_switch_to_a_server_that_never_answers(cluste
         await pilot.pause(0.3)
         assert isinstance(app.screen, DashboardScreen)
         assert not await _restarted(kubectl, namespace, "web")
-        await until(pilot, lambda: app.pending_context is None, timeout=15, message="the switch to fail")
+        await until(pilot, lambda: getattr(app, "pending_context", None) is None, timeout=15, message="the switch to fail")
         failed_after = time.monotonic() - started
         assert failed_after < 8, f"{failed_after:.1f} s"
         assert app.context_name == REAL and app.protected and "connecting to" not in _header(app)
