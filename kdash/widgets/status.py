@@ -48,9 +48,9 @@ class HeaderLine(Widget):
 # How the header makes room, step by step until it fits: ("drop", part) or ("shrink", part, floor).
 _FIT_STEPS: tuple[tuple, ...] = (
     ("drop", "version"), ("drop", "brand"), ("shrink", "context", 32), ("shrink", "pending", 16),
-    ("drop", "view"), ("shrink", "namespace", 16), ("shrink", "context", 12), ("shrink", "pending", 8),
-    ("shrink", "namespace", 8), ("shrink", "health", 14), ("shrink", "context", 3), ("shrink", "pending", 3),
-    ("shrink", "namespace", 3),
+    ("drop", "view"), ("shrink", "namespace", 16), ("shrink", "context", 16), ("shrink", "pending", 10),
+    ("shrink", "namespace", 10), ("shrink", "health", 14), ("shrink", "context", 8), ("shrink", "pending", 6),
+    ("shrink", "namespace", 6), ("shrink", "context", 3), ("shrink", "pending", 3), ("shrink", "namespace", 3),
 )
 _SEPARATOR = "  "
 

@@ -227,7 +227,7 @@ async def test_header_shows_a_pending_switch_next_to_the_current_context_at_80_c
         app.dashboard.update_header()
         await pilot.pause()
         shown = _header(app)
-        assert "READONLY" in shown and "● live" in shown and "connecting to arn:" in shown, shown
+        assert "READONLY" in shown and "● live" in shown and "connecting to arn" in shown, shown
         assert shown.endswith("primary…")
 
 
@@ -242,3 +242,17 @@ async def test_ctrl_c_quits(modal):
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert app._exit
+
+
+@pytest.mark.parametrize("pending", ["", "arn:aws:eks:eu-west-1:123456789012:cluster/payments-staging-primary"])
+def test_header_text_keeps_the_safety_signals_at_every_width(pending):
+    from kdash.widgets.status import header_text
+
+    for width in range(60 if pending else 45, 200):
+        plain = header_text(width, context=ARN, namespace="payments", version="v1.20.2", view="Deployments",
+                            readonly=True, health="reconnecting", pending=pending).plain
+        assert "READONLY" in plain and "● reconnecting" in plain and len(plain) <= width, (width, plain)
+        assert ("connecting to " in plain) == bool(pending), (width, plain)
+        if width >= (80 if pending else 60):
+            # Enough of each name to tell it: both ends of the context, the namespace's start.
+            assert "ctx arn" in plain and "rimary  ns pay" in plain, (width, plain)
