@@ -90,13 +90,18 @@ class RolloutControl:
 
     def confirm_write(self, title: str, detail: str | Text | Syntax, write: Write, *, verb: str = "Apply",
                       track_uid: str | None = None, started: Callable[[], None] | None = None,
-                      answered: Callable[[bool], None] | None = None) -> ConfirmScreen:
+                      answered: Callable[[bool], None] | None = None,
+                      prepared_on: object | None = None) -> ConfirmScreen | None:
         """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown.
 
         `started` runs on the UI thread once the user said yes, before the worker; `answered`
-        with the answer, either way. Returns the confirmation screen.
+        with the answer, either way. Returns the confirmation screen. `prepared_on`: the
+        connection a worker read from to prepare this (a dry run, an HPA lookup); if the context
+        changed since, nothing is asked (None is returned) and nothing is sent.
         """
         app = self.app
+        if not self._same_connection(prepared_on):
+            return
         confirmed = app.connection  # the write goes to the context the dialog names, or nowhere
 
         def on_answer(yes: bool | None) -> None:
@@ -110,6 +115,15 @@ class RolloutControl:
         screen = ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb)
         app.push_screen(screen, on_answer)
         return screen
+
+    def _same_connection(self, prepared_on: object | None) -> bool:
+        app = self.app
+        if prepared_on is None or prepared_on is app.connection:
+            return True
+        app.notify(f"the context changed to {app.context_name} while this was prepared on "
+                   f"{getattr(prepared_on, 'context_name', '?')}; nothing was sent",
+                   title="Context changed", severity="error", timeout=12)
+        return False
 
     @work(thread=True, group="write")
     def _run_write(self, write: Write, track_uid: str | None, confirmed: object | None) -> None:
@@ -148,8 +162,9 @@ class RolloutControl:
     @work(thread=True, group="write-prep")
     def _confirm_scale(self, node: Node, deployment: dict, current: int, replicas: int) -> None:
         # Looking for an HPA is a request: do it off the UI thread, then ask on it.
+        connection = self.app.connection
         try:
-            hpa = scale_action.hpa_for(self.app.connection.api_client, node.namespace, node.name)
+            hpa = scale_action.hpa_for(connection.api_client, node.namespace, node.name)
         except KdashError:
             hpa = None
         detail = f"replicas {current} → {replicas}"
@@ -158,7 +173,7 @@ class RolloutControl:
         self.app.call_from_thread(
             self.confirm_write, f"Scale Deployment {node.namespace}/{node.name} to {replicas}?", detail,
             lambda ctx: scale_action.scale(ctx, node.namespace, node.name, replicas, expected_replicas=current),
-            verb="Scale", track_uid=node.uid)
+            verb="Scale", track_uid=node.uid, prepared_on=connection)
 
     # -- set image --------------------------------------------------------------------------
 
@@ -458,8 +473,9 @@ class RolloutControl:
     @work(thread=True, group="write-prep")
     def _preview_edit(self, live: dict, edited: dict) -> None:
         app = self.app
+        connection = app.connection
         try:
-            result = edit_action.replace(app.write_context(), edited, dry_run=True)
+            result = edit_action.replace(app.write_context(connection), edited, dry_run=True)
         except KdashError as exc:
             app.notify(exc.message, title=exc.title, severity="error", timeout=12)
             return
@@ -468,7 +484,7 @@ class RolloutControl:
         detail = Syntax(changes, "diff", theme="ansi_dark", background_color="default") if changes else "no change"
         app.call_from_thread(
             self.confirm_write, f"Replace {edited['kind']} {meta.get('namespace')}/{meta['name']}?",
-            detail, lambda ctx: _replaced(edit_action.replace(ctx, edited)), verb="Replace")
+            detail, lambda ctx: _replaced(edit_action.replace(ctx, edited)), verb="Replace", prepared_on=connection)
 
     # -- apply -----------------------------------------------------------------------------
 
@@ -496,18 +512,21 @@ class RolloutControl:
     @work(thread=True, group="write-prep")
     def _plan_apply(self, manifests: list, source: str, force: bool) -> None:
         app = self.app
-        namespace = app.namespace or (app.connection.namespace if app.connection else "default")
+        connection = app.connection
+        namespace = app.namespace or (connection.namespace if connection else "default")
         try:
-            plan = apply_action.plan(app.write_context(), manifests, namespace, force=force)
+            plan = apply_action.plan(app.write_context(connection), manifests, namespace, force=force)
         except KdashError as exc:
             app.notify(exc.message, title=exc.title, severity="error", timeout=12)
             return
-        app.call_from_thread(self._show_plan, plan, source)
+        app.call_from_thread(self._show_plan, plan, source, connection)
 
-    def _show_plan(self, plan, source: str) -> None:
+    def _show_plan(self, plan, source: str, prepared_on: object | None) -> None:
         from kdash.screens.apply_preview import ApplyPreviewScreen
 
-        confirmed = self.app.connection
+        if not self._same_connection(prepared_on):
+            return
+        confirmed = prepared_on
 
         def decided(answer: str | None) -> None:
             if answer == "apply":

@@ -166,6 +166,24 @@ async def test_a_confirmation_answered_after_a_switch_sends_nothing(tmp_path):
     assert line["result"] == "refused" and "confirmed on context dev" in line["detail"]
 
 
+async def test_a_write_prepared_before_a_switch_is_not_even_asked(tmp_path):
+    # Scale looks for an HPA, edit and apply dry-run first, all in a worker on the connection of
+    # the moment: if the context changed meanwhile, no confirmation opens.
+    connector = Connector()
+    app = _app(tmp_path, ["dev", "prod"], connector)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.connection is not None, message="first connection")
+        dev = app.connection
+        app._switch_context("prod")
+        await until(pilot, lambda: app.context_name == "prod", message="the switch")
+        app.dashboard.confirm_write("Scale Deployment ns-dev/web to 3?", "", lambda ctx: "sent", verb="Scale",
+                                    prepared_on=dev)
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        assert any("nothing was sent" in n.message for n in app._notifications)
+    assert app.audit.lines() == []
+
+
 async def test_the_last_switch_wins_and_a_late_result_is_discarded(tmp_path):
     connector = Connector()
     slow = connector.behaviour["slow"] = threading.Event()
