@@ -397,6 +397,12 @@ class KdashApp(App[None]):
         on a context asked for (a switch in progress or one that failed)."""
         return self.connection.context_name if self.connection is not None else self._context_label
 
+    @context_name.setter
+    def context_name(self, label: str) -> None:
+        """Sets only the name shown while there is no connection (fixture apps have none); a
+        connection's own name always wins."""
+        self._context_label = label
+
     @property
     def switching_to(self) -> str | None:
         """The context a switch away from the current connection is connecting to, if any."""

@@ -27,7 +27,7 @@ class FixtureApp(KdashApp):
         data = self.fixture_data()
         for list_name, kind in LISTS.items():
             self.store.replace(kind, None, [slim(o, KINDS_BY_NAME[kind]) for o in data[list_name]["items"]])
-        self._context_label = "fixture"  # no connection: the name shown instead of one
+        self.context_name = "fixture"
         self.namespace = "default"
         self.server_version = "v1.20.2"
         self.dashboard.refresh_all()
