@@ -101,7 +101,7 @@ class RolloutControl:
         """
         app = self.app
         if not self._same_connection(prepared_on):
-            return
+            return None
         confirmed = app.connection  # the write goes to the context the dialog names, or nowhere
 
         def on_answer(yes: bool | None) -> None:
