@@ -206,7 +206,7 @@ async def test_namespace_switch_never_shows_the_old_tree_and_a_deleted_namespace
 
             def recording(context, ns, version, health, *args, **kwargs):
                 # What the screen holds each time the header is (re)drawn: header ns, health, tree.
-                shown.append((ns, health, set(app.screen.tree.keys())))
+                shown.append((ns, health, set(app.dashboard.tree.keys())))
                 return show(context, ns, version, health, *args, **kwargs)
 
             header.show = recording
