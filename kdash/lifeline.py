@@ -48,8 +48,9 @@ class Lifeline:
         self._exit_code = exit_code
         self._parent = os.getppid()
         self._exiting = threading.Event()
-        self._fired = False
-        self._lock = threading.Lock()
+        # Taken once, never released: fire() acts once, and a signal arriving inside fire() on the
+        # same thread returns instead of waiting for itself.
+        self._fired = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="kdash-lifeline", daemon=True)
 
     def install(self) -> None:
@@ -60,10 +61,8 @@ class Lifeline:
 
     def fire(self) -> None:
         """Ask for the clean exit (once) and start the countdown."""
-        with self._lock:
-            if self._fired:
-                return
-            self._fired = True
+        if not self._fired.acquire(blocking=False):
+            return
         self._exiting.set()
         try:
             self._request_exit()
