@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from argparse import Namespace
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -240,7 +241,7 @@ async def test_header_shows_a_pending_switch_next_to_the_current_context_at_80_c
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         app._context_label = ARN
-        app.connection = object.__new__(type("C", (), {"context_name": ARN}))  # shown, never used
+        app.connection = SimpleNamespace(context_name=ARN)  # only its name is read here
         app.pending_context = ARN.replace("production", "staging")
         app.dashboard.update_header()
         await pilot.pause()
