@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import signal
+import sys
 import time
 from datetime import datetime, timezone
 from typing import Callable, Iterable
@@ -13,7 +13,9 @@ from typing import Callable, Iterable
 from rich.style import Style
 from rich.text import Text
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -25,7 +27,8 @@ from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.keymap import check_keymap
-from kdash.kube.client import Connection, connect, list_contexts
+from kdash.lifeline import Lifeline
+from kdash.kube.client import CONNECT_DEADLINE, Connection, connect, list_contexts
 from kdash.kube.events import EventFeed
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
@@ -45,6 +48,9 @@ ALL_NAMESPACES_LABEL = "all namespaces"
 AGE_REFRESH_SECONDS = 1.0
 # A rollout started from kdash stays on the progress strip this long, even once complete.
 TRACK_ROLLOUT_SECONDS = 20.0
+# A switch gives up this long after the probe's own deadline: loading the kubeconfig (an exec
+# plugin, a DNS lookup) is not bounded by the probe's socket timeouts.
+SWITCH_GRACE = 1.0
 
 
 class ActionsProvider(Provider):
@@ -65,7 +71,9 @@ class ActionsProvider(Provider):
 
 class KdashApp(App[None]):
     TITLE = "kdash"
-    BINDINGS = bindings(lambda action: action.group == "app")
+    # ctrl+c quits from every screen, modal ones too (as in k9s), hence a priority binding.
+    BINDINGS = bindings(lambda action: action.group == "app") + [
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
     COMMANDS = App.COMMANDS | {ActionsProvider}
 
     def __init__(self, *, connector: Connector = connect, kubeconfig: str | None = None,
@@ -87,7 +95,13 @@ class KdashApp(App[None]):
         self.connection: Connection | None = None
         self.watcher: Watcher | None = None
         self.events_feed: EventFeed | None = None
-        self.context_name = context or "?"
+        # Shown until the first connection; from then on the connection's own name is.
+        self._context_label = context or "?"
+        # The context a switch is connecting to; the current connection stays in use meanwhile.
+        self.pending_context: str | None = None
+        # Bumped by every connect request: a result carrying an older number is discarded.
+        self._connect_generation = 0
+        self._namespace_seen = False
         self.namespace: str | None = None
         self.server_version = ""
         self.coalescer = Coalescer(self.post_message)
@@ -96,6 +110,7 @@ class KdashApp(App[None]):
         self.configmap_changes = DataChanges()
         self.audit = audit or AuditLog.default()
         self._control_filter = ControlCharacterFilter()
+        self._lifeline: Lifeline | None = None
         # Deployment uid -> monotonic time until which its rollout bar stays visible.
         self._tracked_rollouts: dict[str, float] = {}
         self._themes, theme_warnings = config.load_themes()
@@ -140,49 +155,106 @@ class KdashApp(App[None]):
         self.set_interval(AGE_REFRESH_SECONDS, self._refresh_ages)
 
     def _exit_on_signals(self) -> None:
-        """SIGTERM, and SIGHUP when an SSH session drops, exit cleanly: terminal restored, threads told."""
+        """SIGTERM, SIGHUP and a terminal that went away end kdash within a second: cleanly
+        (terminal restored, threads told) when the app can, unconditionally when it cannot."""
         if self.is_headless:
             return
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            try:
-                loop.add_signal_handler(signum, self._exit_on_signal)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread, or a platform without these signals
+
+        def request_exit() -> None:
+            loop.call_soon_threadsafe(self._exit_on_signal)
+
+        driver = self._driver
+        fd = getattr(driver, "fileno", None)
+        try:
+            self._lifeline = Lifeline(request_exit, fd if isinstance(fd, int) else None,
+                                      getattr(driver, "attrs_before", None), output_fd=_output_fd())
+            self._lifeline.install()
+        except (ValueError, OSError):
+            self._lifeline = None  # not the main thread, or a platform without these signals
 
     def _exit_on_signal(self) -> None:
-        if self.watcher is not None:
-            self._stop_watcher()
+        self._stop_watching()
         self.exit(return_code=0)
 
     def connect_and_watch(self, context: str | None) -> None:
-        self.run_worker(lambda: self._connect(context), thread=True, exclusive=True, group="connect",
-                        name="connect")
+        """Connect to `context` in a thread; until it succeeds the current connection stays in use.
 
-    def _connect(self, context: str | None) -> None:
+        The last request wins: a slower earlier one is discarded when it ends, and a request that
+        has not ended CONNECT_DEADLINE + SWITCH_GRACE seconds later fails (its result discarded).
+        """
+        self._connect_generation += 1
+        generation = self._connect_generation
+        self.pending_context = context or self._context_label
+        self.run_worker(lambda: self._connect(context, generation), thread=True, group="connect",
+                        name="connect")
+        self.set_timer(CONNECT_DEADLINE + SWITCH_GRACE, lambda: self._connect_overdue(generation))
+        self._show_header()
+
+    def _connect(self, context: str | None, generation: int) -> None:
         """Thread worker: connecting may block on the network (exec plugins, /version)."""
         try:
             connection = self.connector(self.kubeconfig, context)
-            version = connection.server_version()
+            version = connection.version or connection.server_version()
         except KdashError as exc:
-            self.call_from_thread(self._connect_failed, exc)
+            self._from_thread(self._connect_failed, generation, exc)
             return
-        self.call_from_thread(self._connected, connection, version)
+        if not self._from_thread(self._connected, generation, connection, version):
+            connection.close()  # the app is gone
 
-    def _connect_failed(self, exc: KdashError) -> None:
-        self.notify(exc.message, title=exc.title, severity="error", timeout=15)
-        self.dashboard.say(f"{exc.title}: {exc.message}")
+    def _from_thread(self, callback: Callable[..., None], *args: object) -> bool:
+        """call_from_thread, or False when the app has stopped running (quit while connecting)."""
+        try:
+            self.call_from_thread(callback, *args)
+        except RuntimeError:
+            return False
+        return True
 
-    def _connected(self, connection: Connection, version: str) -> None:
+    def _connect_failed(self, generation: int, exc: KdashError) -> None:
+        if generation != self._connect_generation:
+            return  # superseded by a newer request
+        target, self.pending_context = self.pending_context, None
+        if self.connection is None:
+            self.notify(exc.message, title=exc.title, severity="error", timeout=15)
+            self.dashboard.say(f"{exc.title}: {exc.message}")
+        else:
+            self.notify(f"{exc.message}; still on context {self.context_name}",
+                        title=f"Cannot switch to {target}: {exc.title}", severity="error", timeout=15)
+        self._show_header()
+
+    def _connect_overdue(self, generation: int) -> None:
+        if generation != self._connect_generation or self.pending_context is None:
+            return
+        self._connect_generation += 1  # whatever the stuck attempt returns later is discarded
+        seconds = CONNECT_DEADLINE + SWITCH_GRACE
+        self._connect_failed(self._connect_generation,
+                             KdashError("No answer", f"{self.pending_context} did not answer within {seconds:.0f} s"))
+
+    def _connected(self, generation: int, connection: Connection, version: str) -> None:
+        if generation != self._connect_generation:
+            connection.close()  # a newer request (or the deadline) superseded this one
+            return
+        self.pending_context = None
+        switched = self.connection is not None
         self._stop_watcher()
         if self.connection is not None and self.connection is not connection:
             self.connection.close()
         self.connection = connection
-        self.context_name = connection.context_name
         self.server_version = version
-        if self.namespace is None and not self.all_namespaces:
+        self.denied = set()
+        if switched:
+            # Another cluster: its own default namespace, like kubectl with --context.
+            self.namespace, self.all_namespaces, self.requested_namespace = connection.namespace, False, None
+        elif self.namespace is None and not self.all_namespaces:
             self.namespace = self.requested_namespace or connection.namespace
+        self._namespace_seen = False
         self._start_watcher()
+
+    def _show_header(self) -> None:
+        try:
+            self.dashboard.update_header()
+        except (LookupError, NoMatches):
+            pass  # the dashboard is not composed yet: it shows the header once it is
 
     def _start_watcher(self) -> None:
         self._loading_store()
@@ -203,9 +275,15 @@ class KdashApp(App[None]):
             self.run_worker(watcher.stop, thread=True, group="stop")
 
     async def action_quit(self) -> None:
-        if self.watcher is not None:
-            self._stop_watcher()
+        self._stop_watching()
         self.exit()
+
+    def _stop_watching(self) -> None:
+        """On exit: tell every watch thread to stop, without waiting (they are daemons)."""
+        self._stop_events_feed()
+        if self.watcher is not None:
+            watcher, self.watcher = self.watcher, None
+            watcher.stop(timeout=0)
 
     def _stop_events_feed(self) -> None:
         if self.events_feed is not None:
@@ -219,12 +297,11 @@ class KdashApp(App[None]):
             self.events_feed.follow(kind, meta.get("namespace"), meta.get("name", ""), meta.get("uid"))
 
     def on_unmount(self) -> None:
+        if self._lifeline is not None:
+            # Whatever ends the app, a worker stuck in a request must not keep the process alive.
+            self._lifeline.arm()
         self.heap.uninstall()
-        self._stop_events_feed()
-        if self.watcher is not None:
-            # Threads are daemons blocked at most a read timeout; signal and let the process exit.
-            watcher, self.watcher = self.watcher, None
-            watcher.stop(timeout=1.0)
+        self._stop_watching()
 
     def get_driver_class(self):
         # Pasted text arrives as one Paste event, never as key presses (see PasteSafeParser).
@@ -287,11 +364,44 @@ class KdashApp(App[None]):
     def watch_health(self) -> str:
         if self.watcher is None:
             return "connecting"
-        return self.watcher.health()
+        return self._namespace_gone() or self.watcher.health()
+
+    def _namespace_gone(self) -> str:
+        """Said instead of an empty "live" view when the watched namespace is deleted (or never was)."""
+        if self.all_namespaces or not self.namespace:
+            return ""
+        listed = self.store.state("Namespace", None)
+        if listed is None or listed.state != "live":
+            return ""  # not listed yet, or not allowed to: nothing known
+        obj = self.store.get("Namespace", None, self.namespace)
+        if obj is None:
+            return f"namespace {self.namespace} was deleted" if self._namespace_seen else \
+                f"namespace {self.namespace} not found"
+        self._namespace_seen = True
+        if (obj.get("metadata") or {}).get("deletionTimestamp"):
+            return f"namespace {self.namespace} is being deleted"
+        return ""
 
     @property
     def namespace_label(self) -> str:
         return ALL_NAMESPACES_LABEL if self.all_namespaces else (self.namespace or "?")
+
+    @property
+    def context_name(self) -> str:
+        """The context of the connection in use: every policy and the header key on it, never
+        on a context asked for (a switch in progress or one that failed)."""
+        return self.connection.context_name if self.connection is not None else self._context_label
+
+    @context_name.setter
+    def context_name(self, label: str) -> None:
+        """Sets only the name shown while there is no connection (fixture apps have none); a
+        connection's own name always wins."""
+        self._context_label = label
+
+    @property
+    def switching_to(self) -> str | None:
+        """The context a switch away from the current connection is connecting to, if any."""
+        return self.pending_context if self.connection is not None else None
 
     @property
     def readonly(self) -> bool:
@@ -302,10 +412,12 @@ class KdashApp(App[None]):
         return self.context_name in self.settings.protected_contexts
 
     def writable(self, action: Action) -> bool:
-        """The gate every write action passes first: read-only and RBAC say no here, with a reason."""
-        if self.readonly:
+        """The gate every write action passes first: read-only, a pending switch and RBAC say no
+        here, with a reason."""
+        if self.readonly or (self.connection is not None and self.pending_context is not None):
             # Audited like any refused write, then said on screen; nothing is sent.
-            context = WriteContext(None, self.context_name, True, self.audit)
+            context = WriteContext(None, self.context_name, self.readonly, self.audit,
+                                   refusal=self._switch_refusal())
             try:
                 context.refuse_if_readonly(action.id, f"context/{self.context_name}")
             except KdashError as exc:
@@ -319,10 +431,22 @@ class KdashApp(App[None]):
             return False
         return True
 
-    def write_context(self) -> WriteContext:
-        if self.connection is None:
+    def write_context(self, confirmed: Connection | None = None) -> WriteContext:
+        """The connection in use, as a write gate. It refuses (audited, before any request) while a
+        switch is pending, and when `confirmed` — the connection a confirmation named — is no
+        longer the one in use: a write goes where its confirmation said, or nowhere."""
+        connection = self.connection
+        if connection is None:
             raise KdashError("Not connected", "no cluster connection")
-        return WriteContext(self.connection.api_client, self.context_name, self.readonly, self.audit)
+        refusal = self._switch_refusal()
+        if not refusal and confirmed is not None and confirmed is not connection:
+            refusal = (f"confirmed on context {confirmed.context_name}, but the context is now "
+                       f"{connection.context_name}")
+        return WriteContext(connection.api_client, connection.context_name, self.readonly, self.audit,
+                            refusal=refusal)
+
+    def _switch_refusal(self) -> str:
+        return f"switching to context {self.pending_context}" if self.pending_context is not None else ""
 
     def check_access(self) -> None:
         """Ask the API server which write actions this user may do here (SelfSubjectAccessReview)."""
@@ -330,12 +454,14 @@ class KdashApp(App[None]):
 
         def run() -> None:
             denied = denied_actions(connection.api_client, ACTIONS, None if self.all_namespaces else namespace)
-            self.call_from_thread(self._set_denied, denied)
+            self._from_thread(self._set_denied, connection, denied)
 
         if connection is not None:
             self.run_worker(run, thread=True, exclusive=True, group="access")
 
-    def _set_denied(self, denied: set[str]) -> None:
+    def _set_denied(self, connection: Connection, denied: set[str]) -> None:
+        if connection is not self.connection:
+            return  # an answer about the previous cluster
         self.denied = denied
         self.refresh_bindings()
 
@@ -433,13 +559,16 @@ class KdashApp(App[None]):
             return
         self.all_namespaces = namespace is None
         self.namespace = namespace if namespace is not None else self.namespace
+        self._namespace_seen = False
         if self.watcher is None:
             return
         watcher = self.watcher
         self._loading_store()
-        # Retiring the old reflectors joins threads (up to ~1 s): keep that off the UI thread.
-        self.run_worker(lambda: watcher.switch_namespace(namespace), thread=True, group="switch")
-        self.dashboard.update_header()
+        # The old namespace's objects leave the store now and the screen follows at once, so the
+        # new header never shows the old tree; joining the old threads (up to ~1 s) is left to a worker.
+        old = watcher.begin_switch(namespace)
+        self.run_worker(lambda: watcher.retire(old), thread=True, group="switch")
+        self.dashboard.refresh_all()
         self.check_access()
 
     def pick_context(self) -> None:
@@ -452,13 +581,28 @@ class KdashApp(App[None]):
                          self._switch_context)
 
     def _switch_context(self, context: str | None) -> None:
-        if not context or context == self.context_name:
+        """Nothing changes until the new context answers; a failed switch leaves all as it was."""
+        if not context or context == self.pending_context:
             return
-        self.namespace = None
-        self.all_namespaces = False
-        self.requested_namespace = None
-        self.context_name = context
+        if self.connection is not None and context == self.connection.context_name:
+            if self.pending_context is not None:
+                # Back to the current context: abandon the switch in progress.
+                self._connect_generation += 1
+                self.pending_context = None
+                self._show_header()
+            return
         self.connect_and_watch(context)
+
+
+def _output_fd() -> int | None:
+    """The descriptor Textual draws on (stderr, else stdout), if it is a terminal."""
+    for stream in (sys.__stderr__, sys.__stdout__):
+        try:
+            if stream is not None and stream.isatty():
+                return stream.fileno()
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def _freeze_startup_objects() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from kdash import __version__
@@ -65,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
             from kdash.headless import print_tree
 
             return print_tree(args)
+        if os.environ.get("TERM") == "dumb":
+            # No cursor addressing or colours: the dashboard would be a stream of escape codes.
+            print("kdash: this terminal (TERM=dumb) cannot show the dashboard; "
+                  "for text output use `kdash tree --once`", file=sys.stderr)
+            return 2
         from kdash.app import run_app
 
         return run_app(args)

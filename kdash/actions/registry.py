@@ -23,7 +23,7 @@ class Action:
 
 ACTIONS: tuple[Action, ...] = (
     Action("help", "question_mark", "Help", "Show every key and action", group="app"),
-    Action("quit", "q", "Quit", "Quit kdash", group="app", footer=False),
+    Action("quit", "q,ctrl+c", "Quit", "Quit kdash", group="app", footer=False),
     Action("view_workloads", "1", "Workloads", "Show the Deployment → ReplicaSet → Pod tree", footer=False),
     Action("view_services", "2", "Services", "Show the Service → Pod tree with endpoint readiness", footer=False),
     Action("view_configmaps", "3", "ConfigMaps", "Show ConfigMaps and the Deployments that use them",

@@ -112,6 +112,8 @@ class WriteContext:
     context_name: str
     readonly: bool = False
     audit: AuditLog = field(default_factory=AuditLog.default)
+    refusal: str = ""
+    """Why nothing may be sent through this context right now (e.g. a context switch is pending)."""
 
     @classmethod
     def for_connection(cls, connection: Any, readonly: bool = False,
@@ -126,11 +128,16 @@ class WriteContext:
         return f"context {self.context_name}{suffix}"
 
     def refuse_if_readonly(self, verb: str, target: str, *, dry_run: bool = False) -> None:
-        """In a read-only context: audit the refusal and raise ReadOnlyError; else nothing."""
+        """In a read-only context, or one with a `refusal`: audit the refusal and raise (ReadOnlyError
+        for read-only); else nothing."""
         if self.readonly:
             self.audit.record(context=self.context_name, verb=verb, target=target,
                               dry_run=dry_run, result="refused", detail="read-only context")
             raise ReadOnlyError(self.context_name, verb, target)
+        if self.refusal:
+            self.audit.record(context=self.context_name, verb=verb, target=target,
+                              dry_run=dry_run, result="refused", detail=self.refusal)
+            raise KdashError("Not sent", f"{verb} {target} refused: {self.refusal}")
 
     @contextmanager
     def attempt(self, verb: str, target: str, *, dry_run: bool = False) -> Iterator[Attempt]:

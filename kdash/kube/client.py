@@ -27,12 +27,15 @@ from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader
 from kdash.errors import KdashError, describe_api_error
 
 CONNECT_TIMEOUT = 5.0
+# connect()'s probe as a whole: one attempt, no urllib3 retries, given up after this many seconds.
+CONNECT_DEADLINE = 6.0
 RELOAD_DEBOUNCE = 5.0  # seconds during which one credential reload serves every caller
 DEFAULT_KUBECONFIG = "~/.kube/config"
 IN_CLUSTER_CONTEXT = "in-cluster"
 IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
-Timeout = float | tuple[float | None, float | None]
+# A number is a total, a pair is (connect, read); a urllib3.Timeout also means one attempt only.
+Timeout = float | tuple[float | None, float | None] | urllib3.Timeout
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Connection:
     server: str
     contexts: list[str] = field(default_factory=list)
     kubeconfig: str | None = None
+    version: str = ""  # the server's gitVersion, as connect()'s probe found it
     _reload: Callable[[Configuration], None] | None = field(default=None, repr=False)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reloaded_at: float = field(default=-RELOAD_DEBOUNCE, repr=False)
@@ -54,8 +58,15 @@ class Connection:
         if isinstance(rest_client, _DefaultTimeoutREST) and self._reload is not None:
             rest_client.after_401 = self._after_401
 
-    def server_version(self, timeout: Timeout = (CONNECT_TIMEOUT, 10.0)) -> str:
-        """GET /version → gitVersion (e.g. "v1.20.2"); raises KdashError on failure."""
+    def server_version(self, deadline: float | None = None) -> str:
+        """GET /version → gitVersion (e.g. "v1.20.2") in one attempt of at most `deadline` seconds
+        (default CONNECT_DEADLINE).
+
+        Raises KdashError on failure. No retries: a server that accepts connections but never
+        answers must fail once, not once per urllib3 retry.
+        """
+        deadline = CONNECT_DEADLINE if deadline is None else deadline
+        timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, deadline), total=deadline)
         try:
             info = get_json(self.api_client, "/version", timeout=timeout)
         except Exception as exc:
@@ -115,8 +126,7 @@ class _DefaultTimeoutREST(rest.RESTClientObject):
                 _request_timeout=None):  # noqa: D102 - same contract as the parent
         if not _request_timeout:
             _request_timeout = (CONNECT_TIMEOUT, None)
-        response = super().request(method, url, headers=headers, body=body,
-                                   post_params=post_params, _request_timeout=_request_timeout)
+        response = self._send(self, method, url, headers, body, post_params, _request_timeout)
         auth_header = next((k for k in headers or {} if k.lower() == "authorization"), None)
         if response.status != 401 or self.after_401 is None or auth_header is None:
             return response
@@ -128,9 +138,19 @@ class _DefaultTimeoutREST(rest.RESTClientObject):
         response.response.release_conn()
         headers = {**headers, auth_header: token}
         # The parent's request, not ours: one retry only, even if the new token is refused too.
-        return rest.RESTClientObject.request(fresh, method, url, headers=headers, body=body,
-                                             post_params=post_params,
-                                             _request_timeout=_request_timeout)
+        return self._send(fresh, method, url, headers, body, post_params, _request_timeout)
+
+    @staticmethod
+    def _send(client: rest.RESTClientObject, method, url, headers, body, post_params,
+              timeout: Timeout) -> rest.RESTResponse:
+        if isinstance(timeout, urllib3.Timeout) and method == "GET":
+            # The parent ignores a Timeout object; a probe also wants no retries, so that its
+            # total is the whole wait (the pool's retries would repeat a silent server's timeout).
+            return rest.RESTResponse(client.pool_manager.request(
+                method, url, fields={}, headers=headers, timeout=timeout, retries=False,
+                preload_content=False))
+        return rest.RESTClientObject.request(client, method, url, headers=headers, body=body,
+                                             post_params=post_params, _request_timeout=timeout)
 
 
 # -- kubeconfig ------------------------------------------------------------------------------
@@ -247,7 +267,7 @@ def connect(
     """Connect like kubectl would; with `probe`, GET /version so a dead server fails now.
 
     Raises KdashError for a missing/invalid kubeconfig, an unknown context or an unreachable
-    server (within ~CONNECT_TIMEOUT seconds, never a minute-long hang).
+    server (within CONNECT_DEADLINE seconds of probing, never a minute-long hang).
     """
     merged = load_merged_kubeconfig(kubeconfig)
     if merged is None:
@@ -256,7 +276,7 @@ def connect(
         connection = _connect_kubeconfig(merged, kubeconfig, context)
     if probe:
         try:
-            connection.server_version()
+            connection.version = connection.server_version()
         except KdashError as exc:
             connection.close()
             if connection.server in exc.message:

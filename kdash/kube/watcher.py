@@ -78,17 +78,26 @@ class Watcher:
     def switch_namespace(self, namespace: str | None, timeout: float = STOP_TIMEOUT) -> None:
         """Watch another namespace (None = all): retire the namespaced reflectors, drop their
         objects, start new ones. The caller's on_change fires as the new lists arrive."""
+        self.retire(self.begin_switch(namespace), timeout)
+
+    def begin_switch(self, namespace: str | None) -> list[Reflector]:
+        """The part of a switch that never blocks: the old namespace's objects and states are gone
+        from the store when this returns, new reflectors are starting. Returns the old reflectors,
+        for retire() (which may block for up to its timeout)."""
         with self._lock:
             old = self._namespaced
-            old_stop = self._namespaced_stop
-            old_stop.set()  # first: any write still in flight from `old` is now refused
+            self._namespaced_stop.set()  # first: any write still in flight from `old` is now refused
             for kind in self.kinds:
                 if kind.namespaced:
                     self.store.clear(kind.name)
             self.namespace = namespace
             self._namespaced_stop = threading.Event()
             self._namespaced = self._start_namespaced(namespace) if self._started else []
-        _retire(old, self.store, timeout)
+        return old
+
+    def retire(self, old: list[Reflector], timeout: float = STOP_TIMEOUT) -> None:
+        """Join the reflectors begin_switch() replaced (their states already went with the clear)."""
+        _retire(old, self.store, timeout, drop_states=False)
         for kind in self.kinds:
             if kind.namespaced:
                 self.on_change(kind.name)
@@ -118,14 +127,18 @@ class Watcher:
         )
 
 
-def _retire(reflectors: list[Reflector], store: Store, timeout: float) -> bool:
-    """Interrupt and join reflectors (their stop events are already set) within `timeout`."""
+def _retire(reflectors: list[Reflector], store: Store, timeout: float, drop_states: bool = True) -> bool:
+    """Interrupt and join reflectors (their stop events are already set) within `timeout`.
+
+    A namespace switch passes drop_states=False: its clear already dropped them, and dropping by
+    (kind, namespace) now could hit the state of a newer reflector for the same namespace."""
     for reflector in reflectors:
         reflector.interrupt()
     deadline = time.monotonic() + timeout
     for reflector in reflectors:
         reflector.join(max(0.0, deadline - time.monotonic()))
-        store.drop_state(reflector.kind.name, reflector.namespace)
+        if drop_states:
+            store.drop_state(reflector.kind.name, reflector.namespace)
     # Threads still alive are daemons stuck in a connect; they exit on their own and their
     # writes are refused because their stop event is set.
     return not any(reflector.is_alive() for reflector in reflectors)

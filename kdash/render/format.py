@@ -186,3 +186,17 @@ def int_or_str(value: Any) -> str:
 def truncate(text: str, width: int) -> str:
     """Cut a label to `width` characters with an ellipsis."""
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def elide_middle(text: str, width: int) -> str:
+    """Cut `text` to `width` characters by replacing its middle with "…".
+
+    The end keeps the larger share: context names (EKS ARNs, gke_project_zone_cluster) differ
+    most at their end.
+    """
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    head = (width - 1) // 3
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]

@@ -225,7 +225,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         style = app.health_style("ok" if health == "live" else "warning")
         self.query_one(HeaderLine).show(
             app.context_name, app.namespace_label, app.server_version, health,
-            VIEW_TITLES[self.view], app.readonly, style)
+            VIEW_TITLES[self.view], app.readonly, style, pending=app.switching_to or "")
 
     def _show_details_soon(self) -> None:
         """The details of a store change: now if the pane is idle, else once it is due."""

@@ -50,6 +50,7 @@ class EditApply:
     app: Any
     _target: Any
     _run_write: Any
+    _same_connection: Any
     confirm_write: Any
 
     # -- edit (ConfigMaps) -------------------------------------------------------------------
@@ -70,14 +71,15 @@ class EditApply:
     def _fetch_for_edit(self, kind: str, namespace: str | None, name: str) -> None:
         # The store holds slimmed copies: edit the whole object as the API has it now.
         app = self.app
+        connection = app.connection
         try:
-            live = edit_action.fetch(app.connection.api_client, kind, namespace, name)
+            live = edit_action.fetch(connection.api_client, kind, namespace, name)
         except KdashError as exc:
             notify_error(app, exc)
             return
-        app.call_from_thread(self._edit_in_editor, live)
+        app.call_from_thread(self._edit_in_editor, live, connection)
 
-    def _edit_in_editor(self, live: dict) -> None:
+    def _edit_in_editor(self, live: dict, connection: Any) -> None:
         """Open the editor (UI thread: it has the terminal); invalid YAML reopens it with the error on top."""
         text = edit_action.document(live)
         refused: str | None = None
@@ -103,13 +105,13 @@ class EditApply:
         if patch is None:
             self.app.notify("No changes" if edited is not None else "Edit cancelled: empty file", timeout=3)
             return
-        self._preview_edit(live, patch)
+        self._preview_edit(live, patch, connection)
 
     @work(thread=True, group="write-prep")
-    def _preview_edit(self, live: dict, patch: dict) -> None:
+    def _preview_edit(self, live: dict, patch: dict, connection: Any) -> None:
         app = self.app
         try:
-            result = edit_action.save(app.write_context(), live, patch, dry_run=True)
+            result = edit_action.save(app.write_context(connection), live, patch, dry_run=True)
         except KdashError as exc:
             notify_error(app, exc)
             return
@@ -122,7 +124,8 @@ class EditApply:
         app.call_from_thread(
             self.confirm_write, f"Save the edit of {what}?",
             Syntax(changes, "diff", theme="ansi_dark", background_color="default", word_wrap=True),
-            lambda ctx: _saved(edit_action.save(ctx, live, patch), deleting), verb="Save")
+            lambda ctx: _saved(edit_action.save(ctx, live, patch), deleting), verb="Save",
+            prepared_on=connection)
 
     # -- apply -----------------------------------------------------------------------------
 
@@ -155,20 +158,25 @@ class EditApply:
     @work(thread=True, group="write-prep")
     def _plan_apply(self, manifests: list, source: str, force: bool) -> None:
         app = self.app
-        namespace = app.namespace or (app.connection.namespace if app.connection else "default")
+        connection = app.connection
+        namespace = app.namespace or (connection.namespace if connection else "default")
         try:
-            plan = apply_action.plan(app.write_context(), manifests, namespace, force=force)
+            plan = apply_action.plan(app.write_context(connection), manifests, namespace, force=force)
         except KdashError as exc:
             notify_error(app, exc)
             return
-        app.call_from_thread(self._show_plan, plan, source)
+        app.call_from_thread(self._show_plan, plan, source, connection)
 
-    def _show_plan(self, plan: apply_action.Plan, source: str) -> None:
+    def _show_plan(self, plan: apply_action.Plan, source: str, prepared_on: Any) -> None:
         from kdash.screens.apply_preview import ApplyPreviewScreen
+
+        # A plan made on another context is not even shown; the apply goes where it was planned, or nowhere.
+        if not self._same_connection(prepared_on):
+            return
 
         def decided(answer: str | None) -> None:
             if answer == "apply":
-                self._run_write(lambda ctx: apply_action.apply(ctx, plan), None)
+                self._run_write(lambda ctx: apply_action.apply(ctx, plan), None, prepared_on)
             elif answer == "force":
                 self._plan_apply(plan.manifests, source, force=True)
 

@@ -88,13 +88,19 @@ class RolloutControl(EditApply):
 
     def confirm_write(self, title: str, detail: str | Text | Syntax, write: Write, *, verb: str = "Apply",
                       track_uid: str | None = None, started: Callable[[], None] | None = None,
-                      answered: Callable[[bool], None] | None = None) -> ConfirmScreen:
+                      answered: Callable[[bool], None] | None = None,
+                      prepared_on: object | None = None) -> ConfirmScreen | None:
         """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown.
 
         `started` runs on the UI thread once the user said yes, before the worker; `answered`
-        with the answer, either way. Returns the confirmation screen.
+        with the answer, either way. Returns the confirmation screen. `prepared_on`: the
+        connection a worker read from to prepare this (a dry run, an HPA lookup); if the context
+        changed since, nothing is asked (None is returned) and nothing is sent.
         """
         app = self.app
+        if not self._same_connection(prepared_on):
+            return None
+        confirmed = app.connection  # the write goes to the context the dialog names, or nowhere
 
         def on_answer(yes: bool | None) -> None:
             if answered is not None:
@@ -102,17 +108,26 @@ class RolloutControl(EditApply):
             if yes:
                 if started is not None:
                     started()
-                self._run_write(write, track_uid)
+                self._run_write(write, track_uid, confirmed)
 
         screen = ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb)
         app.push_screen(screen, on_answer)
         return screen
 
+    def _same_connection(self, prepared_on: object | None) -> bool:
+        app = self.app
+        if prepared_on is None or prepared_on is app.connection:
+            return True
+        app.notify(f"the context changed to {app.context_name} while this was prepared on "
+                   f"{getattr(prepared_on, 'context_name', '?')}; nothing was sent",
+                   title="Context changed", severity="error", timeout=12)
+        return False
+
     @work(thread=True, group="write")
-    def _run_write(self, write: Write, track_uid: str | None) -> None:
+    def _run_write(self, write: Write, track_uid: str | None, confirmed: object | None) -> None:
         app = self.app
         try:
-            message = write(app.write_context())
+            message = write(app.write_context(confirmed))
         except KdashError as exc:
             notify_error(app, exc)
             return
@@ -145,8 +160,9 @@ class RolloutControl(EditApply):
     @work(thread=True, group="write-prep")
     def _confirm_scale(self, node: Node, deployment: dict, current: int, replicas: int) -> None:
         # Looking for an HPA is a request: do it off the UI thread, then ask on it.
+        connection = self.app.connection
         try:
-            hpa = scale_action.hpa_for(self.app.connection.api_client, node.namespace, node.name)
+            hpa = scale_action.hpa_for(connection.api_client, node.namespace, node.name)
         except KdashError:
             hpa = None
         detail = f"replicas {current} → {replicas}"
@@ -155,7 +171,7 @@ class RolloutControl(EditApply):
         self.app.call_from_thread(
             self.confirm_write, f"Scale Deployment {node.namespace}/{node.name} to {replicas}?", detail,
             lambda ctx: scale_action.scale(ctx, node.namespace, node.name, replicas, expected_replicas=current),
-            verb="Scale", track_uid=node.uid)
+            verb="Scale", track_uid=node.uid, prepared_on=connection)
 
     # -- set image --------------------------------------------------------------------------
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from rich.console import Group
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
+from textual.widget import Widget
 from textual.widgets import Static
 
+from kdash.render.format import elide_middle, truncate
 from kdash.safe_text import visible
 
 
-class HeaderLine(Static):
-    """One line: kdash │ context │ namespace │ server version │ live / reconnecting."""
+class HeaderLine(Widget):
+    """One line: kdash │ context │ namespace │ server version │ view │ READONLY │ health │ switch.
+
+    Fitted to its width at every render: READONLY and the watch health always stay; the
+    version, the brand and the view go first, then the context is elided in the middle.
+    """
 
     DEFAULT_CSS = """
     HeaderLine { height: 1; background: $panel; color: $foreground; padding: 0 1; }
@@ -20,22 +27,81 @@ class HeaderLine(Static):
     _shown: tuple | None = None
 
     def show(self, context: str, namespace: str, version: str, health: str, view: str,
-             readonly: bool, health_style: str) -> None:
-        # Called on every store flush; the line rarely changes. An update would re-render it and,
-        # with a layout pass, every widget on the screen.
-        shown = (context, namespace, version, health, view, readonly, health_style)
+             readonly: bool, health_style: str, pending: str = "") -> None:
+        """`pending`: the context a switch is connecting to (the one shown stays in use meanwhile)."""
+        # Called on every store flush; the line rarely changes. A refresh repaints this line only.
+        shown = (context, namespace, version, health, view, readonly, health_style, pending)
         if shown == self._shown:
             return
         self._shown = shown
-        text = Text.assemble(
-            ("kdash", "bold"), "  ctx ", (context, "bold"), "  ns ", (namespace, "bold"),
-            "  ", (version, "dim"), "  ", (view, "italic"),
-        )
-        if readonly:
-            text.append("  READONLY", style="bold reverse")
-        text.append("  ")
-        text.append(f"● {health}", style=health_style)
-        self.update(text, layout=False)  # one line, always
+        self.refresh()
+
+    def render(self) -> Text:
+        if self._shown is None:
+            return Text()
+        context, namespace, version, health, view, readonly, health_style, pending = self._shown
+        return header_text(self.content_size.width, context=context, namespace=namespace, version=version,
+                           view=view, readonly=readonly, health=health, health_style=health_style,
+                           pending=pending)
+
+
+# How the header makes room, step by step until it fits: ("drop", part) or ("shrink", part, floor).
+_FIT_STEPS: tuple[tuple, ...] = (
+    ("drop", "version"), ("drop", "brand"), ("shrink", "context", 32), ("shrink", "pending", 16),
+    ("drop", "view"), ("shrink", "namespace", 16), ("shrink", "context", 16), ("shrink", "pending", 10),
+    ("shrink", "namespace", 10), ("shrink", "health", 14), ("shrink", "context", 8), ("shrink", "pending", 6),
+    ("shrink", "namespace", 6), ("shrink", "context", 3), ("shrink", "pending", 3), ("shrink", "namespace", 3),
+)
+_SEPARATOR = "  "
+
+
+def header_text(width: int, *, context: str, namespace: str, version: str, view: str, readonly: bool,
+                health: str, health_style: str | Style = "", pending: str = "") -> Text:
+    """The header line for `width` cells: safety signals (READONLY, health) are never cut."""
+    values = {"brand": "kdash", "context": context, "namespace": namespace, "version": version,
+              "view": view, "health": health, "pending": pending}
+    dropped: set[str] = set()
+
+    def segments() -> list[list[tuple[str, str | Style]]]:
+        parts: list[list[tuple[str, str | Style]]] = []
+        for name, segment in (
+            ("brand", [(values["brand"], "bold")]),
+            ("context", [("ctx ", ""), (values["context"], "bold")]),
+            ("namespace", [("ns ", ""), (values["namespace"], "bold")]),
+            ("version", [(values["version"], "dim")]),
+            ("view", [(values["view"], "italic")]),
+            ("readonly", [("READONLY", "bold reverse")] if readonly else []),
+            ("health", [(f"● {values['health']}", health_style)]),
+            ("pending", [(f"connecting to {values['pending']}…", "italic")] if pending else []),
+        ):
+            if segment and name not in dropped and (name not in ("version", "view") or values[name]):
+                parts.append(segment)
+        return parts
+
+    def overflow() -> int:
+        parts = segments()
+        return sum(len(t) for part in parts for t, _ in part) + len(_SEPARATOR) * (len(parts) - 1) - width
+
+    for step in _FIT_STEPS:
+        excess = overflow()
+        if excess <= 0:
+            break
+        if step[0] == "drop":
+            dropped.add(step[1])
+            continue
+        _, name, floor = step
+        value = values[name]
+        target = max(floor, len(value) - excess)
+        if target < len(value):
+            values[name] = truncate(value, target) if name == "health" else elide_middle(value, target)
+    text = Text(no_wrap=True, overflow="crop")
+    for index, part in enumerate(segments()):
+        if index:
+            text.append(_SEPARATOR)
+        for chunk, style in part:
+            text.append(chunk, style=style)
+    text.truncate(max(width, 0))
+    return text
 
 
 class DetailsPane(Static):

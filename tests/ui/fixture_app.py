@@ -36,11 +36,11 @@ class FixtureApp(KdashApp):
         return "live"
 
 
-def fixture_app(**overrides) -> FixtureApp:
+def fixture_app(app_class: type[FixtureApp] = FixtureApp, **overrides) -> FixtureApp:
     data = json.loads(FIXTURE.read_text())
     now = datetime.fromisoformat(data["now"].replace("Z", "+00:00"))
     args = Namespace(kubeconfig=None, context=None, namespace="default", all_namespaces=False,
                      readonly=False, theme=None)
     options = dict(clock=lambda: now, settings=Settings())
     options.update(overrides)
-    return make_app(args, app_class=FixtureApp, **options)
+    return make_app(args, app_class=app_class, **options)

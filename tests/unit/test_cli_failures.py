@@ -25,9 +25,9 @@ def _kubeconfig(path: Path, server: str) -> str:
     return str(path)
 
 
-def _run(args: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess, float]:
+def _run(args: list[str], tmp_path: Path, term: str = "xterm-256color") -> tuple[subprocess.CompletedProcess, float]:
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "cfg"),
-               PYTHONPATH=str(REPO))
+               PYTHONPATH=str(REPO), TERM=term)
     env.pop("KUBECONFIG", None)
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "kdash", *args], capture_output=True, text=True,
@@ -63,13 +63,29 @@ def test_broken_setups_fail_fast_with_one_clear_line(case, mode, tmp_path):
 def test_a_server_that_never_answers_fails_within_the_timeouts(tmp_path):
     # A socket that is listened on but never accepted: the TCP handshake completes (backlog) and
     # then nothing — like a black-holed load balancer. (A truly unroutable address cannot be
-    # tested here: this sandbox's network answers for any address.)
+    # tested here: this sandbox's network answers for any address.) The probe is one attempt
+    # bounded by CONNECT_DEADLINE; the rest is the interpreter starting.
+    from kdash.kube.client import CONNECT_DEADLINE
+
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(0)
         url = f"https://127.0.0.1:{server.getsockname()[1]}"
         flags = ["--kubeconfig", _kubeconfig(tmp_path / "k", url)]
-        _check_one_clear_line(flags, "127.0.0.1", "tui", tmp_path, limit=25)
+        _check_one_clear_line(flags, "127.0.0.1", "tui", tmp_path, limit=CONNECT_DEADLINE + 2)
+
+
+def test_a_dumb_terminal_gets_a_hint_instead_of_the_dashboard(tmp_path):
+    # The kubeconfig points at a closed port: the hint comes first, without touching the network.
+    flags = ["--kubeconfig", _kubeconfig(tmp_path / "k", "https://127.0.0.1:1")]
+    proc, _ = _run(flags, tmp_path, term="dumb")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "kdash: this terminal (TERM=dumb) cannot show the dashboard; for text output use `kdash tree --once`"]
+    assert proc.stdout == ""
+    # `kdash tree` still works there (here: it fails on the closed port, as it should).
+    proc, _ = _run(["tree", "--once", *flags], tmp_path, term="dumb")
+    assert proc.returncode == 1 and "connection refused" in proc.stderr
 
 
 def _check_one_clear_line(flags: list[str], word: str, mode: str, tmp_path: Path, limit: float) -> None:

@@ -206,3 +206,45 @@ def test_unreachable_server_fails_fast_with_a_clear_error(tmp_path):
     assert info.value.title == "Cannot reach the API server"
     assert "connection refused" in info.value.message
     assert server in info.value.message
+
+
+def test_a_server_that_never_answers_gets_one_attempt_within_the_deadline(tmp_path, monkeypatch):
+    # It accepts, reads the request, says nothing and hangs up after 1.5 s. Retrying would show
+    # as more connections; the probe must give up at its deadline (shortened here) after one.
+    import threading
+
+    from kdash.kube import client
+
+    monkeypatch.setattr(client, "CONNECT_DEADLINE", 1.0, raising=False)
+    accepted = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(conn)
+            threading.Timer(1.5, conn.close).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    server = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    path = write(tmp_path / "config", kubeconfig({"c": server}, {"x": {"cluster": "c", "user": "u"}},
+                                                 {"u": {"token": "t"}}, "x"))
+    started = time.monotonic()
+    try:
+        with pytest.raises(KdashError) as info:
+            connect(path, None)
+        elapsed = time.monotonic() - started
+        time.sleep(2)  # a retry would connect again once the first connection is closed
+    finally:
+        done.set()
+        listener.close()
+    assert elapsed < 1.5, f"{elapsed:.1f} s"
+    assert len(accepted) == 1
+    assert info.value.title == "Timeout" and server in info.value.message
