@@ -350,6 +350,7 @@ class KdashApp(App[None]):
     def _refresh_ages(self) -> None:
         if self.is_running and any(isinstance(s, DashboardScreen) for s in self.screen_stack):
             self.dashboard.refresh_ages()
+            self._show_header()  # "stale for Ns" counts up, and is noticed without a store change
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -364,7 +365,8 @@ class KdashApp(App[None]):
     def watch_health(self) -> str:
         if self.watcher is None:
             return "connecting"
-        return self._namespace_gone() or self.watcher.health()
+        # A silent path outranks all: whatever else the view says, it may be old.
+        return self.watcher.stale() or self._namespace_gone() or self.watcher.health()
 
     def _namespace_gone(self) -> str:
         """Said instead of an empty "live" view when the watched namespace is deleted (or never was)."""
@@ -414,7 +416,7 @@ class KdashApp(App[None]):
     def writable(self, action: Action) -> bool:
         """The gate every write action passes first: read-only, a pending switch and RBAC say no
         here, with a reason."""
-        if self.readonly or (self.connection is not None and self.pending_context is not None):
+        if self.readonly or (self.connection is not None and self._switch_refusal()):
             # Audited like any refused write, then said on screen; nothing is sent.
             context = WriteContext(None, self.context_name, self.readonly, self.audit,
                                    refusal=self._switch_refusal())
@@ -446,7 +448,14 @@ class KdashApp(App[None]):
                             refusal=refusal)
 
     def _switch_refusal(self) -> str:
-        return f"switching to context {self.pending_context}" if self.pending_context is not None else ""
+        """Why no write may be sent now (a switch pending, a silent path), else ""."""
+        if self.pending_context is not None:
+            return f"switching to context {self.pending_context}"
+        stale = self.watcher.stale() if self.watcher is not None else ""
+        if stale:
+            return (f"the API server has not answered for a while ({stale}); nothing was sent — "
+                    "retry once the header says live")
+        return ""
 
     def check_access(self) -> None:
         """Ask the API server which write actions this user may do here (SelfSubjectAccessReview)."""

@@ -7,11 +7,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from kdash.errors import KdashError, describe_api_error, parse_status
-from kdash.kube.client import CONNECT_TIMEOUT, Timeout
+from kdash.kube.client import CONNECT_TIMEOUT, Timeout, unanswered_error
 
 JSON = "application/json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
@@ -19,7 +20,9 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 
-WRITE_TIMEOUT: Timeout = (CONNECT_TIMEOUT, 30.0)
+# A write waits this long for its answer: a silent path must not leave it pending for minutes
+# (kdash.kube.path cuts it sooner once the path is declared down).
+WRITE_TIMEOUT: Timeout = (CONNECT_TIMEOUT, 15.0)
 # Optimistic-concurrency attempts when only the status moved: a starting rollout updates the
 # Deployment's status several times a second, so a read-then-write can lose a few races in a row.
 CONFLICT_RETRIES = 5
@@ -48,12 +51,18 @@ def request_json(
         body=body,
         auth_settings=["BearerToken"],
     )
-    response = api_client.call_api(method, url, header_params=headers, body=body,
-                                   post_params=post_params, _request_timeout=timeout)
     try:
-        data = response.read()
-    finally:
-        response.response.release_conn()
+        response = api_client.call_api(method, url, header_params=headers, body=body,
+                                       post_params=post_params, _request_timeout=timeout)
+        try:
+            data = response.read()
+        finally:
+            response.response.release_conn()
+    except urllib3.exceptions.HTTPError as exc:
+        unanswered = unanswered_error(exc, method)
+        if unanswered is None:
+            raise
+        raise unanswered from exc
     if not 200 <= response.status <= 299:
         text = (data or b"").decode("utf-8", errors="replace")
         ApiException.from_response(http_resp=response, body=text, data=None)
