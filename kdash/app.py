@@ -263,7 +263,7 @@ class KdashApp(App[None]):
         self.watcher = Watcher(self.connection, None if self.all_namespaces else self.namespace,
                                store=self.store, on_change=self.coalescer.mark)
         self.watcher.start()
-        self.events_feed = EventFeed(self.connection, self.store, self.coalescer.mark)
+        self.events_feed = EventFeed(self.connection, self.store, self.coalescer.mark, path=self.watcher.path)
         self.dashboard.refresh_all()
         self.check_access()
 

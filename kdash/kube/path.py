@@ -18,6 +18,7 @@ PROBE_INTERVAL = 2.0  # between the end of one answered probe and the next
 PROBE_TIMEOUT = 3.0  # one probe's whole wait (connect, TLS and answer)
 RETRY_INTERVAL = 0.5  # between probes while the path is down: notice its return at once
 STALE_AFTER = 5.0  # no probe sent this long ago has been answered: what is shown may be stale
+MAX_PROBES_IN_FLIGHT = 8  # while the path is down, probes overlap (each on a fresh socket)
 
 
 class PathMonitor:
@@ -47,6 +48,9 @@ class PathMonitor:
         self.probes = 0  # for tests and diagnostics
         self._last_ok = clock()  # the connect that preceded us answered
         self._down = False
+        self._in_flight = 0
+        self._when_back: list[Callable[[], None]] = []
+        self._lock = threading.Lock()  # _last_ok, _down and the on_lost/on_back calls
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="path-probe", daemon=True)
 
@@ -87,18 +91,46 @@ class PathMonitor:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self._down:
+                # A probe may sit on a socket the stall froze for its whole timeout: while the path
+                # is down, start a fresh one every RETRY_INTERVAL, so its return is seen at once.
+                self._probe_in_background()
+                self._stop.wait(RETRY_INTERVAL)
+                continue
             sent = self.clock()
             answered = self.probe()
             if self._stop.is_set():
                 break
             if answered:
-                self._last_ok = sent
-                if self._down:
-                    self._back()
-            elif not self._down and self.clock() - self._last_ok > self.stale_after:
-                self._lost()
+                self._answered(sent)
+            elif self.clock() - self._last_ok > self.stale_after:
+                with self._lock:
+                    self._lost()
             self._stop.wait(self.interval if answered else RETRY_INTERVAL)
         self._rest.pool_manager.clear()
+
+    def _probe_in_background(self) -> None:
+        with self._lock:
+            if self._in_flight >= MAX_PROBES_IN_FLIGHT:
+                return
+            self._in_flight += 1
+
+        def run() -> None:
+            sent = self.clock()
+            try:
+                if self.probe() and not self._stop.is_set():
+                    self._answered(sent)
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
+
+        threading.Thread(target=run, name="path-probe-retry", daemon=True).start()
+
+    def _answered(self, sent: float) -> None:
+        with self._lock:
+            self._last_ok = max(self._last_ok, sent)
+            if self._down:
+                self._back()
 
     def _lost(self) -> None:
         self._down = True
@@ -108,5 +140,11 @@ class PathMonitor:
     def _back(self) -> None:
         # on_back first (it drops the sockets the stall froze), then readers may go.
         self.on_back()
+        for callback in list(self._when_back):
+            callback()
         self._down = False
         self.usable.set()
+
+    def when_back(self, callback: Callable[[], None]) -> None:
+        """Also call `callback` (in the probe thread) each time the path comes back."""
+        self._when_back.append(callback)

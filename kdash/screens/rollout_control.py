@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -32,6 +33,8 @@ UNDO_SETTLE_SECONDS = 30.0
 # Opted-in consumers restart once their ConfigMap has been quiet this long: edits made in a
 # burst (an editor saving twice, a script patching key by key) roll them once.
 AUTO_RESTART_SETTLE_SECONDS = 2.0
+# A write not answered by then says, on the status line, that it is waiting for the server.
+WAITING_NOTE_AFTER = 0.5
 
 
 class RolloutControl(EditApply):
@@ -126,11 +129,17 @@ class RolloutControl(EditApply):
     @work(thread=True, group="write")
     def _run_write(self, write: Write, track_uid: str | None, confirmed: object | None) -> None:
         app = self.app
+        done = threading.Event()
+        note = "sent; waiting for the API server…"
+        app._from_thread(self.set_timer, WAITING_NOTE_AFTER, lambda: done.is_set() or self.say(note))
         try:
             message = write(app.write_context(confirmed))
         except KdashError as exc:
             notify_error(app, exc)
             return
+        finally:
+            done.set()
+            app._from_thread(lambda: self._message == note and self.say(""))
         if track_uid:
             app.call_from_thread(app.track_rollout, track_uid)
         app.notify(message, title="Done", timeout=6)
