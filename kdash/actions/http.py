@@ -12,7 +12,7 @@ from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from kdash.errors import KdashError, describe_api_error, parse_status
-from kdash.kube.client import CONNECT_TIMEOUT, Timeout, unanswered_error
+from kdash.kube.client import CONNECT_TIMEOUT, Timeout
 
 JSON = "application/json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
@@ -69,6 +69,19 @@ def request_json(
     return json.loads(data) if data else {}
 
 
+def unanswered_error(exc: urllib3.exceptions.HTTPError, method: str) -> KdashError | None:
+    """A request that was sent but got no answer (timed out, or its connection was cut) as a
+    KdashError saying so, and for a write that its outcome is unknown; None for failures before
+    anything was sent (those are described by kdash.errors)."""
+    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    if not isinstance(reason, urllib3.exceptions.ReadTimeoutError | urllib3.exceptions.ProtocolError):
+        return None
+    if method == "GET":
+        return KdashError("No answer", "the API server did not answer (the path to it may be down)")
+    return KdashError("No answer", "the API server did not answer (the path to it may be down); the "
+                      "change may or may not have been applied — check before retrying")
+
+
 def backoff(attempt: int) -> None:
     """Wait a little longer after each lost optimistic-concurrency race (100, 200, then 400 ms)."""
     time.sleep(min(0.05 * 2 ** attempt, 0.4))
@@ -85,6 +98,11 @@ def api_error(exc: BaseException, what: str, *, conflict: str | None = None) -> 
     `conflict` replaces the server's wording for 409 Conflict, which in these actions always
     means an optimistic-concurrency precondition failed.
     """
+    if isinstance(exc, urllib3.exceptions.HTTPError):
+        # The actions' reads (a GET before a write) come here; writes went through request_json.
+        unanswered = unanswered_error(exc, "GET")
+        if unanswered is not None:
+            return unanswered
     if isinstance(exc, ApiException):
         if exc.status == 409 and conflict:
             return KdashError("Changed meanwhile", conflict)

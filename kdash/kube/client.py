@@ -472,27 +472,8 @@ def get_json(
     timeout: Timeout = (CONNECT_TIMEOUT, 60.0),
 ) -> dict[str, Any]:
     """GET `path` and parse the body with json.loads (no model classes)."""
+    response = open_get(api_client, path, query, timeout)
     try:
-        response = open_get(api_client, path, query, timeout)
-        try:
-            return json.loads(response.data)
-        finally:
-            response.release_conn()
-    except urllib3.exceptions.HTTPError as exc:
-        unanswered = unanswered_error(exc, "GET")
-        if unanswered is None:
-            raise
-        raise unanswered from exc
-
-
-def unanswered_error(exc: urllib3.exceptions.HTTPError, method: str) -> KdashError | None:
-    """A request that was sent but got no answer (timed out, or its connection was cut) as a
-    KdashError saying so, and for a write that its outcome is unknown; None for failures before
-    anything was sent (those are described by kdash.errors)."""
-    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
-    if not isinstance(reason, urllib3.exceptions.ReadTimeoutError | urllib3.exceptions.ProtocolError):
-        return None
-    if method == "GET":
-        return KdashError("No answer", "the API server did not answer (the path to it may be down)")
-    return KdashError("No answer", "the API server did not answer (the path to it may be down); the "
-                      "change may or may not have been applied — check before retrying")
+        return json.loads(response.data)
+    finally:
+        response.release_conn()
