@@ -366,7 +366,8 @@ class KdashApp(App[None]):
         if self.watcher is None:
             return "connecting"
         # A silent path outranks all: whatever else the view says, it may be old.
-        return self.watcher.stale() or self._namespace_gone() or self.watcher.health()
+        health = self.watcher.health()
+        return health if self.watcher.stale() else self._namespace_gone() or health
 
     def _namespace_gone(self) -> str:
         """Said instead of an empty "live" view when the watched namespace is deleted (or never was)."""

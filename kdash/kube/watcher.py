@@ -114,8 +114,13 @@ class Watcher:
                 self.on_change(kind.name)
 
     def health(self) -> str:
-        """"stale for 7s", "live", "starting", "reconnecting", or e.g. "forbidden: pods, services"."""
-        return self.stale() or summarize_states(self.store.states())
+        """"live", "starting", "reconnecting", e.g. "forbidden: pods, services"; while the path
+        is silent "stale for 7s" first (", reconnecting" after it once the watches know)."""
+        summary = summarize_states(self.store.states())
+        stale = self.stale()
+        if not stale:
+            return summary
+        return f"{stale}, {summary}" if summary == "reconnecting" else stale
 
     def stale(self) -> str:
         """"stale for 7s" while the path to the server is silent (what is shown may be old), else ""."""

@@ -232,7 +232,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
     def _mark_stale(self, health: str) -> None:
         """While the path is silent (or the watches reconnect) the panes keep the last known state,
         dimmed, and say so on their top border."""
-        stale = health.startswith("stale") or health == "reconnecting"
+        stale = health.startswith(("stale", "reconnecting"))
         for pane in (self.tree, self.query_one("#details-scroll")):
             pane.set_class(stale, "stale")
             pane.border_title = f"{health}: last known state" if stale else None

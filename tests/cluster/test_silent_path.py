@@ -59,14 +59,14 @@ def test_stall_is_said_within_10s_and_a_deployment_made_meanwhile_shows_within_5
                  message="initial list through the proxy")
         proxy.stall()
         stalled = time.monotonic()
-        wait_for(lambda: watcher.health().startswith("stale for"), timeout=30, interval=0.1,
+        wait_for(lambda: "stale for" in watcher.health(), timeout=30, interval=0.1,
                  message="the watcher to say stale")
         detection = time.monotonic() - stalled
         # The last known state stays, said to be stale.
         assert "before" in _names(store, "Deployment", namespace)
         kubectl("apply", "-n", namespace, "-f", "-", input=_deployment("during"))
         time.sleep(3)
-        assert watcher.health().startswith("stale for")
+        assert "stale for" in watcher.health()
         proxy.resume()
         resumed = time.monotonic()
         wait_for(lambda: "during" in _names(store, "Deployment", namespace) and watcher.health() == "live",
@@ -88,7 +88,7 @@ def test_a_long_stall_past_the_watch_timeout_still_recovers_within_5s(proxied, p
         wait_for(lambda: watcher.health() == "live", message="initial list through the proxy")
         proxy.stall()
         time.sleep(12)
-        assert watcher.health().startswith("stale for")
+        assert "stale for" in watcher.health()
         kubectl("apply", "-n", namespace, "-f", "-", input=_deployment("late"))
         proxy.resume()
         resumed = time.monotonic()

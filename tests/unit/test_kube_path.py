@@ -151,6 +151,6 @@ def test_the_watcher_health_says_stale_before_anything_else(api, connection):  #
         path._last_ok -= 60  # as if no probe had been answered for a minute
         path._down = True
         assert watcher.stale().startswith("stale for 6")
-        assert watcher.health() == watcher.stale()
+        assert watcher.health() == watcher.stale()  # the reflectors still think they are live
     finally:
         watcher.stop()
