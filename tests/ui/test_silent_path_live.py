@@ -9,6 +9,7 @@ import time
 from argparse import Namespace
 
 import pytest
+import yaml
 from textual.geometry import Region
 
 from kdash.actions import scale as scale_action
@@ -139,3 +140,43 @@ async def test_one_second_of_latency_keeps_keys_fast_and_shows_waiting(cluster, 
                     message="the write to finish")
         await until(pilot, lambda: "waiting" not in str(screen.query_one("#status").render()),
                     message="the waiting note to go")
+
+
+async def test_switching_away_from_a_stalled_server_is_immediate(cluster, kubectl, namespace, proxy, tmp_path):
+    await asyncio.to_thread(kubectl, "apply", "-n", namespace, "-f", "-", input=_deployment("web"))
+    # Two contexts on the same cluster: "stalled" through the proxy (current), "direct" without it.
+    path = tmp_path / "kubeconfig"
+    proxied_kubeconfig(cluster, proxy, path)
+    config = yaml.safe_load(path.read_text())
+    config["clusters"].append({"name": "direct", "cluster": dict(config["clusters"][0]["cluster"],
+                                                                 server=cluster.server)})
+    config["contexts"][0]["name"] = config["current-context"] = "stalled"
+    config["contexts"].append({"name": "direct", "context": dict(config["contexts"][0]["context"],
+                                                                 cluster="direct", namespace=namespace)})
+    config["contexts"][0]["context"]["namespace"] = namespace
+    path.write_text(yaml.safe_dump(config))
+    args = Namespace(kubeconfig=str(path), context=None, namespace=namespace, all_namespaces=False,
+                     readonly=False, theme=None)
+    app = make_app(args, settings=Settings(), audit=AuditLog(tmp_path / "audit.log"))
+    web = f"Deployment/{namespace}/web"
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: web in screen.tree.keys() and "● live" in _header(screen), message="live")
+        proxy.stall()
+        await until(pilot, lambda: "stale for" in _header(screen), timeout=30, message="stale")
+        started = time.monotonic()
+        app._switch_context("direct")
+        # The UI thread never waits on the stalled server: keys keep painting meanwhile.
+        pressed = time.monotonic()
+        await pilot.press("down")
+        await pilot.pause()
+        key_seconds = time.monotonic() - pressed
+        await until(pilot, lambda: app.context_name == "direct", timeout=30, message="the switch")
+        switched = time.monotonic() - started
+        await until(pilot, lambda: web in app.screen.tree.keys() and "● live" in _header(app.screen),
+                    timeout=30, message="the direct context live")
+        live = time.monotonic() - started
+        print(f"switch away from a stalled server: connected in {switched:.2f} s, live in {live:.2f} s, "
+              f"a key meanwhile {key_seconds * 1000:.0f} ms")
+        assert switched < 3 and live < 5
+        assert key_seconds < 1.0
