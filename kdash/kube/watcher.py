@@ -126,7 +126,7 @@ class Watcher:
         """"stale for 7s" while the path to the server is silent (what is shown may be old), else ""."""
         path = self.path
         seconds = path.stale_for() if path is not None else None
-        return "" if seconds is None else f"stale for {int(seconds)}s"
+        return "" if seconds is None else f"stale for {_duration(seconds)}"
 
     # -- a silent path ------------------------------------------------------------------------
 
@@ -162,6 +162,15 @@ class Watcher:
             watch_timeout=self.watch_timeout,
             path_usable=self.path.usable if self.path is not None else None,
         )
+
+
+def _duration(seconds: float) -> str:
+    """At most two digits and a unit, so the header's narrowest health still says how long."""
+    if seconds < 100:
+        return f"{int(seconds)}s"
+    if seconds < 100 * 60:
+        return f"{int(seconds // 60)}m"
+    return f"{int(seconds // 3600)}h"
 
 
 def _retire(reflectors: list[Reflector], store: Store, timeout: float, drop_states: bool = True) -> bool:

@@ -154,3 +154,15 @@ def test_the_watcher_health_says_stale_before_anything_else(api, connection):  #
         assert watcher.health() == watcher.stale()  # the reflectors still think they are live
     finally:
         watcher.stop()
+
+
+def test_stale_health_keeps_how_long_in_the_narrowest_header():
+    from kdash.kube.watcher import _duration
+    from kdash.widgets.status import header_text
+
+    assert [_duration(s) for s in (7.9, 99.5, 100, 5999, 6000, 86400)] == ["7s", "99s", "1m", "99m", "1h", "24h"]
+    for health in ("stale for 99s, reconnecting", "stale for 59m, reconnecting"):
+        shown = header_text(45, context="arn:aws:eks:eu-west-1:123456789012:cluster/production-main",
+                            namespace="payments-prod", version="v1.29.3", view="Deployments", readonly=True,
+                            health=health).plain
+        assert "READONLY" in shown and health.split(",")[0] in shown, shown
