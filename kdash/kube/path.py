@@ -27,13 +27,14 @@ class PathMonitor:
     `on_lost()` runs (in the probe thread) when the path is declared down, `on_back()` when a
     probe is answered again; `usable` is set while the path is up, for readers to wait on.
     Any HTTP answer proves the path (a 401, 403 or 500 too); a TLS failure also does: the server
-    answered. Only timeouts and connection failures count against it.
+    answered. Probes carry the connection's credentials, like its other requests. Only timeouts and connection failures count against it.
     """
 
     def __init__(self, configuration: Configuration, *, on_lost: Callable[[], None] = lambda: None,
                  on_back: Callable[[], None] = lambda: None, interval: float = PROBE_INTERVAL,
                  timeout: float = PROBE_TIMEOUT, stale_after: float = STALE_AFTER,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        self.configuration = configuration
         self.url = configuration.host.rstrip("/") + "/version"
         # Its own pool: a probe must never wait behind (or reuse) a socket the watches share.
         self._rest = rest.RESTClientObject(configuration)
@@ -79,7 +80,7 @@ class PathMonitor:
         try:
             response = self._rest.pool_manager.request(
                 "GET", self.url, timeout=urllib3.Timeout(total=self.timeout), retries=False,
-                preload_content=True, headers={"Accept": "application/json"})
+                preload_content=True, headers=self._headers())
             response.release_conn()
             return True
         except urllib3.exceptions.SSLError:
@@ -88,6 +89,18 @@ class PathMonitor:
             # A timed-out socket may still be the one a stalled path froze: never reuse it.
             self._rest.pool_manager.clear()
             return False
+
+    def _headers(self) -> dict[str, str]:
+        # Authenticated like every other request: a server without anonymous access would
+        # otherwise log a refused request every few seconds (an answer all the same).
+        headers = {"Accept": "application/json"}
+        try:
+            token = self.configuration.auth_settings().get("BearerToken", {}).get("value")
+        except Exception:  # noqa: BLE001 - a credential hook failing is the watches' concern
+            token = None
+        if token:
+            headers["Authorization"] = token
+        return headers
 
     def _run(self) -> None:
         while not self._stop.is_set():
