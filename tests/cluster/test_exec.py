@@ -1,0 +1,145 @@
+"""Exec through the real API server into the fake kubelet: environment from ConfigMaps, exit codes, a tty, the gate."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from devcluster.testing import service_account_kubeconfig, wait_for
+from kdash.actions import exec as exec_action
+from kdash.actions.safety import AuditLog, ReadOnlyError, WriteContext
+from kdash.errors import KdashError
+from kdash.kube import exec as kexec
+from kdash.kube.client import connect
+
+
+def _apply(kubectl, namespace: str, *docs: dict) -> None:
+    kubectl("apply", "-n", namespace, "-f", "-",
+            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(docs)}))
+
+
+def _running(kubectl, namespace: str, name: str) -> None:
+    wait_for(lambda: json.loads(kubectl("get", "pod", name, "-n", namespace, "-o", "json"))
+             ["status"].get("phase") == "Running", timeout=60, message=f"pod {name} Running")
+
+
+@pytest.fixture
+def app_pod(kubectl, namespace):
+    """A pod whose container takes env from a ConfigMap (envFrom and valueFrom) and the downward API."""
+    _apply(kubectl, namespace,
+           {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app-config"},
+            "data": {"DATASOURCE_NAME": "postgres://db/users", "LOG_LEVEL": "debug"}},
+           {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "labels": {"app": "app"}},
+            "spec": {"containers": [
+                {"name": "main", "image": "busybox:1.36",
+                 "envFrom": [{"configMapRef": {"name": "app-config"}}],
+                 "env": [{"name": "LEVEL", "valueFrom": {"configMapKeyRef": {"name": "app-config",
+                                                                             "key": "LOG_LEVEL"}}},
+                         {"name": "MY_POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                         {"name": "GREETING", "value": "hello $(MY_POD)"}]},
+                {"name": "side", "image": "busybox:1.36"}]}})
+    _running(kubectl, namespace, "app")
+    return "app"
+
+
+def _threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith("kdash-")}
+
+
+def test_printenv_shows_configmap_values(connection, namespace, app_pod):
+    result = kexec.run(connection.api_client, namespace, app_pod, ["printenv"], container="main")
+    env = dict(line.split("=", 1) for line in result.stdout.decode().splitlines() if "=" in line)
+    assert result.exit_code == 0
+    assert env["DATASOURCE_NAME"] == "postgres://db/users"  # envFrom configMapRef
+    assert env["LEVEL"] == "debug"  # valueFrom configMapKeyRef
+    assert env["MY_POD"] == "app"  # fieldRef
+    assert env["GREETING"] == "hello app"  # $(VAR) expansion
+    assert env["HOSTNAME"] == "app"
+
+
+def test_exit_code_and_stderr(connection, namespace, app_pod):
+    result = kexec.run(connection.api_client, namespace, app_pod,
+                       ["sh", "-c", "echo out; echo err >&2; exit 3"], container="main")
+    assert (result.stdout, result.stderr, result.exit_code) == (b"out\n", b"err\n", 3)
+
+
+def test_tty_session_resize_reaches_stty(connection, namespace, app_pod):
+    with kexec.ExecSession.open(connection.api_client, namespace, app_pod, ["sh"], container="main",
+                                tty=True) as session:
+        session.resize(100, 33)
+        time.sleep(0.2)  # the resize and the input travel on different channels
+        session.write(b"stty size; exit 7\n")
+        output = b""
+        while (item := session.read(timeout=20)) is not None:
+            output += item[1]
+        assert session.wait(5) == 7
+    assert b"33 100" in output
+
+
+def test_unknown_container_is_refused_clearly(connection, namespace, app_pod):
+    before = _threads()
+    with pytest.raises(KdashError) as caught:
+        kexec.run(connection.api_client, namespace, app_pod, ["true"], container="nope")
+    assert caught.value.title == "Bad request"
+    assert "nope" in caught.value.message and "not valid" in caught.value.message
+    assert _threads() == before
+
+
+def test_missing_command_exits_127(connection, namespace, app_pod):
+    before = _threads()
+    result = kexec.run(connection.api_client, namespace, app_pod, ["no-such-command"], container="main")
+    assert result.exit_code == 127
+    assert b"executable file not found" in result.stderr
+    assert _threads() == before
+
+
+def test_exec_action_audits_and_readonly_refuses(connection, namespace, app_pod, tmp_path):
+    audit = AuditLog(tmp_path / "audit.log")
+    ctx = WriteContext.for_connection(connection, audit=audit)
+    result = exec_action.run_command(ctx, namespace, app_pod, "main", ["sh", "-c", "exit 3"])
+    assert result.exit_code == 3
+    line = audit.lines()[-1]
+    assert (line["verb"], line["object"], line["result"]) == ("exec", f"Pod/{namespace}/app", "ok")
+    assert "container main" in line["detail"] and "exit code 3" in line["detail"]
+    assert "sh -c 'exit 3'" in line["detail"] and " s" in line["detail"]
+
+    readonly = WriteContext.for_connection(connection, readonly=True, audit=audit)
+    with pytest.raises(ReadOnlyError):
+        exec_action.run_command(readonly, namespace, app_pod, "main", ["printenv"])
+    line = audit.lines()[-1]
+    assert (line["verb"], line["result"], line["detail"]) == ("exec", "refused", "read-only context")
+
+
+def test_exec_interactive_action_audits_exit_code(connection, namespace, app_pod, tmp_path):
+    audit = AuditLog(tmp_path / "audit.log")
+    ctx = WriteContext.for_connection(connection, audit=audit)
+
+    def drive(session):
+        session.write(b"exit 5\n")
+        while session.read(timeout=20) is not None:
+            pass
+
+    assert exec_action.run_interactive(ctx, namespace, app_pod, "main", ["sh"], drive) == 5
+    line = audit.lines()[-1]
+    assert line["result"] == "ok" and "exit code 5" in line["detail"] and "tty" in line["detail"]
+
+
+def test_rbac_without_exec_is_refused_and_audited(cluster, kubectl, namespace, app_pod, tmp_path):
+    path = service_account_kubeconfig(cluster, kubectl, namespace, tmp_path / "kubeconfig")
+    kubectl("create", "role", "reader", "-n", namespace, "--verb=get,list,watch", "--resource=pods")
+    kubectl("create", "rolebinding", "reader", "-n", namespace, "--role=reader",
+            f"--serviceaccount={namespace}:viewer")
+    viewer = connect(path, None)
+    try:
+        audit = AuditLog(tmp_path / "audit.log")
+        ctx = WriteContext.for_connection(viewer, audit=audit)
+        assert not exec_action.allowed(viewer.api_client, namespace)
+        with pytest.raises(KdashError) as caught:
+            exec_action.run_command(ctx, namespace, app_pod, "main", ["printenv"])
+        assert caught.value.title == "Forbidden"
+        assert audit.lines()[-1]["result"] == "error"
+    finally:
+        viewer.close()
