@@ -900,6 +900,21 @@ def make_handler(kubelet: FakeKubelet):
                 log.exception("log request %s failed", self.path)
                 self.close_connection = True
 
+        def do_POST(self):
+            # kubectl before 1.30 asks for SPDY streams with a POST: say plainly that only WebSocket is served.
+            if self.path.split("/")[1:2] not in (["exec"], ["portForward"], ["attach"]):
+                return self.reply(405, "method not allowed")
+            # A Status body, because that is what kubectl prints from a refused upgrade.
+            data = json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                               "message": "the fake kubelet serves exec and port-forward over WebSocket "
+                                          "only (GET with Upgrade: websocket), not SPDY",
+                               "reason": "BadRequest", "code": 400}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def handle_get(self):
             url = urlsplit(self.path)
             if url.path in ("/healthz", "/healthz/"):

@@ -6,7 +6,9 @@ This module answers them the way the kubelet's streaming server does (k8s.io/api
 channel protocol):
 
 - exec: subprotocols `v4.channel.k8s.io` / `v4.base64.channel.k8s.io` (and the older
-  `channel.k8s.io` / `base64.channel.k8s.io`); every frame starts with a channel (0 stdin,
+  `channel.k8s.io` / `base64.channel.k8s.io`; also `v5.channel.k8s.io`, which 1.20 kubelets lack:
+  v4 plus a stdin close signal on channel 255, the only WebSocket protocol kubectl >= 1.30 offers,
+  so a current kubectl can cross-check exec through the 1.20 apiserver); every frame starts with a channel (0 stdin,
   1 stdout, 2 stderr, 3 status, 4 resize); the first frame is an empty one on the lowest output
   channel; the end is a v4 Status on channel 3 (Success, or Failure with reason NonZeroExitCode and
   the exit code as cause ExitCode). Resize frames are `{"Width": w, "Height": h}`.
@@ -19,7 +21,7 @@ container would get from its pod spec (env values and $(VAR) references, valueFr
 configMapKeyRef/secretKeyRef/fieldRef, envFrom configMapRef/secretRef; ConfigMaps and Secrets
 are read through the apiserver with the kubelet's credentials). Port-forward reaches a tiny HTTP
 server per pod and port, started on demand on 127.0.0.1, that answers "pod NAME port P".
-Only the WebSocket flavour is served: SPDY (what kubectl 1.20 speaks) is answered with 400.
+Only the WebSocket flavour is served: SPDY (what kubectl 1.20 speaks, a POST) is answered with 400.
 """
 
 from __future__ import annotations
@@ -45,10 +47,11 @@ log = logging.getLogger("fake-kubelet.streams")
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 # subprotocol -> binary frames? (the kubelet's wsstream configurations; "" = none offered)
-EXEC_PROTOCOLS = {"v4.channel.k8s.io": True, "v4.base64.channel.k8s.io": False,
+EXEC_PROTOCOLS = {"v5.channel.k8s.io": True, "v4.channel.k8s.io": True, "v4.base64.channel.k8s.io": False,
                   "channel.k8s.io": True, "base64.channel.k8s.io": False, "": True}
 PORT_FORWARD_PROTOCOLS = {"v4.channel.k8s.io": True, "v4.base64.channel.k8s.io": False, "": True}
 STDIN, STDOUT, STDERR, STATUS, RESIZE = range(5)
+CLOSE = 255  # v5: the client's "no more data on channel N" signal (payload: N)
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 EXIT_NOT_FOUND, EXIT_NOT_EXECUTABLE = 127, 126
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
@@ -367,6 +370,11 @@ def serve_exec(handler, kubelet, rec, container_name: str, query: str) -> None:
                 elif proc.stdin is not None:
                     proc.stdin.write(data)
                     proc.stdin.flush()
+            elif channel == CLOSE and data[:1] == bytes([STDIN]):
+                if master is not None:
+                    os.write(master, b"\x04")  # end of input on a terminal
+                elif proc.stdin is not None:
+                    proc.stdin.close()
             elif channel == RESIZE and master is not None:
                 size = {k.lower(): v for k, v in json.loads(data).items()}
                 _set_size(master, int(size.get("width", 0)), int(size.get("height", 0)))
