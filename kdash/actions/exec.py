@@ -65,6 +65,41 @@ def run_interactive(ctx: WriteContext, namespace: str, pod: str, container: str 
     return exit_code
 
 
+def run_shell(ctx: WriteContext, namespace: str, pod: str, container: str | None,
+              drive: Callable[[kexec.ExecSession], None], configured: str | None = None,
+              probe: float = 2.0) -> tuple[list[str], int | None]:
+    """An interactive shell: bash, else sh, else the configured command; audited as one exec.
+
+    A candidate that ends at once with 126/127 (or that the runtime cannot start) is skipped, so
+    distroless images reach the configured command. Returns (the command that ran, its exit code).
+    """
+    started = time.monotonic()
+    target = target_of("Pod", namespace, pod)
+    candidates = shell_candidates(configured)
+    with ctx.attempt(VERB, target) as attempt:
+        attempt.detail = _detail(container, candidates[0], True, None, 0.0)
+        for i, command in enumerate(candidates):
+            last = i == len(candidates) - 1
+            session = kexec.ExecSession.open(ctx.api_client, namespace, pod, command, container=container,
+                                             tty=True, stdin=True)
+            with session:
+                session.wait_started(probe)
+                if not last and session.done and _did_not_start(session):
+                    continue
+                drive(session)
+                exit_code = session.wait(timeout=2.0)
+            attempt.detail = _detail(container, command, True, exit_code, time.monotonic() - started)
+            return command, exit_code
+    raise AssertionError("unreachable")
+
+
+def _did_not_start(session: kexec.ExecSession) -> bool:
+    try:
+        return session.wait(0) in kexec.NOT_STARTED
+    except kexec.ExecError:
+        return True
+
+
 def shell_candidates(configured: str | None = None) -> list[list[str]]:
     """Shells to try in order: bash, sh, then the user's configured command (shell words)."""
     candidates = [[shell] for shell in SHELLS]

@@ -16,6 +16,7 @@ from kdash.errors import KdashError
 from kdash.kube.stream import ChannelSocket, open_channels
 
 STDIN, STDOUT, STDERR, STATUS, RESIZE = range(5)
+NOT_STARTED = (126, 127)  # what runtimes and shells exit with when the command cannot start
 # A one-shot command's output is kept up to this many bytes per stream (the rest is counted, not kept).
 MAX_OUTPUT = 4 * 1024 * 1024
 
@@ -142,6 +143,15 @@ class ExecSession:
         if item is None:
             self._output.put(None)  # stay at the end for every later reader
         return item
+
+    def wait_started(self, timeout: float) -> bool:
+        """Wait until the command printed something or ended; False if neither happened in time."""
+        deadline = time.monotonic() + timeout
+        while self._output.empty() and not self._done.is_set():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     @property
     def done(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -49,6 +50,18 @@ def _threads() -> set[str]:
     return {t.name for t in threading.enumerate() if t.name.startswith("kdash-")}
 
 
+def _sockets() -> int:
+    """Open sockets of this process (a leaked WebSocket would show here)."""
+    fd_dir = "/proc/self/fd"
+    count = 0
+    for fd in os.listdir(fd_dir):
+        try:
+            count += os.readlink(f"{fd_dir}/{fd}").startswith("socket:")
+        except OSError:
+            pass
+    return count
+
+
 def test_printenv_shows_configmap_values(connection, namespace, app_pod):
     result = kexec.run(connection.api_client, namespace, app_pod, ["printenv"], container="main")
     env = dict(line.split("=", 1) for line in result.stdout.decode().splitlines() if "=" in line)
@@ -80,20 +93,20 @@ def test_tty_session_resize_reaches_stty(connection, namespace, app_pod):
 
 
 def test_unknown_container_is_refused_clearly(connection, namespace, app_pod):
-    before = _threads()
+    before = (_threads(), _sockets())
     with pytest.raises(KdashError) as caught:
         kexec.run(connection.api_client, namespace, app_pod, ["true"], container="nope")
     assert caught.value.title == "Bad request"
-    assert "nope" in caught.value.message and "not valid" in caught.value.message
-    assert _threads() == before
+    assert caught.value.message == "container nope is not valid for pod app"
+    assert (_threads(), _sockets()) == before
 
 
 def test_missing_command_exits_127(connection, namespace, app_pod):
-    before = _threads()
+    before = (_threads(), _sockets())
     result = kexec.run(connection.api_client, namespace, app_pod, ["no-such-command"], container="main")
     assert result.exit_code == 127
     assert b"executable file not found" in result.stderr
-    assert _threads() == before
+    assert (_threads(), _sockets()) == before
 
 
 def test_exec_action_audits_and_readonly_refuses(connection, namespace, app_pod, tmp_path):
@@ -143,3 +156,44 @@ def test_rbac_without_exec_is_refused_and_audited(cluster, kubectl, namespace, a
         assert audit.lines()[-1]["result"] == "error"
     finally:
         viewer.close()
+
+
+def test_shell_falls_back_to_the_configured_command(connection, namespace, app_pod, tmp_path, monkeypatch):
+    from kdash.actions import exec as action
+
+    # A "distroless" container: neither bash nor sh exists, the configured command does.
+    monkeypatch.setattr(action, "SHELLS", ("no-bash", "no-sh"))
+    audit = AuditLog(tmp_path / "audit.log")
+    ctx = WriteContext.for_connection(connection, audit=audit)
+    seen = []
+
+    def drive(session):
+        while (item := session.read(timeout=20)) is not None:
+            seen.append(item[1])
+
+    command, exit_code = action.run_shell(ctx, namespace, app_pod, "main", drive,
+                                          configured="sh -c 'echo fallback; exit 4'")
+    assert command == ["sh", "-c", "echo fallback; exit 4"] and exit_code == 4
+    assert b"fallback" in b"".join(seen)
+    lines = audit.lines()
+    assert len(lines) == 1 and "exit code 4" in lines[0]["detail"] and "echo fallback" in lines[0]["detail"]
+
+
+@pytest.mark.parametrize("verb, works", [("create", False), ("get", True)])
+def test_websocket_exec_is_authorized_as_get_on_1_20(cluster, kubectl, namespace, app_pod, tmp_path, verb, works):
+    """A WebSocket exec is a GET: a 1.20 server checks `get pods/exec`; the pre-check asks for both verbs."""
+    path = service_account_kubeconfig(cluster, kubectl, namespace, tmp_path / "kubeconfig")
+    kubectl("create", "role", "exec", "-n", namespace, f"--verb={verb}", "--resource=pods/exec")
+    kubectl("create", "rolebinding", "exec", "-n", namespace, "--role=exec",
+            f"--serviceaccount={namespace}:viewer")
+    user = connect(path, None)
+    try:
+        assert not exec_action.allowed(user.api_client, namespace)  # one of the two verbs is missing
+        if works:
+            assert kexec.run(user.api_client, namespace, app_pod, ["true"], container="main").exit_code == 0
+        else:
+            with pytest.raises(KdashError) as caught:
+                kexec.run(user.api_client, namespace, app_pod, ["true"], container="main")
+            assert caught.value.title == "Forbidden" and "pods/exec" in caught.value.message
+    finally:
+        user.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from devcluster.testing import wait_for
 from kdash.actions.port_forward import Forwards
 from kdash.actions.safety import AuditLog, ReadOnlyError, WriteContext
 from kdash.errors import KdashError
+from kdash.kube.client import get_json
 from kdash.kube.portforward import ACTIVE, FAILED, suggest_local_port, wait_state
 
 
@@ -178,9 +180,21 @@ def test_readonly_refuses_forward_with_an_audit_line(connection, namespace, tmp_
         s.bind(("127.0.0.1", port))  # nothing was bound
 
 
+def _sockets() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass
+    return count
+
+
 def test_bad_input_leaves_nothing_open(kubectl, namespace, forwards):
     _apply(kubectl, namespace, *_web("web"))
     _ready_endpoints(kubectl, namespace, "web")
+    get_json(forwards.ctx.api_client, f"/api/v1/namespaces/{namespace}/services/web")  # warm the pool
+    before = _sockets()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
@@ -198,6 +212,7 @@ def test_bad_input_leaves_nothing_open(kubectl, namespace, forwards):
     with pytest.raises(KdashError) as caught:
         forwards.start(namespace, "Service", "nope", 80, _free_port())
     assert caught.value.title == "Not found"
+    assert _sockets() == before
     assert forwards.list() == [] and _forward_threads() == []
     results = [line["result"] for line in forwards.ctx.audit.lines()]
     assert results == ["error"] * 6
