@@ -396,3 +396,18 @@ def test_current_kubectl_execs_over_websocket(cluster, namespace, exec_pod):
     proc = subprocess.run(base + ["-i", "--", "cat"], input="through stdin\n", capture_output=True,
                           text=True, timeout=30)
     assert (proc.returncode, proc.stdout) == (0, "through stdin\n"), proc.stderr
+
+
+def test_exec_hangup_ends_the_host_process(cluster, namespace, exec_pod):
+    marker = f"{time.time_ns() % 10**6 + 4242}"  # a sleep length no other process uses
+
+    def running() -> bool:
+        return subprocess.run(["pgrep", "-f", f"^sleep {marker}$"], capture_output=True).returncode == 0
+
+    for tty in ("true", "false"):
+        ws = _raw_ws(cluster, f"/api/v1/namespaces/{namespace}/pods/p/exec",
+                     urlencode([("command", "sleep"), ("command", marker), ("stdin", "true"),
+                                ("stdout", "true"), ("tty", tty)]), "v4.channel.k8s.io")
+        wait_for(running, timeout=10, message="the exec'd process")
+        ws.close()
+        wait_for(lambda: not running(), timeout=10, message=f"the process to end after hangup (tty={tty})")
