@@ -33,6 +33,23 @@ class ExecResult:
     truncated: bool = False
 
 
+DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
+
+
+def container_names(pod: dict[str, Any]) -> list[str]:
+    """The pod's (non-init) containers, in spec order: what a container picker offers."""
+    return [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or []]
+
+
+def default_container(pod: dict[str, Any]) -> str | None:
+    """The container kubectl would pick without -c (its annotation, or the only one); None = ask."""
+    names = container_names(pod)
+    wanted = ((pod.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CONTAINER)
+    if wanted in names:
+        return wanted
+    return names[0] if len(names) == 1 else None
+
+
 def exec_path(namespace: str, pod: str) -> str:
     return f"/api/v1/namespaces/{namespace}/pods/{pod}/exec"
 

@@ -25,6 +25,7 @@ from kdash.kube.stream import ChannelSocket, open_channels
 
 DATA, ERROR = 0, 1
 POLL_EVERY = 0.5  # seconds between checks of the target (Endpoints or Pod)
+SERVICE_EVERY = 10.0  # seconds between re-reads of a forwarded Service's ports
 ACCEPT_TICK = 0.25  # how often the accept loop looks at the stop flag
 ACTIVE, RECONNECTING, FAILED, STOPPED = "active", "reconnecting", "failed", "stopped"
 
@@ -108,6 +109,8 @@ class PortForward:
         self._pod: str | None = None
         self._pod_port: int | None = None
         self._connections = self._bytes_in = self._bytes_out = 0
+        self._service: dict[str, Any] | None = None
+        self._service_read_at = 0.0
 
     # -- lifecycle
 
@@ -179,8 +182,8 @@ class PortForward:
         except ApiException as exc:
             if exc.status == 404:
                 self._set(FAILED, f"{self.kind.lower()} {self.namespace}/{self.name} not found")
-            else:
-                self._set(FAILED, describe_api_error(exc).message)
+            else:  # a passing server error: keep using the pod we have
+                self._set(RECONNECTING, describe_api_error(exc).message, self._pod, self._pod_port)
         except KdashError as exc:
             self._set(FAILED, exc.message)
         except Exception as exc:  # noqa: BLE001 - an unreachable server: keep trying on the next tick
@@ -198,7 +201,11 @@ class PortForward:
 
     def _refresh_service(self) -> None:
         base = f"/api/v1/namespaces/{self.namespace}"
-        service = get_json(self.api_client, f"{base}/services/{self.name}")
+        # Endpoints move with every rollout; the Service's ports rarely change, so it is re-read seldom.
+        if self._service is None or time.monotonic() - self._service_read_at > SERVICE_EVERY:
+            self._service = get_json(self.api_client, f"{base}/services/{self.name}")
+            self._service_read_at = time.monotonic()
+        service = self._service
         endpoints = get_json(self.api_client, f"{base}/endpoints/{self.name}")
         ready = ready_pods(service, endpoints, self.remote_port)
         with self._lock:

@@ -197,3 +197,60 @@ def test_websocket_exec_is_authorized_as_get_on_1_20(cluster, kubectl, namespace
             assert caught.value.title == "Forbidden" and "pods/exec" in caught.value.message
     finally:
         user.close()
+
+
+_ATTACH_CHILD = """
+import sys
+from kdash.kube.client import connect
+from kdash.kube.exec import ExecSession
+from kdash.exec_terminal import attach
+conn = connect(sys.argv[1], None)
+session = ExecSession.open(conn.api_client, sys.argv[2], sys.argv[3], ["sh"], container="main")
+code = attach(session)
+print("\\r\\nEXIT", code, flush=True)
+"""
+
+
+def test_terminal_attach_through_a_pty(cluster, namespace, app_pod):
+    """The shell flow end to end: a process on a pty attaches, the window grows, stty size sees it."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    def set_size(fd, rows, cols):
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    master, slave = pty.openpty()
+    set_size(master, 40, 120)
+    child = subprocess.Popen([sys.executable, "-c", _ATTACH_CHILD, cluster.kubeconfig, namespace, app_pod],
+                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    output = bytearray()
+
+    def read_until(marker: bytes, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while marker not in output and time.monotonic() < deadline:
+            import select
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    output.extend(os.read(master, 65536))
+                except OSError:
+                    break
+        assert marker in output, bytes(output)
+
+    try:
+        os.write(master, b"stty size\n")
+        read_until(b"40 120")
+        set_size(master, 50, 132)
+        time.sleep(0.8)  # the attach loop polls the size
+        os.write(master, b"stty size; exit 7\n")
+        read_until(b"EXIT 7")
+        assert b"50 132" in output
+        assert child.wait(10) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(master)

@@ -101,3 +101,28 @@ def test_audit_detail_and_shells():
     assert _detail("main", ["sh", "-c", "exit 3"], False, 3, 0.25) == \
         "container main, command sh -c 'exit 3', exit code 3, 0.2 s"
     assert shell_candidates("/busybox/sh -l") == [["bash"], ["sh"], ["/busybox/sh", "-l"]]
+
+
+def test_default_container_like_kubectl():
+    from kdash.kube.exec import DEFAULT_CONTAINER, default_container
+
+    two = {"spec": {"containers": [{"name": "app"}, {"name": "proxy"}]}}
+    assert default_container(two) is None  # the picker asks
+    assert default_container({**two, "metadata": {"annotations": {DEFAULT_CONTAINER: "proxy"}}}) == "proxy"
+    assert default_container({**two, "metadata": {"annotations": {DEFAULT_CONTAINER: "gone"}}}) is None
+    assert default_container({"spec": {"containers": [{"name": "only"}]}}) == "only"
+
+
+def test_exec_and_forward_modules_do_not_import_textual():
+    import subprocess
+    import sys
+
+    modules = ["kdash.kube.stream", "kdash.kube.exec", "kdash.kube.portforward", "kdash.exec_terminal",
+               "kdash.actions.exec", "kdash.actions.port_forward"]
+    code = "import importlib, sys\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules) + \
+        "print('\\n'.join(sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert set(modules) <= loaded
+    assert not {m for m in loaded if m == "textual" or m.startswith("textual.")}
