@@ -692,6 +692,7 @@ class FakeKubelet:
             if offset is not None and self.ips.get(offset) == uid:
                 del self.ips[offset]
         self.pod_ports.pod_gone(uid)
+        fake_streaming.kill_all(uid)
 
     def lookup(self, namespace: str, name: str) -> PodRecord | None:
         with self.lock:
@@ -843,6 +844,7 @@ class FakeKubelet:
                 resp.shutdown()
             except Exception:  # noqa: BLE001
                 pass
+        fake_streaming.kill_all()
         log.info("stopped")
 
 

@@ -56,6 +56,8 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 EXIT_NOT_FOUND, EXIT_NOT_EXECUTABLE = 127, 126
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 _VAR_REF = re.compile(r"\$\$|\$\(([-._a-zA-Z0-9]+)\)")
+_running: dict[subprocess.Popen, str] = {}  # exec'd process -> pod uid; they end with the pod or the kubelet
+_running_lock = threading.Lock()
 
 
 class Closed(Exception):
@@ -336,6 +338,8 @@ def serve_exec(handler, kubelet, rec, container_name: str, query: str) -> None:
         ws.close()
         return
     log.info("exec %s/%s/%s %s (pid %d, tty %s)", rec.namespace, rec.name, container_name, argv, proc.pid, tty)
+    with _running_lock:
+        _running[proc] = rec.uid
     if master is not None:
         readers = [threading.Thread(target=_pump, args=(lambda: os.read(master, 65536), ws, STDOUT), daemon=True)]
     else:
@@ -346,6 +350,8 @@ def serve_exec(handler, kubelet, rec, container_name: str, query: str) -> None:
 
     def finish() -> None:
         exit_code = proc.wait()
+        with _running_lock:
+            _running.pop(proc, None)
         for t in readers:
             t.join()
         if master is not None:
@@ -386,6 +392,17 @@ def serve_exec(handler, kubelet, rec, container_name: str, query: str) -> None:
         except ProcessLookupError:
             pass
     waiter.join(timeout=10)
+
+
+def kill_all(uid: str | None = None) -> None:
+    """End the exec'd process groups of pod `uid` (its containers died), or all when the kubelet stops."""
+    with _running_lock:
+        procs = [p for p, owner in _running.items() if uid is None or owner == uid]
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def scratch_dir(rec) -> str:

@@ -411,3 +411,13 @@ def test_exec_hangup_ends_the_host_process(cluster, namespace, exec_pod):
         wait_for(running, timeout=10, message="the exec'd process")
         ws.close()
         wait_for(lambda: not running(), timeout=10, message=f"the process to end after hangup (tty={tty})")
+
+
+def test_exec_ends_when_its_pod_is_deleted(cluster, kubectl, namespace, exec_pod):
+    ws = _raw_ws(cluster, f"/api/v1/namespaces/{namespace}/pods/p/exec",
+                 urlencode([("command", "sleep"), ("command", "300"), ("stdout", "true")]), "v4.channel.k8s.io")
+    kubectl("delete", "pod", "p", "-n", namespace, "--wait=false")
+    frames = _frames(ws)  # ends (instead of waiting 300 s) once the pod is gone
+    status = json.loads(b"".join(data[1:] for _, data in frames if data[:1] == b"\x03"))
+    assert status["reason"] == "NonZeroExitCode"
+    assert status["details"]["causes"][0]["message"] == "137"  # SIGKILL, as a shell reports it
