@@ -250,3 +250,29 @@ def test_service_forward_moves_when_its_pod_is_deleted(kubectl, namespace, forwa
     print(f"\ndelete: moved to {forward.status().pod} after {time.monotonic() - started:.2f} s, "
           f"{failures} failed requests")
     assert forward.status().state == ACTIVE and forward.local == f"127.0.0.1:{port}"
+
+
+def test_service_forward_recovers_after_a_recreate_rollout(kubectl, namespace, forwards):
+    """Recreate stops every old pod before a new one starts: a real outage, then the same port answers again."""
+    docs = _web("web")
+    docs[0]["spec"]["strategy"] = {"type": "Recreate"}
+    _apply(kubectl, namespace, *docs)
+    first = _ready_endpoints(kubectl, namespace, "web")[0]
+    port = _free_port()
+    forward = forwards.start(namespace, "Service", "web", 80, port)
+    kubectl("rollout", "restart", "deployment/web", "-n", namespace)
+    started, down_at, states = time.monotonic(), None, set()
+    while True:
+        states.add(forward.status().state)
+        try:
+            answer = _get(port, timeout=2)
+        except OSError:
+            answer = ""
+            down_at = down_at or time.monotonic()
+        if answer and first not in answer:
+            break
+        assert time.monotonic() - started < 60, "the forward never reached the new pod"
+        time.sleep(0.05)
+    back = time.monotonic()
+    print(f"\nrecreate: unavailable {back - down_at if down_at else 0:.2f} s, states seen {sorted(states)}")
+    assert forward.local == f"127.0.0.1:{port}" and forward.status().state == ACTIVE
