@@ -6,6 +6,7 @@ import json
 import os
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -254,3 +255,38 @@ def test_terminal_attach_through_a_pty(cluster, namespace, app_pod):
         if child.poll() is None:
             child.kill()
         os.close(master)
+
+
+def test_exec_and_forward_renew_an_expired_token(cluster, kubectl, namespace, app_pod, tmp_path):
+    """A 401 on the WebSocket handshake re-runs the exec plugin once, like every other request."""
+    from test_auth_refresh import Rotator
+
+    from kdash.kube.portforward import ACTIVE, PortForward
+
+    rotator = Rotator(cluster, kubectl, namespace, tmp_path)
+    user = connect(str(rotator.kubeconfig), None)
+    try:
+        assert kexec.run(user.api_client, namespace, app_pod, ["true"], container="main").exit_code == 0
+        calls = rotator.plugin_calls()
+        rotator.rotate(1)
+        result = kexec.run(user.api_client, namespace, app_pod, ["printenv", "HOSTNAME"], container="main")
+        assert (result.exit_code, result.stdout) == (0, b"app\n")
+        assert rotator.plugin_calls() == calls + 1
+        forward = PortForward(user.api_client, namespace, "Pod", app_pod, 8080, _free_port()).start()
+        try:
+            rotator.rotate(2)
+            with urllib.request.urlopen(f"http://{forward.local}/", timeout=10) as response:
+                assert response.read() == b"pod app port 8080\n"
+            assert forward.status().state == ACTIVE
+        finally:
+            forward.stop()
+    finally:
+        user.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
