@@ -8,6 +8,7 @@ from kubernetes.client import ApiClient
 
 from kdash.actions.access import can_i
 from kdash.actions.safety import WriteContext, target_of
+from kdash.errors import KdashError
 from kdash.kube.portforward import ForwardStatus, PortForward
 
 VERB = "port-forward"
@@ -38,6 +39,10 @@ class Forwards:
         with self.ctx.attempt(VERB, target) as attempt:
             forward = PortForward(self.ctx.api_client, namespace, kind, name, remote_port, local_port, address)
             attempt.detail = f"start {forward.local} -> port {remote_port}"
+            # The server only checks on each forwarded connection: refuse now rather than listen in vain.
+            if not allowed(self.ctx.api_client, namespace):
+                raise KdashError("Forbidden", f"RBAC does not allow port-forwarding to pods in namespace "
+                                              f"{namespace} (create and get on pods/portforward)")
             forward.start()
             status = forward.status()
             attempt.detail += f" ({status.state}: {status.reason})"

@@ -84,6 +84,7 @@ class ForwardStatus:
     open_connections: int
     bytes_in: int  # from the pod to local clients
     bytes_out: int  # from local clients to the pod
+    last_error: str = ""  # the latest connection that could not be forwarded, and why
 
 
 class PortForward:
@@ -109,6 +110,7 @@ class PortForward:
         self._pod: str | None = None
         self._pod_port: int | None = None
         self._connections = self._bytes_in = self._bytes_out = 0
+        self._last_error = ""
         self._service: dict[str, Any] | None = None
         self._service_read_at = 0.0
 
@@ -163,7 +165,8 @@ class PortForward:
     def status(self) -> ForwardStatus:
         with self._lock:
             return ForwardStatus(self.target, self.local, self._state, self._reason, self._pod,
-                                 self._connections, len(self._open), self._bytes_in, self._bytes_out)
+                                 self._connections, len(self._open), self._bytes_in, self._bytes_out,
+                                 self._last_error)
 
     # -- choosing the pod
 
@@ -246,6 +249,7 @@ class PortForward:
             with self._lock:
                 pod, port, state, reason = self._pod, self._pod_port, self._state, self._reason
             if pod is None or state == FAILED:
+                self._failed_connection(reason)
                 raise KdashError("Forward failed", reason)
             try:
                 return open_channels(self.api_client,
@@ -255,7 +259,12 @@ class PortForward:
                 last = exc
                 self._refresh()
         assert last is not None
+        self._failed_connection(f"{last.title}: {last.message}")
         raise last
+
+    def _failed_connection(self, why: str) -> None:
+        with self._lock:
+            self._last_error = why
 
     def _count(self, inbound: int = 0, outbound: int = 0) -> None:
         with self._lock:
@@ -318,8 +327,7 @@ class _Pipe:
             if channel in seen_port and not seen_port[channel]:
                 seen_port[channel], data = True, data[2:]  # each channel's first frame starts with the port
             if channel == ERROR and data:
-                self.forward._set(RECONNECTING, data.decode("utf-8", errors="replace"),
-                                  self.forward._pod, self.forward._pod_port)
+                self.forward._failed_connection(data.decode("utf-8", errors="replace"))
                 return
             if channel == DATA and data:
                 try:

@@ -17,7 +17,7 @@ from kdash.actions.port_forward import Forwards
 from kdash.actions.safety import AuditLog, ReadOnlyError, WriteContext
 from kdash.errors import KdashError
 from kdash.kube.client import get_json
-from kdash.kube.portforward import ACTIVE, FAILED, suggest_local_port, wait_state
+from kdash.kube.portforward import ACTIVE, FAILED, PortForward, suggest_local_port, wait_state
 
 
 def _apply(kubectl, namespace: str, *docs: dict) -> None:
@@ -276,3 +276,37 @@ def test_service_forward_recovers_after_a_recreate_rollout(kubectl, namespace, f
     back = time.monotonic()
     print(f"\nrecreate: unavailable {back - down_at if down_at else 0:.2f} s, states seen {sorted(states)}")
     assert forward.local == f"127.0.0.1:{port}" and forward.status().state == ACTIVE
+
+
+def test_rbac_without_portforward_refuses_before_listening(cluster, kubectl, namespace, tmp_path):
+    from devcluster.testing import service_account_kubeconfig
+    from kdash.kube.client import connect
+
+    _apply(kubectl, namespace, *_web("web"))
+    path = service_account_kubeconfig(cluster, kubectl, namespace, tmp_path / "kubeconfig")
+    kubectl("create", "role", "reader", "-n", namespace, "--verb=get,list,watch",
+            "--resource=pods,services,endpoints")
+    kubectl("create", "rolebinding", "reader", "-n", namespace, "--role=reader",
+            f"--serviceaccount={namespace}:viewer")
+    viewer = connect(path, None)
+    try:
+        audit = AuditLog(tmp_path / "audit.log")
+        forwards = Forwards(WriteContext.for_connection(viewer, audit=audit))
+        port = _free_port()
+        with pytest.raises(KdashError) as caught:
+            forwards.start(namespace, "Service", "web", 80, port)
+        assert caught.value.title == "Forbidden" and "pods/portforward" in caught.value.message
+        assert audit.lines()[-1]["result"] == "error"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))  # nothing listens
+        # Without the pre-check the server refuses each connection: the forward says why.
+        forward = PortForward(viewer.api_client, namespace, "Service", "web", 80, _free_port()).start()
+        try:
+            wait_state(forward, ACTIVE, timeout=30)
+            with pytest.raises(OSError):
+                _get(int(forward.local.rsplit(":", 1)[1]))
+            assert forward.status().last_error.startswith("Forbidden")
+        finally:
+            forward.stop()
+    finally:
+        viewer.close()
