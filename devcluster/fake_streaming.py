@@ -20,7 +20,8 @@ user, in a scratch directory per pod (no container, no isolation) with the envir
 container would get from its pod spec (env values and $(VAR) references, valueFrom
 configMapKeyRef/secretKeyRef/fieldRef, envFrom configMapRef/secretRef; ConfigMaps and Secrets
 are read through the apiserver with the kubelet's credentials). Port-forward reaches a tiny HTTP
-server per pod and port, started on demand on 127.0.0.1, that answers "pod NAME port P".
+server per pod and port, started on demand on 127.0.0.1, that answers "pod NAME port P" (and
+N bytes for GET /bytes/N).
 Only the WebSocket flavour is served: SPDY (what kubectl 1.20 speaks, a POST) is answered with 400.
 """
 
@@ -126,7 +127,7 @@ class ServerWebSocket:
                 elif n == 127:
                     n = struct.unpack("!Q", self._read(8))[0]
                 mask = self._read(4) if b1 & 0x80 else b"\0\0\0\0"
-                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self._read(n)))
+                payload = _unmask(self._read(n), mask)
             except (OSError, ValueError) as exc:
                 raise Closed() from exc
             opcode = b0 & 0x0F
@@ -149,6 +150,12 @@ class ServerWebSocket:
             if first_op == OP_TEXT:
                 return int(message[:1]), base64.b64decode(message[1:])
             return message[0], message[1:]
+
+
+def _unmask(data: bytes, mask: bytes) -> bytes:
+    n = len(data)
+    key = (mask * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
 
 
 def upgrade(handler: BaseHTTPRequestHandler, protocols: dict[str, bool]) -> ServerWebSocket | None:
@@ -461,11 +468,20 @@ def _answerer(pod_name: str, port: int) -> ThreadingHTTPServer:
 
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's naming
+            # GET /bytes/N answers N bytes (throughput through a forward); anything else names the pod.
+            size = self.path[len("/bytes/"):] if self.path.startswith("/bytes/") else ""
+            length = min(int(size), 1 << 30) if size.isdigit() else len(body)
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(length))
             self.end_headers()
-            self.wfile.write(body)
+            if not size.isdigit():
+                self.wfile.write(body)
+                return
+            chunk = b"x" * 65536
+            while length > 0:
+                self.wfile.write(chunk[:length])
+                length -= 65536
 
         def log_message(self, fmt, *args):
             pass

@@ -99,6 +99,9 @@ def test_unknown_container_is_refused_clearly(connection, namespace, app_pod):
         kexec.run(connection.api_client, namespace, app_pod, ["true"], container="nope")
     assert caught.value.title == "Bad request"
     assert caught.value.message == "container nope is not valid for pod app"
+    with pytest.raises(KdashError) as caught:
+        kexec.run(connection.api_client, namespace, app_pod, ["true"])  # two containers, none named
+    assert "a container name must be specified for pod app, choose one of: [main side]" in caught.value.message
     assert (_threads(), _sockets()) == before
 
 

@@ -310,3 +310,18 @@ def test_rbac_without_portforward_refuses_before_listening(cluster, kubectl, nam
             forward.stop()
     finally:
         viewer.close()
+
+
+def test_forward_carries_bulk_data(kubectl, namespace, forwards):
+    _apply(kubectl, namespace, *_web("web"))
+    pod = _ready_endpoints(kubectl, namespace, "web")[0]
+    port = _free_port()
+    forward = forwards.start(namespace, "Pod", pod, 8080, port)
+    size = 16 * 1024 * 1024
+    started = time.monotonic()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/bytes/{size}", timeout=60) as response:
+        received = len(response.read())
+    seconds = time.monotonic() - started
+    print(f"\nbulk: {size >> 20} MiB through the forward in {seconds:.2f} s ({size / seconds / 2**20:.1f} MiB/s)")
+    assert received == size
+    assert forward.status().bytes_in >= size
