@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
 import threading
 import time
 import urllib.request
 
 import pytest
 
-from devcluster.testing import service_account_kubeconfig, wait_for
+from devcluster.cluster import free_port
+from devcluster.testing import open_sockets, service_account_kubeconfig, wait_for
 from kdash.actions import exec as exec_action
 from kdash.actions.safety import AuditLog, ReadOnlyError, WriteContext
 from kdash.errors import KdashError
 from kdash.kube import exec as kexec
 from kdash.kube.client import connect
+from kdash.kube.portforward import ACTIVE, PortForward
 
 
 def _apply(kubectl, namespace: str, *docs: dict) -> None:
@@ -51,17 +60,6 @@ def _threads() -> set[str]:
     return {t.name for t in threading.enumerate() if t.name.startswith("kdash-")}
 
 
-def _sockets() -> int:
-    """Open sockets of this process (a leaked WebSocket would show here)."""
-    fd_dir = "/proc/self/fd"
-    count = 0
-    for fd in os.listdir(fd_dir):
-        try:
-            count += os.readlink(f"{fd_dir}/{fd}").startswith("socket:")
-        except OSError:
-            pass
-    return count
-
 
 def test_printenv_shows_configmap_values(connection, namespace, app_pod):
     result = kexec.run(connection.api_client, namespace, app_pod, ["printenv"], container="main")
@@ -94,7 +92,7 @@ def test_tty_session_resize_reaches_stty(connection, namespace, app_pod):
 
 
 def test_unknown_container_is_refused_clearly(connection, namespace, app_pod):
-    before = (_threads(), _sockets())
+    before = (_threads(), open_sockets())
     with pytest.raises(KdashError) as caught:
         kexec.run(connection.api_client, namespace, app_pod, ["true"], container="nope")
     assert caught.value.title == "Bad request"
@@ -102,15 +100,15 @@ def test_unknown_container_is_refused_clearly(connection, namespace, app_pod):
     with pytest.raises(KdashError) as caught:
         kexec.run(connection.api_client, namespace, app_pod, ["true"])  # two containers, none named
     assert "a container name must be specified for pod app, choose one of: [main side]" in caught.value.message
-    assert (_threads(), _sockets()) == before
+    assert (_threads(), open_sockets()) == before
 
 
 def test_missing_command_exits_127(connection, namespace, app_pod):
-    before = (_threads(), _sockets())
+    before = (_threads(), open_sockets())
     result = kexec.run(connection.api_client, namespace, app_pod, ["no-such-command"], container="main")
     assert result.exit_code == 127
     assert b"executable file not found" in result.stderr
-    assert (_threads(), _sockets()) == before
+    assert (_threads(), open_sockets()) == before
 
 
 def test_exec_action_audits_and_readonly_refuses(connection, namespace, app_pod, tmp_path):
@@ -163,8 +161,7 @@ def test_rbac_without_exec_is_refused_and_audited(cluster, kubectl, namespace, a
 
 
 def test_shell_falls_back_to_the_configured_command(connection, namespace, app_pod, tmp_path, monkeypatch):
-    from kdash.actions import exec as action
-
+    action = exec_action
     # A "distroless" container: neither bash nor sh exists, the configured command does.
     monkeypatch.setattr(action, "SHELLS", ("no-bash", "no-sh"))
     audit = AuditLog(tmp_path / "audit.log")
@@ -217,13 +214,6 @@ print("\\r\\nEXIT", code, flush=True)
 
 def test_terminal_attach_through_a_pty(cluster, namespace, app_pod):
     """The shell flow end to end: a process on a pty attaches, the window grows, stty size sees it."""
-    import fcntl
-    import pty
-    import struct
-    import subprocess
-    import sys
-    import termios
-
     def set_size(fd, rows, cols):
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
@@ -237,7 +227,6 @@ def test_terminal_attach_through_a_pty(cluster, namespace, app_pod):
     def read_until(marker: bytes, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
         while marker not in output and time.monotonic() < deadline:
-            import select
             if select.select([master], [], [], 0.1)[0]:
                 try:
                     output.extend(os.read(master, 65536))
@@ -262,9 +251,7 @@ def test_terminal_attach_through_a_pty(cluster, namespace, app_pod):
 
 def test_exec_and_forward_renew_an_expired_token(cluster, kubectl, namespace, app_pod, tmp_path):
     """A 401 on the WebSocket handshake re-runs the exec plugin once, like every other request."""
-    from test_auth_refresh import Rotator
-
-    from kdash.kube.portforward import ACTIVE, PortForward
+    from test_auth_refresh import Rotator  # another test module's fixture class: imported only here
 
     rotator = Rotator(cluster, kubectl, namespace, tmp_path)
     user = connect(str(rotator.kubeconfig), None)
@@ -275,7 +262,7 @@ def test_exec_and_forward_renew_an_expired_token(cluster, kubectl, namespace, ap
         result = kexec.run(user.api_client, namespace, app_pod, ["printenv", "HOSTNAME"], container="main")
         assert (result.exit_code, result.stdout) == (0, b"app\n")
         assert rotator.plugin_calls() == calls + 1
-        forward = PortForward(user.api_client, namespace, "Pod", app_pod, 8080, _free_port()).start()
+        forward = PortForward(user.api_client, namespace, "Pod", app_pod, 8080, free_port()).start()
         try:
             rotator.rotate(2)
             with urllib.request.urlopen(f"http://{forward.local}/", timeout=10) as response:
@@ -286,10 +273,3 @@ def test_exec_and_forward_renew_an_expired_token(cluster, kubectl, namespace, ap
     finally:
         user.close()
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
+import ssl
 import subprocess
 import threading
 import time
@@ -12,6 +14,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import pytest
+import websocket
 
 from devcluster.fake_kubelet import CRASHLOOP, IMAGE_PULL_ERROR, LOG_RATE, NEVER_READY, READY_DELAY
 from devcluster.testing import wait_for
@@ -283,10 +286,6 @@ def test_nodes_stay_ready_and_renew_leases(cluster, kubectl):
 
 def _raw_ws(cluster, path: str, query: str, protocol: str):
     """A WebSocket straight through the apiserver (no kdash code), with the admin token."""
-    import ssl
-
-    import websocket
-
     ws = websocket.WebSocket(sslopt={"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": cluster.ca_file})
     url = "wss" + cluster.server[len("https"):] + path + "?" + query
     ws.connect(url, header=[f"Authorization: Bearer {cluster.token}"], subprotocols=[protocol], timeout=10)
@@ -294,8 +293,6 @@ def _raw_ws(cluster, path: str, query: str, protocol: str):
 
 
 def _frames(ws) -> list[tuple[int, bytes]]:
-    import websocket
-
     frames = []
     while True:
         try:
@@ -358,8 +355,6 @@ def test_port_forward_frames_carry_the_port_first(cluster, namespace, exec_pod):
 
 
 def test_exec_refusals_match_the_kubelet(cluster, kubectl, namespace, exec_pod):
-    import websocket
-
     # Unknown container: the apiserver answers before reaching the node.
     with pytest.raises(websocket.WebSocketBadStatusException) as caught:
         _raw_ws(cluster, f"/api/v1/namespaces/{namespace}/pods/p/exec",
@@ -381,8 +376,6 @@ def test_exec_refusals_match_the_kubelet(cluster, kubectl, namespace, exec_pod):
 
 def test_current_kubectl_execs_over_websocket(cluster, namespace, exec_pod):
     """kubectl >= 1.30 execs over WebSocket (v5.channel.k8s.io): a real client-go cross-check."""
-    import shutil
-
     other = shutil.which("kubectl")
     version = subprocess.run([other or "false", "version", "--client", "-o", "json"], capture_output=True,
                              text=True).stdout

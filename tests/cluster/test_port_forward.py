@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -11,12 +10,13 @@ import urllib.request
 
 import pytest
 
+from devcluster.cluster import free_port
 from devcluster.fake_kubelet import NEVER_READY
-from devcluster.testing import wait_for
+from devcluster.testing import open_sockets, service_account_kubeconfig, wait_for
 from kdash.actions.port_forward import Forwards
 from kdash.actions.safety import AuditLog, ReadOnlyError, WriteContext
 from kdash.errors import KdashError
-from kdash.kube.client import get_json
+from kdash.kube.client import connect, get_json
 from kdash.kube.portforward import ACTIVE, FAILED, PortForward, suggest_local_port, wait_state
 
 
@@ -55,11 +55,6 @@ def _forward_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("kdash-forward")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def forwards(connection, tmp_path):
@@ -72,7 +67,7 @@ def forwards(connection, tmp_path):
 def test_pod_forward_answers_and_counts(kubectl, namespace, forwards):
     _apply(kubectl, namespace, *_web("web"))
     pod = _ready_endpoints(kubectl, namespace, "web")[0]
-    port = _free_port()
+    port = free_port()
     forward = forwards.start(namespace, "Pod", pod, 8080, port)
     assert _get(port) == f"pod {pod} port 8080\n"
     assert _get(port) == f"pod {pod} port 8080\n"
@@ -94,7 +89,7 @@ def test_pod_forward_answers_and_counts(kubectl, namespace, forwards):
 def test_pod_forward_says_when_its_pod_is_gone(kubectl, namespace, forwards):
     _apply(kubectl, namespace, *_web("web"))
     pod = _ready_endpoints(kubectl, namespace, "web")[0]
-    port = _free_port()
+    port = free_port()
     forward = forwards.start(namespace, "Pod", pod, 8080, port)
     assert _get(port).startswith(f"pod {pod}")
     kubectl("delete", "pod", pod, "-n", namespace, "--wait=false")
@@ -106,7 +101,7 @@ def test_pod_forward_says_when_its_pod_is_gone(kubectl, namespace, forwards):
 def test_service_forward_survives_a_rollout_on_the_same_port(kubectl, namespace, forwards):
     _apply(kubectl, namespace, *_web("web"))
     first = _ready_endpoints(kubectl, namespace, "web")[0]
-    port = _free_port()
+    port = free_port()
     forward = forwards.start(namespace, "Service", "web", 80, port)
     assert _get(port) == f"pod {first} port 8080\n"
 
@@ -155,7 +150,7 @@ def test_service_forward_fails_without_ready_pods_and_recovers(kubectl, namespac
     _apply(kubectl, namespace, *_web("web", annotations={NEVER_READY: "true"}))
     wait_for(lambda: json.loads(kubectl("get", "pods", "-n", namespace, "-o", "json"))["items"],
              message="a pod")
-    port = _free_port()
+    port = free_port()
     forward = forwards.start(namespace, "Service", "web", 80, port)
     status = forward.status()
     assert status.state == FAILED
@@ -170,7 +165,7 @@ def test_service_forward_fails_without_ready_pods_and_recovers(kubectl, namespac
 def test_readonly_refuses_forward_with_an_audit_line(connection, namespace, tmp_path):
     audit = AuditLog(tmp_path / "audit.log")
     forwards = Forwards(WriteContext.for_connection(connection, readonly=True, audit=audit))
-    port = _free_port()
+    port = free_port()
     with pytest.raises(ReadOnlyError):
         forwards.start(namespace, "Service", "web", 80, port)
     line = audit.lines()[-1]
@@ -180,21 +175,12 @@ def test_readonly_refuses_forward_with_an_audit_line(connection, namespace, tmp_
         s.bind(("127.0.0.1", port))  # nothing was bound
 
 
-def _sockets() -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-        except OSError:
-            pass
-    return count
-
 
 def test_bad_input_leaves_nothing_open(kubectl, namespace, forwards):
     _apply(kubectl, namespace, *_web("web"))
     _ready_endpoints(kubectl, namespace, "web")
     get_json(forwards.ctx.api_client, f"/api/v1/namespaces/{namespace}/services/web")  # warm the pool
-    before = _sockets()
+    before = open_sockets()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
@@ -207,12 +193,12 @@ def test_bad_input_leaves_nothing_open(kubectl, namespace, forwards):
             forwards.start(namespace, "Service", "web", remote, local)
         assert caught.value.title == "Invalid port" and "out of range" in caught.value.message
     with pytest.raises(KdashError) as caught:
-        forwards.start(namespace, "Service", "web", 81, _free_port())
+        forwards.start(namespace, "Service", "web", 81, free_port())
     assert caught.value.title == "No such port" and "ports: 80" in caught.value.message
     with pytest.raises(KdashError) as caught:
-        forwards.start(namespace, "Service", "nope", 80, _free_port())
+        forwards.start(namespace, "Service", "nope", 80, free_port())
     assert caught.value.title == "Not found"
-    assert _sockets() == before
+    assert open_sockets() == before
     assert forwards.list() == [] and _forward_threads() == []
     results = [line["result"] for line in forwards.ctx.audit.lines()]
     assert results == ["error"] * 6
@@ -231,7 +217,7 @@ def test_suggested_local_port_skips_a_taken_one():
 def test_service_forward_moves_when_its_pod_is_deleted(kubectl, namespace, forwards):
     _apply(kubectl, namespace, *_web("web", replicas=2))
     _ready_endpoints(kubectl, namespace, "web", count=2)
-    port = _free_port()
+    port = free_port()
     forward = forwards.start(namespace, "Service", "web", 80, port)
     used = forward.status().pod
     assert _get(port) == f"pod {used} port 8080\n"
@@ -258,7 +244,7 @@ def test_service_forward_recovers_after_a_recreate_rollout(kubectl, namespace, f
     docs[0]["spec"]["strategy"] = {"type": "Recreate"}
     _apply(kubectl, namespace, *docs)
     first = _ready_endpoints(kubectl, namespace, "web")[0]
-    port = _free_port()
+    port = free_port()
     forward = forwards.start(namespace, "Service", "web", 80, port)
     kubectl("rollout", "restart", "deployment/web", "-n", namespace)
     started, down_at, states = time.monotonic(), None, set()
@@ -279,9 +265,6 @@ def test_service_forward_recovers_after_a_recreate_rollout(kubectl, namespace, f
 
 
 def test_rbac_without_portforward_refuses_before_listening(cluster, kubectl, namespace, tmp_path):
-    from devcluster.testing import service_account_kubeconfig
-    from kdash.kube.client import connect
-
     _apply(kubectl, namespace, *_web("web"))
     path = service_account_kubeconfig(cluster, kubectl, namespace, tmp_path / "kubeconfig")
     kubectl("create", "role", "reader", "-n", namespace, "--verb=get,list,watch",
@@ -292,7 +275,7 @@ def test_rbac_without_portforward_refuses_before_listening(cluster, kubectl, nam
     try:
         audit = AuditLog(tmp_path / "audit.log")
         forwards = Forwards(WriteContext.for_connection(viewer, audit=audit))
-        port = _free_port()
+        port = free_port()
         with pytest.raises(KdashError) as caught:
             forwards.start(namespace, "Service", "web", 80, port)
         assert caught.value.title == "Forbidden" and "pods/portforward" in caught.value.message
@@ -300,7 +283,7 @@ def test_rbac_without_portforward_refuses_before_listening(cluster, kubectl, nam
         with socket.socket() as s:
             s.bind(("127.0.0.1", port))  # nothing listens
         # Without the pre-check the server refuses each connection: the forward says why.
-        forward = PortForward(viewer.api_client, namespace, "Service", "web", 80, _free_port()).start()
+        forward = PortForward(viewer.api_client, namespace, "Service", "web", 80, free_port()).start()
         try:
             wait_state(forward, ACTIVE, timeout=30)
             with pytest.raises(OSError):
@@ -315,7 +298,7 @@ def test_rbac_without_portforward_refuses_before_listening(cluster, kubectl, nam
 def test_forward_carries_bulk_data(kubectl, namespace, forwards):
     _apply(kubectl, namespace, *_web("web"))
     pod = _ready_endpoints(kubectl, namespace, "web")[0]
-    port = _free_port()
+    port = free_port()
     forward = forwards.start(namespace, "Pod", pod, 8080, port)
     size = 16 * 1024 * 1024
     started = time.monotonic()
