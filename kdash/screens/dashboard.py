@@ -151,11 +151,22 @@ class DashboardScreen(RolloutControl, Screen[None]):
             self.refresh_data(stale)
 
     def _rebuild_tree(self) -> None:
-        app = self.app
-        store = app.store
-        now = app.now()
+        nodes = self.view_nodes(fresh=False)
+        self._view_nodes = nodes
+        self.tree.patch(nodes)
+        self._update_status()
+
+    def view_nodes(self, *, fresh: bool = True) -> list[render_tree.Node]:
+        """The current view's nodes, filtered; `fresh` builds them from the store's objects
+        alone (no feed, no cache): what the incremental build must equal."""
+        store = self.app.store
+        now = self.app.now()
         if self.view == WORKLOADS:
-            nodes = self._workload_nodes(store, now)
+            if fresh:
+                nodes = render_tree.build_workload_tree(
+                    store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now)
+            else:
+                nodes = self._workload_nodes(store, now)
         elif self.view == SERVICES:
             nodes = render_tree.build_service_tree(
                 store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)
@@ -164,9 +175,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if self.name_filter or self._selector is not None:
             nodes = render_tree.filter_tree(nodes, name_substring=self.name_filter or None,
                                             label_selector=self._selector)
-        self._view_nodes = nodes
-        self.tree.patch(nodes)
-        self._update_status()
+        return nodes
 
     def _workload_nodes(self, store, now) -> list[render_tree.Node]:
         """The workload tree from what changed since the last build (a feed of the store)."""

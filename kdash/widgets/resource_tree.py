@@ -52,6 +52,7 @@ class ResourceTree(Tree[str]):
     _structure_changed = False
     _top_changed = False
     _visible = range(0)
+    _dirty_tops: list = []
     _line_nodes: list = []
     full_builds = 0
 
@@ -90,6 +91,31 @@ class ResourceTree(Tree[str]):
         """Plain text of every line as a user would see it (for tests and headless checks)."""
         return [self._painted(line.node).plain for line in self._tree_lines]
 
+    def displayed_lines(self) -> list[str]:
+        """Every line the widget paints (scrolled into view or not), indented by depth: the
+        truth a fresh build is compared with (see `lines_for`)."""
+        return ["  " * (len(line.path) - 1) + self._painted(line.node).plain for line in self._tree_lines]
+
+    def lines_for(self, nodes: Sequence[Node]) -> list[str]:
+        """The lines `displayed_lines` must show for `nodes`: every node, indented by depth,
+        below each node that is open (as the user left it, else open on the top two levels)."""
+        out: list[str] = []
+
+        def walk(level: Sequence[Node], depth: int) -> None:
+            for node in level:
+                out.append("  " * depth + label_at(node, self._now))
+                if node.children and self._is_open(node.key, depth):
+                    walk(node.children, depth + 1)
+
+        walk(nodes, 0)
+        return out
+
+    def _is_open(self, key: str, depth: int) -> bool:
+        widget = self._widget_by_key.get(key)
+        if widget is not None:
+            return widget.is_expanded
+        return depth <= 1 and key not in self._collapsed
+
     def select_key(self, key: str) -> bool:
         widget = self._widget_by_key.get(key)
         if widget is None:
@@ -118,6 +144,7 @@ class ResourceTree(Tree[str]):
         self._visible = range(self.scroll_offset.y, self.scroll_offset.y + self.size.height)
         self._structure_changed = False
         dirty_tops: list[TreeNode[str]] = []
+        self._dirty_tops = dirty_tops
         self._top_changed = False
         self._patching = True
         try:
@@ -157,6 +184,9 @@ class ResourceTree(Tree[str]):
             widget = self._widget_by_key.get(node.key)
             if widget is not None and widget.parent is not parent:
                 # Moved under another parent (e.g. a pod adopted by a ReplicaSet): re-create it.
+                # Its old parent may be patched later, or not at all, and then finds nothing to
+                # remove: its lines must be re-laid all the same.
+                self._moved_from(widget)
                 self._drop(widget)
                 widget = None
             if widget is None:
@@ -165,6 +195,8 @@ class ResourceTree(Tree[str]):
                                     allow_expand=bool(node.children))
                 self._widget_by_key[node.key] = widget
                 changed = True
+                if dirty_tops is not None:
+                    self._top_changed = True  # a new top-level line (appended: no reorder shows it)
             else:
                 old = self._node_by_key.get(node.key)
                 if old is node:
@@ -194,6 +226,16 @@ class ResourceTree(Tree[str]):
             if dirty_tops is not None:
                 self._top_changed = True
         return changed
+
+    def _moved_from(self, widget: TreeNode[str]) -> None:
+        """Note that `widget` leaves its place: its top-level subtree changes shape."""
+        top = widget
+        while top.parent is not None and top.parent is not self.root:
+            top = top.parent
+        if top is widget:
+            self._top_changed = True
+        else:
+            self._dirty_tops.append(top)
 
     def _relabel(self, widget: TreeNode[str], node: Node) -> None:
         """What TreeNode.set_label does, minus its per-node refresh message (see patch)."""
