@@ -22,6 +22,7 @@ from kdash.screens.rollout_control import RolloutControl
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine
+from kdash.widgets.tree_selfcheck import RECENT_CHANGES, SELFCHECK_SECONDS, TreeSelfCheck
 
 DETAILS_MIN_HEIGHT = 32
 # Under churn the details pane (describe + the object's events) follows at most this often;
@@ -81,6 +82,9 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self._details_timer = None
         self._message = ""
         self._composed_ready = False
+        # What the tree was last built from (see _built_from); the debug self-check compares then.
+        self._built: tuple | None = None
+        self.selfcheck: TreeSelfCheck | None = None
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -101,6 +105,10 @@ class DashboardScreen(RolloutControl, Screen[None]):
             # On a small terminal the tree is the point; `d` brings the details back.
             self.query_one("#details-scroll").add_class("hidden")
         self.tree.focus()
+        if self.app.settings.debug_selfcheck:
+            self.selfcheck = TreeSelfCheck(self.tree, self.view_nodes, lambda: self._built == self._built_from(),
+                                           lambda: self.app.store.recent_changes(), lambda: self.view)
+            self.set_interval(SELFCHECK_SECONDS, self.selfcheck.check)
         self.refresh_all()
 
     # -- data → widgets ------------------------------------------------------------------
@@ -121,6 +129,8 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if kinds is None:
             self._reset_tree_cache()
             self._rollouts = RolloutIndex()
+            if self.selfcheck is not None:
+                self.app.store.record_changes(RECENT_CHANGES)  # (a new store after a connect)
         if kinds is None or kinds & VIEW_KINDS[self.view]:
             self._rebuild_tree()
         if kinds is None or kinds & {"Deployment", "ReplicaSet"}:
@@ -151,10 +161,19 @@ class DashboardScreen(RolloutControl, Screen[None]):
             self.refresh_data(stale)
 
     def _rebuild_tree(self) -> None:
+        self._built = self._built_from()
         nodes = self.view_nodes(fresh=False)
         self._view_nodes = nodes
         self.tree.patch(nodes)
         self._update_status()
+
+    def _built_from(self) -> tuple:
+        """The store state and view settings a build reflects: while they are what the tree was
+        last built from, the tree must equal a fresh build (before that a flush is due)."""
+        store = self.app.store
+        versions = store.versions()
+        return (id(store), self.view, self.name_filter, self.label_filter, self._covered(),
+                tuple(versions.get(kind, 0) for kind in sorted(VIEW_KINDS[self.view])))
 
     def view_nodes(self, *, fresh: bool = True) -> list[render_tree.Node]:
         """The current view's nodes, filtered; `fresh` builds them from the store's objects
