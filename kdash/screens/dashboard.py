@@ -84,6 +84,8 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self._composed_ready = False
         # What the tree was last built from (see _built_from); the debug self-check compares then.
         self._built: tuple | None = None
+        # Per view: (key of the selected object, its line) when the user left that view.
+        self._selections: dict[str, tuple[str | None, int]] = {}
         self.selfcheck: TreeSelfCheck | None = None
 
     def compose(self) -> ComposeResult:
@@ -164,8 +166,16 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self._built = self._built_from()
         nodes = self.view_nodes(fresh=False)
         self._view_nodes = nodes
-        self.tree.patch(nodes)
+        tree = self.tree
+        tree.lost = None
+        tree.patch(nodes)
+        if tree.lost is not None:
+            self._say_lost(*tree.lost)
         self._update_status()
+
+    def _say_lost(self, gone: str, now: str | None) -> None:
+        """Writes act on the selection: when it moves to another object by itself, say so."""
+        self._message = f"{_key_text(gone)} is gone; selected: {_key_text(now) if now else 'nothing'}"
 
     def _built_from(self) -> tuple:
         """The store state and view settings a build reflects: while they are what the tree was
@@ -326,11 +336,27 @@ class DashboardScreen(RolloutControl, Screen[None]):
     def _set_view(self, view: str) -> None:
         if view == self.view:
             return
+        tree = self.tree
+        selected = tree.selected
+        self._selections[self.view] = (selected.key if selected else None, tree.cursor_line)
         self.view = view
         # The two trees share no keys, so start the widget afresh rather than diffing.
-        self.tree.reset_nodes()
+        tree.reset_nodes()
         self._reset_tree_cache()
         self.refresh_all()
+        self._restore_selection(self._selections.get(view, (None, 0)))
+
+    def _restore_selection(self, remembered: tuple[str | None, int]) -> None:
+        """Select the object selected when this view was left; if it is gone, the nearest line
+        (as when it goes while shown), and say so."""
+        key, line = remembered
+        tree = self.tree
+        if key is not None and tree.select_key(key):
+            return
+        node = tree.select_line(line)
+        if key is not None:
+            self._say_lost(key, node.key if node else None)
+            self._update_status()
 
     def action_filter(self) -> None:
         from kdash.screens.modals import PromptScreen
@@ -403,3 +429,12 @@ class DashboardScreen(RolloutControl, Screen[None]):
             self.app.notify("Logs: select a Pod, ReplicaSet, Deployment or Service", severity="warning")
             return
         self.app.push_screen(LogsScreen(LogSource(node.kind, node.namespace, node.name)))
+
+
+def _key_text(key: str) -> str:
+    """"Pod/ns/name" (or a Service's "Service/ns/svc/Pod/ns/pod") as "Pod ns/name"."""
+    parts = key.split("/")
+    if parts[0] == "group" or len(parts) < 3:
+        return key
+    kind, namespace, name = parts[-3:]
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"

@@ -70,6 +70,8 @@ class ResourceTree(Tree[str]):
         self._collapsed: set[str] = set()
         self._relabelled = False
         self.patches = 0
+        # (key of the selected object that went away, key now selected), set by a patch.
+        self.lost: tuple[str, str | None] | None = None
 
     def on_mount(self) -> None:
         self.set_interval(AGE_TICK_SECONDS, self._age_tick)
@@ -126,11 +128,27 @@ class ResourceTree(Tree[str]):
             parent = parent.parent
         self._tree_lines  # noqa: B018 - rebuild lines so the node's line number is current
         self.move_cursor(widget)
+        self.call_after_refresh(self.scroll_to_cursor)
         return True
+
+    def select_line(self, line: int) -> Node | None:
+        """Put the cursor on line `line` (clamped to the tree), in view; its node."""
+        lines = self._tree_lines
+        if not lines:
+            return None
+        self.move_cursor(lines[min(max(line, 0), len(lines) - 1)].node)
+        self.call_after_refresh(self.scroll_to_cursor)
+        return self.selected
+
+    def scroll_to_cursor(self) -> None:
+        """Scroll the cursor's line into view (once the layout knows the tree's new height)."""
+        if self.cursor_node is not None and self.cursor_line >= 0:
+            self.scroll_to_node(self.cursor_node, animate=False)
 
     def reset_nodes(self) -> None:
         """Forget every node (switching to a tree that shares no keys with this one)."""
         self.clear()
+        self.cursor_line = -1  # a row number means another object in the next tree
         self._widget_by_key.clear()
         self._node_by_key.clear()
 
@@ -398,12 +416,16 @@ class ResourceTree(Tree[str]):
         lines = self._tree_lines
         if key is not None and key in self._widget_by_key:
             widget = self._widget_by_key[key]
-            if widget._line >= 0 and widget._line != self.cursor_line:
+            if widget._line >= 0 and widget._line != line:
                 self.move_cursor(widget)
+                self.call_after_refresh(self.scroll_to_cursor)  # it moved: keep it in view
             return
         if lines:
-            # The selected object went away: stay on the same line, like k9s does.
-            self.move_cursor(lines[min(max(line, 0), len(lines) - 1)].node)
+            # The selected object went away: stay on the same line, like k9s does (the nearest
+            # object), in view; `lost` tells the screen to say so.
+            self.select_line(line)
+            if key is not None and line >= 0:
+                self.lost = (key, self.selected.key if self.selected else None)
 
     def _on_tree_node_collapsed(self, event: Tree.NodeCollapsed[str]) -> None:
         if event.node.data:
