@@ -233,7 +233,6 @@ class DashboardScreen(RolloutControl, Screen[None]):
         tracked = app.tracked_rollouts() - rollouts.active.keys()
         shown = list(rollouts.active.values()) + [rollouts.statuses[uid] for uid in tracked
                                                   if uid in rollouts.statuses]
-        shown.sort(key=lambda s: (s.state != "failed", s.namespace, s.name))
         self.query_one(RolloutProgress).show(shown, app.health_style)
 
     def _update_status(self) -> None:
