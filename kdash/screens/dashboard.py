@@ -17,6 +17,7 @@ from kdash.render import details as render_details
 from kdash.render import tree as render_tree
 from kdash.render.configmaps import build_configmap_tree
 from kdash.render.labels import parse_selector
+from kdash.render.pods import Health
 from kdash.render.rollout import RolloutIndex
 from kdash.screens.rollout_control import RolloutControl
 from kdash.widgets.resource_tree import ResourceTree
@@ -32,6 +33,12 @@ WORKLOADS = "workloads"
 SERVICES = "services"
 CONFIGMAPS = "configmaps"
 VIEWS = (WORKLOADS, SERVICES, CONFIGMAPS)
+# What the status line counts per view: (kind, word).
+STATUS_COUNTS = {
+    WORKLOADS: (("Deployment", "deploy"), ("ReplicaSet", "rs"), ("Pod", "pods")),
+    SERVICES: (("Service", "svc"), ("Pod", "pods")),
+    CONFIGMAPS: (("ConfigMap", "configmaps"), ("Deployment", "deploy")),
+}
 VIEW_TITLES = {WORKLOADS: "Deployments", SERVICES: "Services", CONFIGMAPS: "ConfigMaps"}
 # Kinds whose change affects each view; other kinds only touch the details pane / header.
 VIEW_KINDS = {
@@ -182,7 +189,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         last built from, the tree must equal a fresh build (before that a flush is due)."""
         store = self.app.store
         versions = store.versions()
-        return (id(store), self.view, self.name_filter, self.label_filter, self._covered(),
+        return (id(store), self.view, self.name_filter, self.label_filter, self._covered(), tuple(self._forbidden()),
                 tuple(versions.get(kind, 0) for kind in sorted(VIEW_KINDS[self.view])))
 
     def view_nodes(self, *, fresh: bool = True) -> list[render_tree.Node]:
@@ -204,7 +211,23 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if self.name_filter or self._selector is not None:
             nodes = render_tree.filter_tree(nodes, name_substring=self.name_filter or None,
                                             label_selector=self._selector)
-        return nodes
+            if not nodes:
+                nodes = [_notice("no-matches", f"no matches for {self._filter_text()}", "none")]
+        return self._forbidden_notices() + nodes
+
+    def _filter_text(self) -> str:
+        return f'"{self.name_filter}"' if self.name_filter else f"-l {self.label_filter}"
+
+    def _forbidden(self) -> list[tuple[str, str | None]]:
+        """(kind, namespace) of this view's kinds the user may not list."""
+        return sorted(((kind, ns) for (kind, ns), sync in self.app.store.states().items()
+                       if kind in VIEW_KINDS[self.view] and sync.state == "forbidden"), key=str)
+
+    def _forbidden_notices(self) -> list[render_tree.Node]:
+        """A line per kind this view cannot list: an empty view must not look like an empty cluster."""
+        return [_notice(f"forbidden/{kind}", f"forbidden: cannot list {_plural(kind)} "
+                                             f"{f'in ns {ns}' if ns else 'in any namespace'}", "error")
+                for kind, ns in self._forbidden()]
 
     def _workload_nodes(self, store, now) -> list[render_tree.Node]:
         """The workload tree from what changed since the last build (a feed of the store)."""
@@ -241,20 +264,27 @@ class DashboardScreen(RolloutControl, Screen[None]):
             parts.append(f"filter: {self.name_filter}")
         if self.label_filter:
             parts.append(f"labels: {self.label_filter}")
-        store = self.app.store
-        if self.view == WORKLOADS:
-            parts.append(f"{store.count('Deployment')} deploy  {store.count('ReplicaSet')} rs  "
-                         f"{store.count('Pod')} pods")
-        elif self.view == SERVICES:
-            parts.append(f"{store.count('Service')} svc  {store.count('Pod')} pods")
-        else:
-            parts.append(f"{store.count('ConfigMap')} configmaps  {store.count('Deployment')} deploy")
+        parts.append(self._totals())
         if self._message:
             parts.append(self._message)
         text = "  │  ".join(parts)
         if text != self._status_text:
             self._status_text = text
             self.query_one("#status", Static).update(Text(text), layout=False)  # one line, always
+
+    def _totals(self) -> str:
+        """Objects per kind of the view; with a filter on, "shown/total"."""
+        store = self.app.store
+        filtered = bool(self.name_filter or self.label_filter)
+        shown: dict[str, set[tuple[str, str]]] = {}
+        if filtered:
+            for _, node in render_tree.flatten(self._view_nodes):
+                shown.setdefault(node.kind, set()).add((node.namespace, node.name))
+        words = []
+        for kind, word in STATUS_COUNTS[self.view]:
+            total = store.count(kind)
+            words.append(f"{len(shown.get(kind, ()))}/{total} {word}" if filtered else f"{total} {word}")
+        return "  ".join(words)
 
     def update_header(self) -> None:
         app = self.app
@@ -437,3 +467,14 @@ def _key_text(key: str) -> str:
         return key
     kind, namespace, name = parts[-3:]
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def _notice(name: str, text: str, health: Health) -> render_tree.Node:
+    """A line that is no object (nothing to act on): why the view shows less than expected."""
+    return render_tree.Node(key=f"notice/{name}", kind="notice", namespace="", name="", uid="", label=text,
+                            health=health)
+
+
+def _plural(kind: str) -> str:
+    """The resource name of the view kinds (Endpoints is already plural)."""
+    return kind.lower() if kind.endswith("s") else f"{kind.lower()}s"
