@@ -35,12 +35,13 @@ async def test_each_pod_shows_exactly_once_in_every_start(cluster, kubectl, name
                             timeout=70)
     pods = await asyncio.to_thread(_pods, kubectl, namespace)
     assert len(pods) == 6
+    replicaset = next(p for p in pods if p.startswith("web-")).rsplit("-", 1)[0]
     for start in range(STARTS):
         app = live_app(cluster, namespace)
         async with app.run_test(size=(120, 40)) as pilot:
             screen = app.dashboard
             await until(pilot, lambda: all(screen.tree.node(f"Pod/{namespace}/{p}") for p in pods)
-                        and screen.tree.node(f"ReplicaSet/{namespace}/" + pods[0].rsplit("-", 2)[0]) is not None
+                        and screen.tree.node(f"ReplicaSet/{namespace}/{replicaset}") is not None
                         and app.watch_health() == "live", message=f"start {start}: every pod listed")
             for _ in range(5):  # and as later flushes come in
                 await pilot.pause(0.1)
