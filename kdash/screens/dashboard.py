@@ -182,7 +182,9 @@ class DashboardScreen(RolloutControl, Screen[None]):
 
     def _say_lost(self, gone: str, now: str | None) -> None:
         """Writes act on the selection: when it moves to another object by itself, say so."""
-        self._message = f"{_key_text(gone)} is gone; selected: {_key_text(now) if now else 'nothing'}"
+        # With a filter on, it may only be filtered out.
+        where = "is not shown" if self.name_filter or self.label_filter else "is gone"
+        self._message = f"{_key_text(gone)} {where}; selected: {_key_text(now) if now else 'nothing'}"
 
     def _built_from(self) -> tuple:
         """The store state and view settings a build reflects: while they are what the tree was
