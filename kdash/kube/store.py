@@ -322,13 +322,18 @@ class Store:
 
     def _note_feeds(self, kind: str, old: Obj | None, new: Obj | None) -> None:
         if self._recent is not None:
-            obj = new if new is not None else old
-            change = ADDED if old is None else DELETED if new is None else MODIFIED
-            namespace, name = key(obj)  # type: ignore[arg-type]
-            self._recent.append((time.time(), kind, change, f"{namespace}/{name}", resource_version(obj)))
+            self._record(kind, old, new)
         for feed in self._feeds:
             if kind in feed.kinds:
                 feed._note(kind, old, new)
+
+    def _record(self, kind: str, old: Obj | None, new: Obj | None) -> None:
+        obj = new if new is not None else old
+        if obj is None or self._recent is None:
+            return
+        change = ADDED if old is None else DELETED if new is None else MODIFIED
+        namespace, name = key(obj)
+        self._recent.append((time.time(), kind, change, f"{namespace}/{name}", resource_version(obj)))
 
     def _index(self, kind: str, obj_key: Key, obj: Obj) -> None:
         owner = owner_uid(obj)
