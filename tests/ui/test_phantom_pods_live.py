@@ -74,3 +74,24 @@ async def test_each_pod_shows_exactly_once_in_every_start(cluster, kubectl, name
                 for pod in pods:
                     assert sum(1 for line in shown if f"pod {pod} " in line) == 1, (start, pod, shown)
                 assert any(line.startswith("Pods without ReplicaSet (3)") for line in shown), shown
+
+
+async def test_the_self_check_finds_nothing_while_the_cluster_changes(cluster, kubectl, namespace):
+    """No false alarms from the debug self-check under churn (and no real difference either)."""
+    from kdash.config import Settings
+
+    await asyncio.to_thread(kubectl, "create", "deployment", "web", "--image=nginx:1.14.2", "--replicas=2",
+                            "-n", namespace)
+    app = live_app(cluster, namespace, settings=Settings(debug_selfcheck=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.dashboard
+        await until(pilot, lambda: screen.tree.node(f"Deployment/{namespace}/web"), message="deployment")
+        checked = 0
+        for replicas in (4, 1, 3, 0, 2):
+            await asyncio.to_thread(kubectl, "scale", "deployment/web", f"--replicas={replicas}", "-n", namespace)
+            for _ in range(8):
+                await pilot.pause(0.15)
+                report = screen.selfcheck.check()
+                assert report is None, report
+                checked += screen._built == screen._built_from()
+        assert checked > 10  # the check did compare, not only wait for flushes
