@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -48,6 +49,11 @@ def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
     now = datetime.now(timezone.utc)
     workloads = build_workload_tree(objects["Deployment"], objects["ReplicaSet"], objects["Pod"], now)
     services = build_service_tree(objects["Service"], objects["Pod"], objects["Endpoints"], now)
+    if getattr(args, "output", None):
+        from kdash.render.output import render
+
+        sys.stdout.write(render(args.output, connection.context_name, namespace, workloads, services))
+        return 0
     if console is None:
         console = Console()
         if not console.is_terminal:
