@@ -13,6 +13,7 @@ from kdash.safe_text import visible
 API_VERSION = "kdash/v1"
 """Bumped only when a field is renamed or removed; new fields may appear within a version."""
 WIDE_COLUMNS = ("NAME", "STATUS", "READY", "REVISION", "AGE", "NODE", "IP")
+SHORT_KINDS = {"Deployment": "deploy", "ReplicaSet": "rs", "Pod": "pod", "Service": "svc"}
 
 
 def node_data(node: Node) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def render(output: str, context: str, namespace: str | None, workloads: Sequence
            services: Sequence[Node]) -> str:
     """The text `-o output` prints (json, yaml or wide)."""
     if output == "wide":
-        return wide_table([("WORKLOADS", workloads), ("SERVICES", services)])
+        return wide_table([("WORKLOADS", workloads), ("SERVICES", services)], all_namespaces=namespace is None)
     data = document(context, namespace, workloads, services)
     if output == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -44,13 +45,11 @@ def render(output: str, context: str, namespace: str | None, workloads: Sequence
 
 
 def wide_row(depth: int, node: Node) -> tuple[str, ...]:
+    """NAME (indented by depth) STATUS READY REVISION AGE NODE IP, from the node's display fields."""
     c = node.columns
-    if node.kind in ("group", "Namespace"):
-        name = node.label
-    else:
-        short = {"Deployment": "deploy", "ReplicaSet": "rs", "Pod": "pod", "Service": "svc"}.get(node.kind, node.kind)
-        name = f"{short}/{node.name}"
-    status = c.get("status") or c.get("state") or c.get("type") or ""
+    structural = node.kind in ("group", "Namespace")
+    name = node.label if structural else f"{SHORT_KINDS.get(node.kind, node.kind)}/{node.name}"
+    status = "" if structural else c.get("status") or c.get("state") or c.get("type") or node.health
     if node.kind == "ReplicaSet":
         ready = f"{c.get('ready')}/{c.get('desired')}"
     elif node.kind == "Service":
@@ -64,10 +63,12 @@ def wide_row(depth: int, node: Node) -> tuple[str, ...]:
     return tuple(visible(cell) for cell in cells)
 
 
-def wide_table(sections: Iterable[tuple[str, Sequence[Node]]]) -> str:
-    rows: list[tuple[str, ...]] = [WIDE_COLUMNS]
+def wide_table(sections: Iterable[tuple[str, Sequence[Node]]], all_namespaces: bool = False) -> str:
+    """kubectl's -o wide: one row per node; across namespaces a NAMESPACE column comes first."""
+    rows: list[tuple[str, ...]] = [(("NAMESPACE",) if all_namespaces else ()) + WIDE_COLUMNS]
     for title, nodes in sections:
-        rows.append((title,) + ("",) * (len(WIDE_COLUMNS) - 1))
-        rows.extend(wide_row(depth + 1, node) for depth, node in flatten(nodes))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(WIDE_COLUMNS))]
+        rows.append((("",) if all_namespaces else ()) + (title,) + ("",) * (len(WIDE_COLUMNS) - 1))
+        rows.extend(((visible(node.namespace),) if all_namespaces else ()) + wide_row(depth + 1, node)
+                    for depth, node in flatten(nodes))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "".join("   ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n" for row in rows)
