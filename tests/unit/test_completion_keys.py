@@ -92,3 +92,10 @@ def test_keys_lists_every_binding_id_with_the_settings_keymap(tmp_path):
     assert rows["toggle_details"] == "d"  # refused: keeps its default
     assert rows["quit"] == "q,ctrl+c"
     assert "toggle_details" in result.stderr and "nosuch" in result.stderr
+
+
+def test_readme_lists_every_binding_id():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line.split("|")[2].strip().strip("`")
+            for line in readme.splitlines() if line.startswith("| `")}
+    assert {a.id: a.keys for a in ACTIONS}.items() <= rows.items()
