@@ -54,7 +54,7 @@ def _add_cluster_flags(parser: argparse.ArgumentParser, suppress: bool = False) 
     parser.add_argument("--context", default=default,
                         help="the kubeconfig context to use").completer = complete_contexts  # type: ignore[attr-defined]
     parser.add_argument("-n", "--namespace", default=default,
-                        help="namespace (default: the context's)").completer = complete_namespaces  # type: ignore[attr-defined]
+                        help="namespace, or several: a,b,c (one watch each); default: the context's").completer = complete_namespaces  # type: ignore[attr-defined]
     parser.add_argument("-A", "--all-namespaces", action="store_true", default=False if not suppress else argparse.SUPPRESS,
                         help="all namespaces")
 

@@ -13,7 +13,7 @@ from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import connect
 from kdash.kube.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
-from kdash.kube.reflector import list_objects
+from kdash.kube.namespaces import list_objects  # a subset "a,b": one LIST per namespace
 from kdash.render import text as render_text
 from kdash.render.tree import build_service_tree, build_workload_tree
 
