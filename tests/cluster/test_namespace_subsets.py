@@ -100,3 +100,38 @@ async def test_dashboard_watches_the_subset_and_says_so(subset):
         text = "".join(s.text for s in header.render_lines(header.region.reset_offset))
         assert f"{a},{b}" in text
         assert "not found" not in text and "forbidden: deployments" not in text
+
+
+PATCHER = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: patcher}
+rules:
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: patcher}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: patcher}
+subjects:
+- {kind: ServiceAccount, name: viewer, namespace: HOME}
+"""
+
+
+async def test_a_write_is_offered_for_a_subset_only_where_each_namespace_allows_it(subset, kubectl):
+    path, a, b, c = subset
+    kubectl("apply", "-n", a, "-f", "-", input=textwrap.dedent(PATCHER).replace("HOME", a))
+
+    async def denied(namespace: str) -> set[str]:
+        args = Namespace(kubeconfig=path, context=None, namespace=namespace, all_namespaces=False,
+                         readonly=False, theme=None)
+        app = make_app(args, settings=Settings())
+        async with app.run_test(size=(120, 30)) as pilot:
+            return set(await until(pilot, lambda: app.denied, message="access check"))
+
+    assert "restart" not in await denied(a)
+    assert "restart" in await denied(f"{a},{b}")  # may not patch in b: not offered for the subset
+    kubectl("apply", "-n", b, "-f", "-", input=textwrap.dedent(PATCHER).replace("HOME", a))
+    assert "restart" not in await denied(f"{a},{b}")  # allowed in each: offered
