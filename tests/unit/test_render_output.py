@@ -66,3 +66,33 @@ def test_wide_shows_hostile_names_harmlessly():
 def test_output_module_needs_neither_textual_nor_rich():
     loaded = imported_modules("kdash.render.output")
     assert "kdash.render.output" in loaded and "textual" not in loaded and "rich" not in loaded
+
+
+def test_json_with_a_forbidden_kind_still_parses_and_names_it(monkeypatch, capsys):
+    from argparse import Namespace
+
+    from kdash import headless
+    from kdash.errors import KdashError
+
+    class Connection:
+        api_client, context_name, namespace = None, "limited", "default"
+
+        def close(self) -> None:
+            pass
+
+    plural = {"Deployment": "deployments", "ReplicaSet": "replicasets", "Pod": "pods", "Service": "services",
+              "Endpoints": "endpoints"}
+
+    def list_objects(api_client, kind, namespace, transform):
+        if kind.name == "Service":
+            raise KdashError("Forbidden", "services is forbidden")
+        return [transform(o) for o in items(plural[kind.name])], "1"
+
+    monkeypatch.setattr(headless, "connect", lambda kubeconfig, context: Connection())
+    monkeypatch.setattr(headless, "list_objects", list_objects)
+    args = Namespace(kubeconfig=None, context=None, namespace="default", all_namespaces=False, output="json")
+    assert headless.print_tree(args) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["workloads"] and data["services"] == []
+    assert "cannot list services in ns default (Forbidden" in captured.err
