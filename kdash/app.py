@@ -553,11 +553,13 @@ class KdashApp(App[None]):
 
     def pick_namespace(self) -> None:
         names = sorted(ns["metadata"]["name"] for ns in self.store.list("Namespace"))
-        if self.namespace and self.namespace not in names:
-            names.insert(0, self.namespace)
+        watched = [] if self.all_namespaces or not self.namespace else split_namespaces(self.namespace)
+        names = [n for n in watched if n not in names] + names
         choices = [("*", f"({ALL_NAMESPACES_LABEL})")] + [(n, n) for n in names]
-        current = "*" if self.all_namespaces else self.namespace
-        self.push_screen(PickScreen("Namespace", choices, current),
+        current = "*" if self.all_namespaces else (watched[0] if watched else None)
+        # space marks several: a subset "a,b", one watch each
+        self.push_screen(PickScreen("Namespace (space marks several)", choices, current, multi=True,
+                                    unmarkable=("*",)),
                          lambda value: value and self.switch_namespace(None if value == "*" else value))
 
     def switch_namespace(self, namespace: str | None) -> None:

@@ -9,14 +9,16 @@ import textwrap
 from argparse import Namespace
 
 import pytest
+from textual.widgets import OptionList
 
 from devcluster.testing import service_account_kubeconfig, wait_for
 from kdash.app import make_app
 from kdash.config import Settings
 from kdash.kube.client import connect
 from kdash.kube.watcher import Watcher
+from kdash.screens.modals import PickScreen
 from kdash.widgets.status import HeaderLine
-from tests.ui.pilot_helpers import until
+from tests.ui.pilot_helpers import live_app, until
 
 # Reads everything in a namespace it is bound in; nothing anywhere else, nothing cluster-wide.
 READER = """
@@ -135,3 +137,28 @@ async def test_a_write_is_offered_for_a_subset_only_where_each_namespace_allows_
     assert "restart" in await denied(f"{a},{b}")  # may not patch in b: not offered for the subset
     kubectl("apply", "-n", b, "-f", "-", input=textwrap.dedent(PATCHER).replace("HOME", a))
     assert "restart" not in await denied(f"{a},{b}")  # allowed in each: offered
+
+
+async def test_namespace_picker_marks_several_with_space(subset, cluster):
+    path, a, b, c = subset
+    app = live_app(cluster, a)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await until(pilot, lambda: app.screen if app.screen.query(HeaderLine) else None, message="dashboard")
+        await until(pilot, lambda: screen.tree.node(f"Deployment/{a}/app-a"), message="app-a")
+        await until(pilot, lambda: app.store.get("Namespace", None, c), message="namespaces listed")
+        await pilot.press("n")
+        picker = await until(pilot, lambda: app.screen if isinstance(app.screen, PickScreen) else None,
+                             message="namespace picker")
+        options = picker.query_one(OptionList)
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        for name in (c, b):  # marked out of list order; the subset keeps the list's order
+            options.highlighted = ids.index(name)
+            await pilot.press("space")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.namespace == f"{b},{c}", message="the subset watched")
+        for ns, name in ((b, "app-b"), (c, "app-c")):
+            await until(pilot, lambda: screen.tree.node(f"Deployment/{ns}/{name}"), message=name)
+        assert screen.tree.node(f"Deployment/{a}/app-a") is None
+        header = screen.query_one(HeaderLine)
+        await until(pilot, lambda: f"{b},{c}" in "".join(s.text for s in header.render_lines(header.region.reset_offset)),
+                    message="header names the subset")
