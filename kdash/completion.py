@@ -50,3 +50,41 @@ def complete_namespaces(prefix: str, parsed_args: argparse.Namespace, **_: Any) 
     taken = set(head.split(",")) if comma else set()
     names = [item["metadata"]["name"] for item in items]
     return [f"{head}{comma}{name}" for name in names if name not in taken]
+
+
+class _Answered(Exception):
+    """argcomplete is done: it wrote its candidates and would exit the process."""
+
+
+def kubectl_candidates(words: list[str]) -> list[str]:
+    """Candidates for the last of `words` (the arguments after `kubectl kdash`; "" to complete a new one)."""
+    import io
+    import os
+
+    import argcomplete
+
+    from kdash.cli import build_parser
+
+    line = " ".join(["kubectl-kdash", *words])
+    os.environ.update({"_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line))})
+    out = io.StringIO()
+
+    def answered(_code: int = 0) -> None:
+        raise _Answered
+
+    try:
+        argcomplete.autocomplete(build_parser("kubectl kdash"), exit_method=answered, output_stream=out)
+    except _Answered:
+        pass
+    return [word.strip() for word in out.getvalue().split("\013") if word.strip()]
+
+
+def kubectl_complete_main() -> int:
+    """`kubectl_complete-kdash`: kubectl (1.26+) completes a plugin's arguments by running this with
+    the words so far and reading one candidate a line, then ":4" (cobra's "no file completion")."""
+    import sys
+
+    for candidate in kubectl_candidates(sys.argv[1:] or [""]):
+        print(candidate)
+    print(":4")
+    return 0

@@ -59,6 +59,7 @@ def test_wheel_installs_and_runs(installed, cluster, kubectl, namespace):
 def test_kubectl_runs_kdash_as_a_plugin(installed, cluster, kubectl, namespace):
     kubectl_dir = str(Path(cluster.kubectl_path).parent)  # the 1.20 kubectl built with the control plane
     path = f"{installed}:{kubectl_dir}:/usr/bin:/bin"
+    assert (installed / "kubectl_complete-kdash").exists()  # kubectl 1.26+ completes the plugin with it
     listed = _run(["kubectl", "plugin", "list"], path)
     assert str(installed / "kubectl-kdash") in listed.stdout, listed.stdout + listed.stderr
     kubectl("create", "deployment", "plugged", "--image=nginx:1.14.2", "-n", namespace)

@@ -99,3 +99,20 @@ def test_readme_lists_every_binding_id():
     rows = {line.split("|")[1].strip().strip("`"): line.split("|")[2].strip().strip("`")
             for line in readme.splitlines() if line.startswith("| `")}
     assert {a.id: a.keys for a in ACTIONS}.items() <= rows.items()
+
+
+def test_kubectl_completes_the_plugins_arguments(tmp_path):
+    config = _kubeconfig(tmp_path / "config")
+    env = {**os.environ, "KUBECONFIG": str(config), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    direct = subprocess.run([str(BIN / "kubectl_complete-kdash"), "--context", "beta"], capture_output=True,
+                            text=True, timeout=30, env=env)
+    assert direct.stdout.splitlines() == ["beta-prod", "beta-stage", ":4"], direct.stderr
+    kubectl = shutil.which("kubectl", path=env["PATH"])
+    if kubectl is None:
+        pytest.skip("no kubectl on PATH")
+    # kubectl 1.26+ runs kubectl_complete-kdash for `kubectl kdash <TAB>`; older ones ignore it.
+    through = subprocess.run([kubectl, "__complete", "kdash", "--context", ""], capture_output=True, text=True,
+                             timeout=30, env=env)
+    if "kubectl_complete-kdash" not in through.stderr:
+        pytest.skip("this kubectl does not complete plugins")
+    assert through.stdout.splitlines()[:3] == ["alpha", "beta-prod", "beta-stage"], through.stderr
