@@ -1,8 +1,11 @@
 """A fake kubelet for the dev control plane: keeps Nodes Ready, runs pods on paper and serves their logs.
 
-Like kubernetes-sigs/kwok, nothing is executed: bound pods get a realistic Running status (pod IP,
+Like kubernetes-sigs/kwok, no container runs: bound pods get a realistic Running status (pod IP,
 conditions, container statuses), terminating pods are deleted for real, and `kubectl logs` (the
-apiserver proxies it to /containerLogs on this process) returns deterministic lines.
+apiserver proxies it to /containerLogs on this process) returns deterministic lines. Exec and
+port-forward WebSockets (/exec, /portForward) are served by devcluster.fake_streaming, a test double
+on loopback: exec runs a real host process with the container's environment, port-forward reaches a
+small HTTP answerer per pod and port on 127.0.0.1.
 
 Pod annotations that steer it (see ANNOTATIONS):
 
@@ -48,6 +51,8 @@ from urllib.parse import parse_qs, urlsplit
 import urllib3
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
+
+from devcluster import fake_streaming
 
 READY_DELAY = "kdash.io/fake-ready-delay"
 NEVER_READY = "kdash.io/fake-never-ready"
@@ -363,6 +368,7 @@ class FakeKubelet:
         self.stats = {"patched": 0, "deleted": 0, "errors": 0}
         self.ready_since: dict[str, str] = {}  # per node: the Ready condition's lastTransitionTime
         self.lease_failed = False
+        self.pod_ports = fake_streaming.PodPorts()
 
     # ---- REST: raw JSON over the client's connection pool (no models: fast, never fails on a field)
 
@@ -386,6 +392,11 @@ class FakeKubelet:
             return resp.status, json.loads(data) if data else {}
         except ValueError:
             return resp.status, {"message": data[:300].decode(errors="replace")}
+
+    def read_data(self, kind: str, namespace: str, name: str) -> dict | None:
+        """A ConfigMap's or Secret's data (None when missing), for a container's environment."""
+        code, body = self.request("GET", f"/api/v1/namespaces/{namespace}/{kind}/{name}")
+        return (body.get("data") or {}) if code == 200 else None
 
     # ---- nodes: registration, heartbeats, leases
 
@@ -680,6 +691,8 @@ class FakeKubelet:
             offset = ip_offset(rec.ip)
             if offset is not None and self.ips.get(offset) == uid:
                 del self.ips[offset]
+        self.pod_ports.pod_gone(uid)
+        fake_streaming.kill_all(uid)
 
     def lookup(self, namespace: str, name: str) -> PodRecord | None:
         with self.lock:
@@ -831,6 +844,7 @@ class FakeKubelet:
                 resp.shutdown()
             except Exception:  # noqa: BLE001
                 pass
+        fake_streaming.kill_all()
         log.info("stopped")
 
 
@@ -888,11 +902,33 @@ def make_handler(kubelet: FakeKubelet):
                 log.exception("log request %s failed", self.path)
                 self.close_connection = True
 
+        def do_POST(self):
+            # kubectl before 1.30 asks for SPDY streams with a POST: say plainly that only WebSocket is served.
+            if self.path.split("/")[1:2] not in (["exec"], ["portForward"], ["attach"]):
+                return self.reply(405, "method not allowed")
+            # A Status body, because that is what kubectl prints from a refused upgrade.
+            data = json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                               "message": "the fake kubelet serves exec and port-forward over WebSocket "
+                                          "only (GET with Upgrade: websocket), not SPDY",
+                               "reason": "BadRequest", "code": 400}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def handle_get(self):
             url = urlsplit(self.path)
             if url.path in ("/healthz", "/healthz/"):
                 return self.reply(200, "ok")
             parts = url.path.split("/")
+            if len(parts) == 5 and parts[1] == "exec" or len(parts) == 4 and parts[1] == "portForward":
+                rec = kubelet.lookup(parts[2], parts[3])
+                if rec is None:
+                    return self.reply(404, "pod does not exist")
+                if parts[1] == "exec":
+                    return fake_streaming.serve_exec(self, kubelet, rec, parts[4], url.query)
+                return fake_streaming.serve_port_forward(self, kubelet.pod_ports, rec, url.query)
             if len(parts) != 5 or parts[1] != "containerLogs":
                 return self.reply(404, "404 page not found")
             _, _, namespace, pod, name = parts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -40,3 +41,14 @@ def service_account_kubeconfig(cluster, kubectl, namespace: str, path: Path, acc
         context["context"]["namespace"] = namespace
     path.write_text(yaml.safe_dump(config))
     return str(path)
+
+
+def open_sockets() -> int:
+    """How many sockets this process holds open (a test's way to see a leaked connection)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass
+    return count

@@ -65,6 +65,8 @@ class Settings:
     readonly_contexts: list[str] = dataclasses.field(default_factory=list)
     protected_contexts: list[str] = dataclasses.field(default_factory=list)
     log_buffer_lines: int = 10_000
+    # Every few seconds compare each tree widget with a fresh build; differences go to kdash.log.
+    debug_selfcheck: bool = False
     # Problems found while loading, shown once in the app instead of failing.
     warnings: list[str] = dataclasses.field(default_factory=list)
 
@@ -96,7 +98,9 @@ def load_settings(path: Path | None = None) -> Settings:
             continue
         value = raw[field.name]
         expected = type(getattr(settings, field.name))
-        if expected is int and isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        if expected is bool and isinstance(value, bool):
+            setattr(settings, field.name, value)
+        elif expected is int and isinstance(value, int) and not isinstance(value, bool) and value > 0:
             setattr(settings, field.name, value)
         elif expected is str and isinstance(value, str):
             setattr(settings, field.name, value)

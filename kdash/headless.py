@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -12,48 +13,67 @@ from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import connect
 from kdash.kube.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
-from kdash.kube.reflector import list_objects
+from kdash.kube.namespaces import list_objects  # a subset "a,b": one LIST per namespace
 from kdash.render import text as render_text
 from kdash.render.tree import build_service_tree, build_workload_tree
 
 KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "Endpoints")
 
 
-def collect(api_client, namespace: str | None) -> dict[str, list[dict]]:
-    """List the tree kinds in parallel (one LIST each, paginated, raw JSON)."""
+def collect(api_client, namespace: str | None) -> tuple[dict[str, list[dict]], dict[str, KdashError]]:
+    """List the tree kinds in parallel (one LIST each, paginated, raw JSON): the objects per
+    kind, and per kind that could not be listed (forbidden by RBAC, ...) why."""
 
-    def one(name: str) -> list[dict]:
+    def one(name: str) -> tuple[list[dict], KdashError | None]:
         kind = KINDS_BY_NAME[name]
         try:
             items, _ = list_objects(api_client, kind, namespace, transform=lambda item: slim(item, kind))
-        except KdashError:
-            raise
+        except KdashError as exc:
+            return [], exc
         except Exception as exc:  # ApiException / urllib3 errors get a titled message
-            raise describe_api_error(exc) from exc
-        return items
+            return [], describe_api_error(exc)
+        return items, None
 
     with ThreadPoolExecutor(max_workers=len(KINDS)) as pool:
         results = dict(zip(KINDS, pool.map(one, KINDS)))
-    return results
+    return ({name: items for name, (items, _) in results.items()},
+            {name: error for name, (_, error) in results.items() if error is not None})
 
 
 def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
+    """Print what the user may read; name on stderr each kind that could not be listed. Fails
+    (the first error) only if no kind could be listed."""
     connection = connect(getattr(args, "kubeconfig", None), getattr(args, "context", None))
     try:
         namespace = None if getattr(args, "all_namespaces", False) else (
             getattr(args, "namespace", None) or connection.namespace)
-        objects = collect(connection.api_client, namespace)
+        objects, failed = collect(connection.api_client, namespace)
     finally:
         connection.close()
+    if len(failed) == len(KINDS):
+        raise failed[KINDS[0]]
     now = datetime.now(timezone.utc)
     workloads = build_workload_tree(objects["Deployment"], objects["ReplicaSet"], objects["Pod"], now)
     services = build_service_tree(objects["Service"], objects["Pod"], objects["Endpoints"], now)
+    if getattr(args, "output", None):
+        from kdash.render.output import render
+
+        sys.stdout.write(render(args.output, connection.context_name, namespace, workloads, services))
+    else:
+        _print_text(console, connection.context_name, namespace, workloads, services)
+    for name, error in failed.items():
+        where = "in any namespace" if namespace is None else f"in ns {namespace}"
+        print(f"kdash: cannot list {KINDS_BY_NAME[name].plural} {where} ({error.title}: {error.message}); "
+              "the trees above leave them out", file=sys.stderr)
+    return 0
+
+
+def _print_text(console: Console | None, context: str, namespace: str | None, workloads, services) -> None:
     if console is None:
         console = Console()
         if not console.is_terminal:
             # Piped into a file or a script: don't cut node names and IPs at 80 columns.
             console = Console(width=max(console.width, 200))
     scope = "all namespaces" if namespace is None else f"namespace {namespace}"
-    console.print(render_text.heading(connection.context_name, scope), highlight=False)
+    console.print(render_text.heading(context, scope), highlight=False)
     console.print(render_text.render_trees(workloads, services))
-    return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -75,6 +77,8 @@ class Store:
         self._version = 0
         self._states: dict[tuple[str, str | None], SyncState] = {}
         self._feeds: list[ChangeFeed] = []
+        # The last changes (when asked for by record_changes): what led to a state, for debugging.
+        self._recent: deque[tuple[float, str, str, str, str]] | None = None
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -247,6 +251,16 @@ class Store:
                 feed._pending[kind] = []
             return out
 
+    def record_changes(self, size: int) -> None:
+        """Keep the last `size` changes (time, kind, ADDED|MODIFIED|DELETED, ns/name, resourceVersion)."""
+        with self._lock:
+            if self._recent is None or self._recent.maxlen != size:
+                self._recent = deque(self._recent or (), maxlen=size)
+
+    def recent_changes(self) -> list[tuple[float, str, str, str, str]]:
+        with self._lock:
+            return list(self._recent or ())
+
     # -- reflector sync state -------------------------------------------------------------
 
     def set_state(
@@ -307,9 +321,19 @@ class Store:
         return True
 
     def _note_feeds(self, kind: str, old: Obj | None, new: Obj | None) -> None:
+        if self._recent is not None:
+            self._record(kind, old, new)
         for feed in self._feeds:
             if kind in feed.kinds:
                 feed._note(kind, old, new)
+
+    def _record(self, kind: str, old: Obj | None, new: Obj | None) -> None:
+        obj = new if new is not None else old
+        if obj is None or self._recent is None:
+            return
+        change = ADDED if old is None else DELETED if new is None else MODIFIED
+        namespace, name = key(obj)
+        self._recent.append((time.time(), kind, change, f"{namespace}/{name}", resource_version(obj)))
 
     def _index(self, kind: str, obj_key: Key, obj: Obj) -> None:
         owner = owner_uid(obj)

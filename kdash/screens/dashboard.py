@@ -17,11 +17,13 @@ from kdash.render import details as render_details
 from kdash.render import tree as render_tree
 from kdash.render.configmaps import build_configmap_tree
 from kdash.render.labels import parse_selector
+from kdash.render.pods import Health
 from kdash.render.rollout import RolloutIndex
 from kdash.screens.rollout_control import RolloutControl
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine
+from kdash.widgets.tree_selfcheck import RECENT_CHANGES, SELFCHECK_SECONDS, TreeSelfCheck
 
 DETAILS_MIN_HEIGHT = 32
 # Under churn the details pane (describe + the object's events) follows at most this often;
@@ -31,6 +33,12 @@ WORKLOADS = "workloads"
 SERVICES = "services"
 CONFIGMAPS = "configmaps"
 VIEWS = (WORKLOADS, SERVICES, CONFIGMAPS)
+# What the status line counts per view: (kind, word).
+STATUS_COUNTS = {
+    WORKLOADS: (("Deployment", "deploy"), ("ReplicaSet", "rs"), ("Pod", "pods")),
+    SERVICES: (("Service", "svc"), ("Pod", "pods")),
+    CONFIGMAPS: (("ConfigMap", "configmaps"), ("Deployment", "deploy")),
+}
 VIEW_TITLES = {WORKLOADS: "Deployments", SERVICES: "Services", CONFIGMAPS: "ConfigMaps"}
 # Kinds whose change affects each view; other kinds only touch the details pane / header.
 VIEW_KINDS = {
@@ -82,6 +90,11 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self._details_timer = None
         self._message = ""
         self._composed_ready = False
+        # What the tree was last built from (see _built_from); the debug self-check compares then.
+        self._built: tuple | None = None
+        # Per view: (key of the selected object, its line) when the user left that view.
+        self._selections: dict[str, tuple[str | None, int]] = {}
+        self.selfcheck: TreeSelfCheck | None = None
 
     def compose(self) -> ComposeResult:
         yield HeaderLine(id="header")
@@ -102,6 +115,10 @@ class DashboardScreen(RolloutControl, Screen[None]):
             # On a small terminal the tree is the point; `d` brings the details back.
             self.query_one("#details-scroll").add_class("hidden")
         self.tree.focus()
+        if self.app.settings.debug_selfcheck:
+            self.selfcheck = TreeSelfCheck(self.tree, self.view_nodes, lambda: self._built == self._built_from(),
+                                           lambda: self.app.store.recent_changes(), lambda: self.view)
+            self.set_interval(SELFCHECK_SECONDS, self.selfcheck.check)
         self.refresh_all()
 
     # -- data → widgets ------------------------------------------------------------------
@@ -122,6 +139,8 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if kinds is None:
             self._reset_tree_cache()
             self._rollouts = RolloutIndex()
+            if self.selfcheck is not None:
+                self.app.store.record_changes(RECENT_CHANGES)  # (a new store after a connect)
         if kinds is None or kinds & VIEW_KINDS[self.view]:
             self._rebuild_tree()
         if kinds is None or kinds & {"Deployment", "ReplicaSet"}:
@@ -152,11 +171,41 @@ class DashboardScreen(RolloutControl, Screen[None]):
             self.refresh_data(stale)
 
     def _rebuild_tree(self) -> None:
-        app = self.app
-        store = app.store
-        now = app.now()
+        self._built = self._built_from()
+        nodes = self.view_nodes(fresh=False)
+        self._view_nodes = nodes
+        tree = self.tree
+        tree.lost = None
+        tree.patch(nodes)
+        if tree.lost is not None:
+            self._say_lost(*tree.lost)
+        self._update_status()
+
+    def _say_lost(self, gone: str, now: str | None) -> None:
+        """Writes act on the selection: when it moves to another object by itself, say so."""
+        # With a filter on, it may only be filtered out.
+        where = "is not shown" if self.name_filter or self.label_filter else "is gone"
+        self._message = f"{_key_text(gone)} {where}; selected: {_key_text(now) if now else 'nothing'}"
+
+    def _built_from(self) -> tuple:
+        """The store state and view settings a build reflects: while they are what the tree was
+        last built from, the tree must equal a fresh build (before that a flush is due)."""
+        store = self.app.store
+        versions = store.versions()
+        return (id(store), self.view, self.name_filter, self.label_filter, self._covered(), tuple(self._forbidden()),
+                tuple(versions.get(kind, 0) for kind in sorted(VIEW_KINDS[self.view])))
+
+    def view_nodes(self, *, fresh: bool = True) -> list[render_tree.Node]:
+        """The current view's nodes, filtered; `fresh` builds them from the store's objects
+        alone (no feed, no cache): what the incremental build must equal."""
+        store = self.app.store
+        now = self.app.now()
         if self.view == WORKLOADS:
-            nodes = self._workload_nodes(store, now)
+            if fresh:
+                nodes = render_tree.build_workload_tree(
+                    store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now)
+            else:
+                nodes = self._workload_nodes(store, now)
         elif self.view == SERVICES:
             nodes = render_tree.build_service_tree(
                 store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)
@@ -165,9 +214,23 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if self.name_filter or self._selector is not None:
             nodes = render_tree.filter_tree(nodes, name_substring=self.name_filter or None,
                                             label_selector=self._selector)
-        self._view_nodes = nodes
-        self.tree.patch(nodes)
-        self._update_status()
+            if not nodes:
+                nodes = [_notice("no-matches", f"no matches for {self._filter_text()}", "none")]
+        return self._forbidden_notices() + nodes
+
+    def _filter_text(self) -> str:
+        return f'"{self.name_filter}"' if self.name_filter else f"-l {self.label_filter}"
+
+    def _forbidden(self) -> list[tuple[str, str | None]]:
+        """(kind, namespace) of this view's kinds the user may not list."""
+        return sorted(((kind, ns) for (kind, ns), sync in self.app.store.states().items()
+                       if kind in VIEW_KINDS[self.view] and sync.state == "forbidden"), key=str)
+
+    def _forbidden_notices(self) -> list[render_tree.Node]:
+        """A line per kind this view cannot list: an empty view must not look like an empty cluster."""
+        return [_notice(f"forbidden/{kind}", f"forbidden: cannot list {_plural(kind)} "
+                                             f"{f'in ns {ns}' if ns else 'in any namespace'}", "error")
+                for kind, ns in self._forbidden()]
 
     def _workload_nodes(self, store, now) -> list[render_tree.Node]:
         """The workload tree from what changed since the last build (a feed of the store)."""
@@ -196,7 +259,6 @@ class DashboardScreen(RolloutControl, Screen[None]):
         tracked = app.tracked_rollouts() - rollouts.active.keys()
         shown = list(rollouts.active.values()) + [rollouts.statuses[uid] for uid in tracked
                                                   if uid in rollouts.statuses]
-        shown.sort(key=lambda s: (s.state != "failed", s.namespace, s.name))
         self.query_one(RolloutProgress).show(shown, app.health_style)
 
     def _update_status(self) -> None:
@@ -205,20 +267,27 @@ class DashboardScreen(RolloutControl, Screen[None]):
             parts.append(f"filter: {self.name_filter}")
         if self.label_filter:
             parts.append(f"labels: {self.label_filter}")
-        store = self.app.store
-        if self.view == WORKLOADS:
-            parts.append(f"{store.count('Deployment')} deploy  {store.count('ReplicaSet')} rs  "
-                         f"{store.count('Pod')} pods")
-        elif self.view == SERVICES:
-            parts.append(f"{store.count('Service')} svc  {store.count('Pod')} pods")
-        else:
-            parts.append(f"{store.count('ConfigMap')} configmaps  {store.count('Deployment')} deploy")
+        parts.append(self._totals())
         if self._message:
             parts.append(self._message)
         text = "  │  ".join(parts)
         if text != self._status_text:
             self._status_text = text
             self.query_one("#status", Static).update(Text(text), layout=False)  # one line, always
+
+    def _totals(self) -> str:
+        """Objects per kind of the view; with a filter on, "shown/total"."""
+        store = self.app.store
+        filtered = bool(self.name_filter or self.label_filter)
+        shown: dict[str, set[tuple[str, str]]] = {}
+        if filtered:
+            for _, node in render_tree.flatten(self._view_nodes):
+                shown.setdefault(node.kind, set()).add((node.namespace, node.name))
+        words = []
+        for kind, word in STATUS_COUNTS[self.view]:
+            total = store.count(kind)
+            words.append(f"{len(shown.get(kind, ()))}/{total} {word}" if filtered else f"{total} {word}")
+        return "  ".join(words)
 
     def update_header(self) -> None:
         app = self.app
@@ -308,11 +377,27 @@ class DashboardScreen(RolloutControl, Screen[None]):
     def _set_view(self, view: str) -> None:
         if view == self.view:
             return
+        tree = self.tree
+        selected = tree.selected
+        self._selections[self.view] = (selected.key if selected else None, tree.cursor_line)
         self.view = view
         # The two trees share no keys, so start the widget afresh rather than diffing.
-        self.tree.reset_nodes()
+        tree.reset_nodes()
         self._reset_tree_cache()
         self.refresh_all()
+        self._restore_selection(self._selections.get(view, (None, 0)))
+
+    def _restore_selection(self, remembered: tuple[str | None, int]) -> None:
+        """Select the object selected when this view was left; if it is gone, the nearest line
+        (as when it goes while shown), and say so."""
+        key, line = remembered
+        tree = self.tree
+        if key is not None and tree.select_key(key):
+            return
+        node = tree.select_line(line)
+        if key is not None:
+            self._say_lost(key, node.key if node else None)
+            self._update_status()
 
     def action_filter(self) -> None:
         from kdash.screens.modals import PromptScreen
@@ -385,3 +470,23 @@ class DashboardScreen(RolloutControl, Screen[None]):
             self.app.notify("Logs: select a Pod, ReplicaSet, Deployment or Service", severity="warning")
             return
         self.app.push_screen(LogsScreen(LogSource(node.kind, node.namespace, node.name)))
+
+
+def _key_text(key: str) -> str:
+    """"Pod/ns/name" (or a Service's "Service/ns/svc/Pod/ns/pod") as "Pod ns/name"."""
+    parts = key.split("/")
+    if parts[0] == "group" or len(parts) < 3:
+        return key
+    kind, namespace, name = parts[-3:]
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def _notice(name: str, text: str, health: Health) -> render_tree.Node:
+    """A line that is no object (nothing to act on): why the view shows less than expected."""
+    return render_tree.Node(key=f"notice/{name}", kind="notice", namespace="", name="", uid="", label=text,
+                            health=health)
+
+
+def _plural(kind: str) -> str:
+    """The resource name of the view kinds (Endpoints is already plural)."""
+    return kind.lower() if kind.endswith("s") else f"{kind.lower()}s"

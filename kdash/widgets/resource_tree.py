@@ -52,6 +52,7 @@ class ResourceTree(Tree[str]):
     _structure_changed = False
     _top_changed = False
     _visible = range(0)
+    _dirty_tops: list = []
     _line_nodes: list = []
     full_builds = 0
 
@@ -69,6 +70,8 @@ class ResourceTree(Tree[str]):
         self._collapsed: set[str] = set()
         self._relabelled = False
         self.patches = 0
+        # (key of the selected object that went away, key now selected), set by a patch.
+        self.lost: tuple[str, str | None] | None = None
 
     def on_mount(self) -> None:
         self.set_interval(AGE_TICK_SECONDS, self._age_tick)
@@ -90,6 +93,31 @@ class ResourceTree(Tree[str]):
         """Plain text of every line as a user would see it (for tests and headless checks)."""
         return [self._painted(line.node).plain for line in self._tree_lines]
 
+    def displayed_lines(self) -> list[str]:
+        """Every line the widget paints (scrolled into view or not), indented by depth: the
+        truth a fresh build is compared with (see `lines_for`)."""
+        return ["  " * (len(line.path) - 1) + self._painted(line.node).plain for line in self._tree_lines]
+
+    def lines_for(self, nodes: Sequence[Node]) -> list[str]:
+        """The lines `displayed_lines` must show for `nodes`: every node, indented by depth,
+        below each node that is open (as the user left it, else open on the top two levels)."""
+        out: list[str] = []
+
+        def walk(level: Sequence[Node], depth: int) -> None:
+            for node in level:
+                out.append("  " * depth + label_at(node, self._now))
+                if node.children and self._is_open(node.key, depth):
+                    walk(node.children, depth + 1)
+
+        walk(nodes, 0)
+        return out
+
+    def _is_open(self, key: str, depth: int) -> bool:
+        widget = self._widget_by_key.get(key)
+        if widget is not None:
+            return widget.is_expanded
+        return depth <= 1 and key not in self._collapsed
+
     def select_key(self, key: str) -> bool:
         widget = self._widget_by_key.get(key)
         if widget is None:
@@ -100,11 +128,27 @@ class ResourceTree(Tree[str]):
             parent = parent.parent
         self._tree_lines  # noqa: B018 - rebuild lines so the node's line number is current
         self.move_cursor(widget)
+        self.call_after_refresh(self.scroll_to_cursor)
         return True
+
+    def select_line(self, line: int) -> Node | None:
+        """Put the cursor on line `line` (clamped to the tree), in view; its node."""
+        lines = self._tree_lines
+        if not lines:
+            return None
+        self.move_cursor(lines[min(max(line, 0), len(lines) - 1)].node)
+        self.call_after_refresh(self.scroll_to_cursor)
+        return self.selected
+
+    def scroll_to_cursor(self) -> None:
+        """Scroll the cursor's line into view (once the layout knows the tree's new height)."""
+        if self.cursor_node is not None and self.cursor_line >= 0:
+            self.scroll_to_node(self.cursor_node, animate=False)
 
     def reset_nodes(self) -> None:
         """Forget every node (switching to a tree that shares no keys with this one)."""
         self.clear()
+        self.cursor_line = -1  # a row number means another object in the next tree
         self._widget_by_key.clear()
         self._node_by_key.clear()
 
@@ -118,6 +162,7 @@ class ResourceTree(Tree[str]):
         self._visible = range(self.scroll_offset.y, self.scroll_offset.y + self.size.height)
         self._structure_changed = False
         dirty_tops: list[TreeNode[str]] = []
+        self._dirty_tops = dirty_tops
         self._top_changed = False
         self._patching = True
         try:
@@ -157,6 +202,9 @@ class ResourceTree(Tree[str]):
             widget = self._widget_by_key.get(node.key)
             if widget is not None and widget.parent is not parent:
                 # Moved under another parent (e.g. a pod adopted by a ReplicaSet): re-create it.
+                # Its old parent may be patched later, or not at all, and then finds nothing to
+                # remove: its lines must be re-laid all the same.
+                self._moved_from(widget)
                 self._drop(widget)
                 widget = None
             if widget is None:
@@ -165,6 +213,8 @@ class ResourceTree(Tree[str]):
                                     allow_expand=bool(node.children))
                 self._widget_by_key[node.key] = widget
                 changed = True
+                if dirty_tops is not None:
+                    self._top_changed = True  # a new top-level line (appended: no reorder shows it)
             else:
                 old = self._node_by_key.get(node.key)
                 if old is node:
@@ -194,6 +244,16 @@ class ResourceTree(Tree[str]):
             if dirty_tops is not None:
                 self._top_changed = True
         return changed
+
+    def _moved_from(self, widget: TreeNode[str]) -> None:
+        """Note that `widget` leaves its place: its top-level subtree changes shape."""
+        top = widget
+        while top.parent is not None and top.parent is not self.root:
+            top = top.parent
+        if top is widget:
+            self._top_changed = True
+        else:
+            self._dirty_tops.append(top)
 
     def _relabel(self, widget: TreeNode[str], node: Node) -> None:
         """What TreeNode.set_label does, minus its per-node refresh message (see patch)."""
@@ -356,12 +416,16 @@ class ResourceTree(Tree[str]):
         lines = self._tree_lines
         if key is not None and key in self._widget_by_key:
             widget = self._widget_by_key[key]
-            if widget._line >= 0 and widget._line != self.cursor_line:
+            if widget._line >= 0 and widget._line != line:
                 self.move_cursor(widget)
+                self.call_after_refresh(self.scroll_to_cursor)  # it moved: keep it in view
             return
         if lines:
-            # The selected object went away: stay on the same line, like k9s does.
-            self.move_cursor(lines[min(max(line, 0), len(lines) - 1)].node)
+            # The selected object went away: stay on the same line, like k9s does (the nearest
+            # object), in view; `lost` tells the screen to say so.
+            self.select_line(line)
+            if key is not None and line >= 0:
+                self.lost = (key, self.selected.key if self.selected else None)
 
     def _on_tree_node_collapsed(self, event: Tree.NodeCollapsed[str]) -> None:
         if event.node.data:

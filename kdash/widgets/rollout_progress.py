@@ -14,6 +14,8 @@ from textual.widgets import Static
 from kdash.render.rollout import RolloutStatus
 
 MAX_ROWS = 3
+# The rows go first to rollouts in progress, then to failing or stuck ones, then to finished ones.
+STRIP_RANK = {"progressing": 0, "failed": 1, "paused": 1}
 STATE_HEALTH = {"complete": "ok", "progressing": "progressing", "failed": "error", "paused": "warning",
                 "scaled-to-zero": "none"}
 
@@ -29,6 +31,7 @@ class RolloutProgress(Static):
     _shown: tuple | None = None
 
     def show(self, statuses: Sequence[RolloutStatus], style_for: Callable[[str], Style]) -> None:
+        statuses = sorted(statuses, key=strip_order)
         # Called on every Deployment/ReplicaSet change: skip the table (and layout) if nothing shown moved.
         shown = (tuple(statuses[:MAX_ROWS]), len(statuses),
                  tuple(style_for(STATE_HEALTH.get(s.state, "none")) for s in statuses[:MAX_ROWS]))
@@ -53,5 +56,9 @@ class RolloutProgress(Static):
                           Text(f"{status.ready}/{status.desired} ready  {detail}", style=style))
         parts: list = [table]
         if len(statuses) > MAX_ROWS:
-            parts.append(Text(f"+{len(statuses) - MAX_ROWS} more rolling", style="dim"))
+            parts.append(Text(f"+{len(statuses) - MAX_ROWS} more", style="dim"))
         self.update(Group(*parts))
+
+
+def strip_order(status: RolloutStatus) -> tuple[int, str, str]:
+    return STRIP_RANK.get(status.state, len(STRIP_RANK)), status.namespace, status.name

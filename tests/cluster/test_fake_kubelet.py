@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import shutil
+import ssl
 import subprocess
 import threading
 import time
 from datetime import datetime
+from urllib.parse import urlencode
 
 import pytest
+import websocket
 
 from devcluster.fake_kubelet import CRASHLOOP, IMAGE_PULL_ERROR, LOG_RATE, NEVER_READY, READY_DELAY
 from devcluster.testing import wait_for
@@ -274,3 +279,138 @@ def test_nodes_stay_ready_and_renew_leases(cluster, kubectl):
     assert set(names) <= set(first)
     wait_for(lambda: all(renew_times()[n] != first[n] for n in names), timeout=30, interval=1,
              message="leases renewed")
+
+
+# ---- exec and port-forward: the wire protocol as a raw WebSocket client sees it through the apiserver
+
+
+def _raw_ws(cluster, path: str, query: str, protocol: str):
+    """A WebSocket straight through the apiserver (no kdash code), with the admin token."""
+    ws = websocket.WebSocket(sslopt={"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": cluster.ca_file})
+    url = "wss" + cluster.server[len("https"):] + path + "?" + query
+    ws.connect(url, header=[f"Authorization: Bearer {cluster.token}"], subprotocols=[protocol], timeout=10)
+    return ws
+
+
+def _frames(ws) -> list[tuple[int, bytes]]:
+    frames = []
+    while True:
+        try:
+            opcode, data = ws.recv_data()
+        except websocket.WebSocketConnectionClosedException:
+            break
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            break
+        frames.append((opcode, data))
+    ws.close()
+    return frames
+
+
+@pytest.fixture
+def exec_pod(kubectl, namespace):
+    _apply(kubectl, namespace,
+           {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"K": "from-cm"}},
+           _pod("p", envFrom=[{"configMapRef": {"name": "cfg"}}]))
+    _running_pod(kubectl, namespace, "p")
+    return "p"
+
+
+def test_exec_speaks_v4_channels_with_status(cluster, namespace, exec_pod):
+    ws = _raw_ws(cluster, f"/api/v1/namespaces/{namespace}/pods/p/exec",
+                 urlencode([("command", "sh"), ("command", "-c"), ("command", "echo $K; echo e >&2; exit 3"),
+                            ("stdout", "true"), ("stderr", "true")]),
+                 "v4.channel.k8s.io")
+    assert ws.subprotocol == "v4.channel.k8s.io"
+    frames = _frames(ws)
+    assert frames[0] == (2, b"\x01")  # the kubelet's "connected" signal: an empty stdout frame
+    by_channel: dict[int, bytes] = {}
+    for _, data in frames[1:]:
+        by_channel[data[0]] = by_channel.get(data[0], b"") + data[1:]
+    assert by_channel[1] == b"from-cm\n" and by_channel[2] == b"e\n"
+    status = json.loads(by_channel[3])
+    assert status["status"] == "Failure" and status["reason"] == "NonZeroExitCode"
+    assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "3"}]
+
+
+def test_exec_base64_protocol_and_success_status(cluster, namespace, exec_pod):
+    ws = _raw_ws(cluster, f"/api/v1/namespaces/{namespace}/pods/p/exec",
+                 "command=printenv&command=K&stdout=true", "v4.base64.channel.k8s.io")
+    frames = _frames(ws)
+    assert all(opcode == 1 for opcode, _ in frames)  # text frames: a channel digit, then base64
+    decoded = [(data[:1], base64.b64decode(data[1:])) for _, data in frames]
+    assert (b"1", b"from-cm\n") in decoded
+    assert json.loads(dict(decoded)[b"3"]) == {"metadata": {}, "status": "Success"}
+
+
+def test_port_forward_frames_carry_the_port_first(cluster, namespace, exec_pod):
+    ws = _raw_ws(cluster, f"/api/v1/namespaces/{namespace}/pods/p/portforward", "ports=8081",
+                 "v4.channel.k8s.io")
+    port = (8081).to_bytes(2, "little")
+    assert ws.recv_data()[1] == b"\x00" + port  # data channel
+    assert ws.recv_data()[1] == b"\x01" + port  # error channel
+    ws.send_binary(b"\x00GET / HTTP/1.0\r\n\r\n")
+    frames = _frames(ws)
+    body = b"".join(data[1:] for _, data in frames if data[:1] == b"\x00")
+    assert body.startswith(b"HTTP/1.0 200") and body.endswith(b"pod p port 8081\n")
+
+
+def test_exec_refusals_match_the_kubelet(cluster, kubectl, namespace, exec_pod):
+    # Unknown container: the apiserver answers before reaching the node.
+    with pytest.raises(websocket.WebSocketBadStatusException) as caught:
+        _raw_ws(cluster, f"/api/v1/namespaces/{namespace}/pods/p/exec",
+                "command=true&container=nope&stdout=true", "v4.channel.k8s.io")
+    assert caught.value.status_code == 400
+    assert b"container nope is not valid for pod p" in caught.value.resp_body
+    # A command that does not exist: the runtime's message and exit code 127.
+    frames = _frames(_raw_ws(cluster, f"/api/v1/namespaces/{namespace}/pods/p/exec",
+                             "command=no-such-binary&stdout=true&stderr=true", "v4.channel.k8s.io"))
+    text = b"".join(data[1:] for _, data in frames if data[:1] == b"\x02")
+    assert b'exec: "no-such-binary": executable file not found in $PATH' in text
+    status = json.loads(b"".join(data[1:] for _, data in frames if data[:1] == b"\x03"))
+    assert status["details"]["causes"][0]["message"] == "127"
+    # kubectl 1.20 speaks SPDY (a POST), which the fake kubelet refuses in plain words.
+    proc = subprocess.run([cluster.kubectl_path, "--kubeconfig", cluster.kubeconfig, "exec", "p", "-n",
+                           namespace, "--", "true"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1 and "over WebSocket only" in proc.stderr
+
+
+def test_current_kubectl_execs_over_websocket(cluster, namespace, exec_pod):
+    """kubectl >= 1.30 execs over WebSocket (v5.channel.k8s.io): a real client-go cross-check."""
+    other = shutil.which("kubectl")
+    version = subprocess.run([other or "false", "version", "--client", "-o", "json"], capture_output=True,
+                             text=True).stdout
+    if not version or int(json.loads(version)["clientVersion"]["minor"].rstrip("+")) < 30:
+        pytest.skip("needs a kubectl >= 1.30 on PATH (WebSocket exec)")
+    base = [other, "--kubeconfig", cluster.kubeconfig, "-n", namespace, "exec", "p"]
+    proc = subprocess.run(base + ["--", "printenv", "K"], capture_output=True, text=True, timeout=30)
+    assert (proc.returncode, proc.stdout) == (0, "from-cm\n"), proc.stderr
+    proc = subprocess.run(base + ["--", "sh", "-c", "exit 3"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 3, proc.stderr
+    proc = subprocess.run(base + ["-i", "--", "cat"], input="through stdin\n", capture_output=True,
+                          text=True, timeout=30)
+    assert (proc.returncode, proc.stdout) == (0, "through stdin\n"), proc.stderr
+
+
+def test_exec_hangup_ends_the_host_process(cluster, namespace, exec_pod):
+    marker = f"{time.time_ns() % 10**6 + 4242}"  # a sleep length no other process uses
+
+    def running() -> bool:
+        return subprocess.run(["pgrep", "-f", f"^sleep {marker}$"], capture_output=True).returncode == 0
+
+    for tty in ("true", "false"):
+        ws = _raw_ws(cluster, f"/api/v1/namespaces/{namespace}/pods/p/exec",
+                     urlencode([("command", "sleep"), ("command", marker), ("stdin", "true"),
+                                ("stdout", "true"), ("tty", tty)]), "v4.channel.k8s.io")
+        wait_for(running, timeout=10, message="the exec'd process")
+        ws.close()
+        wait_for(lambda: not running(), timeout=10, message=f"the process to end after hangup (tty={tty})")
+
+
+def test_exec_ends_when_its_pod_is_deleted(cluster, kubectl, namespace, exec_pod):
+    ws = _raw_ws(cluster, f"/api/v1/namespaces/{namespace}/pods/p/exec",
+                 urlencode([("command", "sleep"), ("command", "300"), ("stdout", "true")]), "v4.channel.k8s.io")
+    kubectl("delete", "pod", "p", "-n", namespace, "--wait=false")
+    frames = _frames(ws)  # ends (instead of waiting 300 s) once the pod is gone
+    status = json.loads(b"".join(data[1:] for _, data in frames if data[:1] == b"\x03"))
+    assert status["reason"] == "NonZeroExitCode"
+    assert status["details"]["causes"][0]["message"] == "137"  # SIGKILL, as a shell reports it
