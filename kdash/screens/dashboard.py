@@ -69,6 +69,8 @@ class DashboardScreen(RolloutControl, Screen[None]):
     DashboardScreen .stale { border-top: dashed $warning; border-title-color: $warning; text-opacity: 55%; }
     """
 
+    _stale_title: str | None = None  # what the panes' top border says while stale
+
     def __init__(self) -> None:
         super().__init__()
         self.view = WORKLOADS
@@ -302,9 +304,13 @@ class DashboardScreen(RolloutControl, Screen[None]):
         """While the path is silent (or the watches reconnect) the panes keep the last known state,
         dimmed, and say so on their top border."""
         stale = health.startswith(("stale", "reconnecting"))
+        title = f"{health}: last known state" if stale else None
+        if title == self._stale_title:
+            return  # setting a border title repaints the pane, even an unchanged one
+        self._stale_title = title
         for pane in (self.tree, self.query_one("#details-scroll")):
             pane.set_class(stale, "stale")
-            pane.border_title = f"{health}: last known state" if stale else None
+            pane.border_title = Text(title) if title else None  # plain text, never markup
 
     def _show_details_soon(self) -> None:
         """The details of a store change: now if the pane is idle, else once it is due."""
