@@ -87,6 +87,10 @@ def run_shell(ctx: WriteContext, namespace: str, pod: str, container: str | None
                 if not last and session.done and _did_not_start(session):
                     continue
                 drive(session)
+                # The runtime's "not found" text can arrive before the status that says so: judge
+                # again once the session ended, and move on if it ended at once without starting.
+                if not last and session.done and session.duration < probe and _did_not_start(session):
+                    continue
                 exit_code = session.wait(timeout=2.0)
             attempt.detail = _detail(container, command, True, exit_code, time.monotonic() - started)
             return command, exit_code
