@@ -22,7 +22,7 @@ from textual.theme import Theme
 from kdash import config
 from kdash.actions.access import denied_actions
 from kdash.actions.registry import ACTIONS, Action
-from kdash.actions.reload import DataChanges
+from kdash.core.configmaps import DataChanges
 from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer

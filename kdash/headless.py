@@ -11,7 +11,7 @@ from rich.console import Console
 
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import connect
-from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 from kdash.kube.reflector import list_objects
 from kdash.render import text as render_text

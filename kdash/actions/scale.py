@@ -11,7 +11,7 @@ from kdash.actions.http import CONFLICT_RETRIES, api_error, backoff, changed_mea
 from kdash.actions.safety import WriteContext, target_of
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
-from kdash.kube.kinds import DEPLOYMENT
+from kdash.core.kinds import DEPLOYMENT
 
 MAX_REPLICAS = 10_000  # a typo guard ("30000" for "3"), not an API limit
 _DIGITS = re.compile(r"[0-9]+")

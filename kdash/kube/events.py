@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 
 from kdash.kube.client import Connection
-from kdash.kube.kinds import EVENT
+from kdash.core.kinds import EVENT
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store
 

@@ -8,8 +8,9 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kdash.kube.kinds import KINDS_BY_NAME
-from kdash.kube.objects import Key, Obj, key, labels, owner_uid, resource_version, uid
+from kdash.core.kinds import KINDS_BY_NAME
+from kdash.core.labels import matches_selector
+from kdash.core.objects import Key, Obj, key, owner_uid, resource_version, uid
 
 # Event types a reflector hands to Store.apply.
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
@@ -207,12 +208,9 @@ class Store:
         """Objects in `namespace` whose labels match an equality selector (empty = none)."""
         if not selector:
             return []
-        items = selector.items()
         with self._lock:
-            return [
-                obj for k, obj in self._objects.get(kind, {}).items()
-                if k[0] == namespace and items <= labels(obj).items()
-            ]
+            return [obj for k, obj in self._objects.get(kind, {}).items()
+                    if k[0] == namespace and matches_selector(obj, selector)]
 
     def version(self, kind: str | None = None) -> int:
         """A counter that grows on every change (of `kind`, or of anything when None)."""

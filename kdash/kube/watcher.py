@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from kdash.kube.client import Connection
-from kdash.kube.kinds import WATCHED_KINDS, Kind
+from kdash.core.kinds import WATCHED_KINDS, Kind
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store, summarize_states
 

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from kdash.render.format import NONE, age, human_duration, labels_text, parse_time, ports_text, short_image
-from kdash.render.labels import Selector, parse_selector
-from kdash.render.pods import Health, PodRow, pod_row
-from kdash.render.rollout import RolloutStatus, controller_ref, revision_of, rollout_status
+from kdash.core.values import parse_time, short_image
+from kdash.render.format import NONE, age, human_duration, labels_text, ports_text
+from kdash.core.labels import Selector, matches_selector, parse_selector
+from kdash.core.pods import Health
+from kdash.render.pods import PodRow, pod_row
+from kdash.core import objects
+from kdash.core.objects import Obj, controller_ref
+from kdash.core.rollout import RolloutStatus, revision_of, rollout_status
 
-Obj = Mapping[str, Any]
 
 BARE_REPLICASETS = "ReplicaSets without Deployment"
 BARE_PODS = "Pods without ReplicaSet"
@@ -180,7 +183,7 @@ class _Facts:
 
 
 def _facts(obj: Obj) -> _Facts:
-    meta = _meta(obj)
+    meta = objects.meta(obj)
     ref = controller_ref(obj) or {}
     return _Facts(meta.get("namespace") or "", meta.get("name", ""), meta.get("uid") or "",
                   ref.get("kind") or "", ref.get("uid") or "")
@@ -412,7 +415,7 @@ class _Workloads:
     # check: a Deployment's rollout status only reads the ReplicaSets its children were made from.
 
     def deployment_node(self, deployment: Obj, show_ns: bool) -> Node:
-        owned = sorted(self.by_owner[_RS].get(_uid(deployment), {}).values(), key=_newest_first)
+        owned = sorted(self.by_owner[_RS].get(objects.uid(deployment), {}).values(), key=_newest_first)
         children = tuple(self.rs_node(rs, False) for rs in owned)
         slot = (_DEP, id(deployment), show_ns)
         node = self.cache.get(slot, deployment, children)
@@ -422,7 +425,7 @@ class _Workloads:
         return node
 
     def rs_node(self, rs: Obj, show_ns: bool) -> Node:
-        pods = _sorted_by_name(self.by_owner[_POD].get(_uid(rs), {}).values())
+        pods = _sorted_by_name(self.by_owner[_POD].get(objects.uid(rs), {}).values())
         children = tuple(self.pod_node(p, False) for p in pods)
         slot = (_RS, id(rs), show_ns)
         node = self.cache.get(slot, rs, children)
@@ -440,7 +443,7 @@ class _Workloads:
 
 def _deployment_node(deployment: Obj, status: RolloutStatus, now: datetime, children: tuple[Node, ...],
                      show_ns: bool) -> Node:
-    meta = _meta(deployment)
+    meta = objects.meta(deployment)
     template_spec = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {})
     images = ",".join(short_image(c.get("image", "")) for c in template_spec.get("containers") or ())
     ready = f"{status.ready}/{status.desired}"
@@ -472,7 +475,7 @@ _ROLLOUT_HEALTH: dict[str, Health] = {
 
 
 def _replicaset_node(rs: Obj, now: datetime, children: tuple[Node, ...], show_ns: bool) -> Node:
-    meta = _meta(rs)
+    meta = objects.meta(rs)
     spec = rs.get("spec") or {}
     status = rs.get("status") or {}
     desired = spec.get("replicas", 1) or 0
@@ -496,7 +499,7 @@ def _replicaset_node(rs: Obj, now: datetime, children: tuple[Node, ...], show_ns
 
 
 def _replicaset_health(rs: Obj, desired: int, current: int, ready: int) -> Health:
-    if _meta(rs).get("deletionTimestamp"):
+    if objects.meta(rs).get("deletionTimestamp"):
         return "terminating"
     if any(c.get("type") == "ReplicaFailure" and c.get("status") == "True"
            for c in (rs.get("status") or {}).get("conditions") or ()):
@@ -552,31 +555,31 @@ def build_service_tree(services: Iterable[Obj], pods: Iterable[Obj], endpoints: 
     "no endpoints" (the Service has no Endpoints object at all).
     """
     services, pods = list(services), list(pods)
-    endpoints_by_name = {(_ns(e), _meta(e).get("name")): e for e in endpoints}
+    endpoints_by_name = {(objects.namespace(e), objects.meta(e).get("name")): e for e in endpoints}
     # Index pods by (namespace, label, value) so each Service only scans pods sharing one of
     # its selector pairs instead of the whole namespace.
     pods_by_label: dict[tuple[str, str, str], list[Obj]] = {}
     for pod in pods:
-        for label_key, value in (_meta(pod).get("labels") or {}).items():
-            pods_by_label.setdefault((_ns(pod), label_key, value), []).append(pod)
+        for label_key, value in (objects.meta(pod).get("labels") or {}).items():
+            pods_by_label.setdefault((objects.namespace(pod), label_key, value), []).append(pod)
 
     def service_node(service: Obj, show_ns: bool) -> Node:
         selector = (service.get("spec") or {}).get("selector") or {}
         first = next(iter(sorted(selector.items())), None)
-        candidates = pods_by_label.get((_ns(service), *first), []) if first else []
+        candidates = pods_by_label.get((objects.namespace(service), *first), []) if first else []
         return _service_node(service, candidates,
-                             endpoints_by_name.get((_ns(service), _meta(service).get("name"))), now, show_ns)
+                             endpoints_by_name.get((objects.namespace(service), objects.meta(service).get("name"))), now, show_ns)
 
     if by_namespace:
         return [_namespace_node(ns, [service_node(s, False) for s in _sorted_by_name(in_ns)])
                 for ns, in_ns in sorted(_group_by_ns(services).items())]
-    show_ns = len({_ns(s) for s in services}) > 1
+    show_ns = len({objects.namespace(s) for s in services}) > 1
     return [service_node(s, show_ns) for s in _sorted_by_ns_name(services)]
 
 
 def service_dns_name(service: Obj, cluster_domain: str = "cluster.local") -> str:
     """`<svc>.<ns>.svc.cluster.local`."""
-    return f"{_meta(service).get('name')}.{_ns(service) or 'default'}.svc.{cluster_domain}"
+    return f"{objects.meta(service).get('name')}.{objects.namespace(service) or 'default'}.svc.{cluster_domain}"
 
 
 def endpoint_index(endpoints: Obj | None) -> tuple[frozenset[str], frozenset[str]]:
@@ -596,7 +599,7 @@ def endpoint_index(endpoints: Obj | None) -> tuple[frozenset[str], frozenset[str
                 if ref.get("uid"):
                     bucket.add(ref["uid"])
                 elif ref.get("name"):
-                    bucket.add(f"{ref.get('namespace') or _ns(endpoints or {})}/{ref['name']}")
+                    bucket.add(f"{ref.get('namespace') or objects.namespace(endpoints or {})}/{ref['name']}")
     return frozenset(ready), frozenset(not_ready)
 
 
@@ -606,7 +609,7 @@ def endpoint_state(pod: Obj, endpoints: Obj | None,
     if endpoints is None:
         return "no endpoints"
     ready, not_ready = index if index is not None else endpoint_index(endpoints)
-    identities = {_uid(pod), f"{_ns(pod)}/{_meta(pod).get('name')}"} - {""}
+    identities = {objects.uid(pod), f"{objects.namespace(pod)}/{objects.meta(pod).get('name')}"} - {""}
     if identities & ready:
         return "ready"
     if identities & not_ready:
@@ -616,7 +619,7 @@ def endpoint_state(pod: Obj, endpoints: Obj | None,
 
 def _service_node(service: Obj, candidates: Sequence[Obj], endpoints: Obj | None, now: datetime,
                   show_ns: bool) -> Node:
-    meta = _meta(service)
+    meta = objects.meta(service)
     spec = service.get("spec") or {}
     kind = spec.get("type") or "ClusterIP"
     selector = spec.get("selector") or {}
@@ -624,7 +627,7 @@ def _service_node(service: Obj, candidates: Sequence[Obj], endpoints: Obj | None
     index = endpoint_index(endpoints)
     children: tuple[Node, ...] = ()
     if selector and kind != "ExternalName":
-        selected = [p for p in candidates if _labels_match(selector, p)]
+        selected = [p for p in candidates if matches_selector(p, selector)]
         children = tuple(_pod_node(p, now, False, key_prefix=key + "/", endpoint=endpoint_state(p, endpoints, index))
                          for p in _sorted_by_name(selected))
     ready_count = sum(1 for c in children if c.columns.get("endpoint") == "ready")
@@ -646,7 +649,7 @@ def _service_node(service: Obj, candidates: Sequence[Obj], endpoints: Obj | None
         label = f"svc {_display_name(service, show_ns)}  {kind}  {cluster_ip}  {columns['ports']}"
         label += f"  {columns['note'] or f'{ready_count}/{len(children)} ready'}"
     health = _service_health(kind, selector, children, ready_count, meta)
-    return Node(key=key, kind="Service", namespace=_ns(service), name=meta.get("name", ""), uid=_uid(service),
+    return Node(key=key, kind="Service", namespace=objects.namespace(service), name=meta.get("name", ""), uid=objects.uid(service),
                 label=label, health=health, columns=columns, labels=dict(meta.get("labels") or {}),
                 children=children)
 
@@ -695,11 +698,6 @@ def _endpoint_counts(endpoints: Obj | None) -> str:
     ready = sum(len(s.get("addresses") or ()) for s in endpoints.get("subsets") or ())
     not_ready = sum(len(s.get("notReadyAddresses") or ()) for s in endpoints.get("subsets") or ())
     return f"{ready} ready, {not_ready} not ready"
-
-
-def _labels_match(selector: Mapping[str, str], obj: Obj) -> bool:
-    labels = _meta(obj).get("labels") or {}
-    return all(labels.get(k) == v for k, v in selector.items())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -768,49 +766,37 @@ def _namespace_node(namespace: str, children: list[Node]) -> Node:
 
 def _object_node(kind: str, obj: Obj, label: str, health: Health, columns: dict[str, str],
                  children: tuple[Node, ...], key_prefix: str = "", timed: tuple[Timed, ...] = ()) -> Node:
-    meta = _meta(obj)
-    return Node(key=key_prefix + _key(kind, obj), kind=kind, namespace=_ns(obj), name=meta.get("name", ""),
-                uid=_uid(obj), label=label, health=health, columns=columns,
+    meta = objects.meta(obj)
+    return Node(key=key_prefix + _key(kind, obj), kind=kind, namespace=objects.namespace(obj), name=meta.get("name", ""),
+                uid=objects.uid(obj), label=label, health=health, columns=columns,
                 labels=dict(meta.get("labels") or {}), children=children, timed=timed)
 
 
 def _key(kind: str, obj: Obj) -> str:
-    return f"{kind}/{_ns(obj)}/{_meta(obj).get('name', '')}"
+    return f"{kind}/{objects.namespace(obj)}/{objects.meta(obj).get('name', '')}"
 
 
 def _display_name(obj: Obj, show_ns: bool) -> str:
-    name = _meta(obj).get("name", "")
-    return f"{_ns(obj)}/{name}" if show_ns else name
-
-
-def _meta(obj: Obj) -> Mapping[str, Any]:
-    return obj.get("metadata") or {}
-
-
-def _ns(obj: Obj) -> str:
-    return _meta(obj).get("namespace") or ""
-
-
-def _uid(obj: Obj) -> str:
-    return _meta(obj).get("uid") or ""
+    name = objects.meta(obj).get("name", "")
+    return f"{objects.namespace(obj)}/{name}" if show_ns else name
 
 
 def _group_by_ns(objs: Iterable[Obj]) -> dict[str, list[Obj]]:
     grouped: dict[str, list[Obj]] = {}
     for obj in objs:
-        grouped.setdefault(_ns(obj), []).append(obj)
+        grouped.setdefault(objects.namespace(obj), []).append(obj)
     return grouped
 
 
 def _sorted_by_name(objs: Iterable[Obj]) -> list[Obj]:
-    return sorted(objs, key=lambda o: _meta(o).get("name", ""))
+    return sorted(objs, key=lambda o: objects.meta(o).get("name", ""))
 
 
 def _sorted_by_ns_name(objs: Iterable[Obj]) -> list[Obj]:
-    return sorted(objs, key=lambda o: (_ns(o), _meta(o).get("name", "")))
+    return sorted(objs, key=lambda o: (objects.namespace(o), objects.meta(o).get("name", "")))
 
 
 def _newest_first(rs: Obj) -> tuple[int, float, str]:
     # Revision descending, then creation time descending; the name breaks ties deterministically.
-    created = parse_time(_meta(rs).get("creationTimestamp"))
-    return (-revision_of(rs), -(created.timestamp() if created else 0.0), _meta(rs).get("name", ""))
+    created = parse_time(objects.meta(rs).get("creationTimestamp"))
+    return (-revision_of(rs), -(created.timestamp() if created else 0.0), objects.meta(rs).get("name", ""))

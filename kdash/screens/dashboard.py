@@ -16,9 +16,9 @@ from kdash.actions.registry import ACTIONS, Action
 from kdash.render import details as render_details
 from kdash.render import tree as render_tree
 from kdash.render.configmaps import build_configmap_tree
-from kdash.render.labels import parse_selector
-from kdash.render.pods import Health
-from kdash.render.rollout import RolloutIndex
+from kdash.core.labels import parse_selector
+from kdash.core.pods import Health
+from kdash.core.rollout import RolloutIndex
 from kdash.screens.rollout_control import RolloutControl
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Label
 
 from kdash.actions.registry import BY_ID
 from kdash.render.format import age
-from kdash.render.rollout import Revision, history, previous_of
+from kdash.core.rollout import Revision, history, previous_of
 
 COLUMNS = ("revision", "images", "change-cause", "age", "pods", "")
 NOTHING_SELECTED = "Nothing selected: pick a revision with ↑/↓"

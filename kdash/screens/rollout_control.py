@@ -19,7 +19,8 @@ from kdash.actions.registry import BY_ID
 from kdash.actions.safety import WriteContext
 from kdash.errors import KdashError
 from kdash.render.format import age
-from kdash.render.rollout import Revision, container_images, history, history_settled, previous_of
+from kdash.core.configmaps import restart_plan, wants_auto_restart
+from kdash.core.rollout import Revision, container_images, history, history_settled, previous_of
 from kdash.render.tree import Node
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.edit_apply import EditApply, notify_error
@@ -347,7 +348,7 @@ class RolloutControl(EditApply):
         app = self.app
         for configmap in configmaps:
             meta = configmap["metadata"]
-            items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", meta["namespace"]))
+            items = [i for i in restart_plan(configmap, app.store.list("Deployment", meta["namespace"]))
                      if i.needed]
             if not items:
                 continue
@@ -357,7 +358,7 @@ class RolloutControl(EditApply):
                            "data (read-only: not restarting)", severity="warning", timeout=10)
                 continue
             auto = frozenset(i.consumer.deployment for i in items
-                             if reload.wants_auto_restart(i.deployment, meta["name"]))
+                             if wants_auto_restart(i.deployment, meta["name"]))
             if auto:
                 self._auto_restart_soon(meta["namespace"], meta["name"])
             if len(auto) < len(items):
@@ -374,7 +375,7 @@ class RolloutControl(EditApply):
         app = self.app
         meta = configmap["metadata"]
         namespace, cm_name = meta["namespace"], meta["name"]
-        items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", namespace))
+        items = [i for i in restart_plan(configmap, app.store.list("Deployment", namespace))
                  if i.consumer.deployment not in skip]
         pending = [i for i in items if i.needed]
         name = f"ConfigMap {namespace}/{cm_name}"
@@ -426,8 +427,8 @@ class RolloutControl(EditApply):
         # Another context or namespace since (a new store), or read-only now: not this restart.
         if app.store is not store or app.readonly or configmap is None:
             return
-        items = [i for i in reload.restart_plan(configmap, store.list("Deployment", namespace))
-                 if i.needed and reload.wants_auto_restart(i.deployment, cm_name)]
+        items = [i for i in restart_plan(configmap, store.list("Deployment", namespace))
+                 if i.needed and wants_auto_restart(i.deployment, cm_name)]
         if items:
             for item in items:
                 app.track_rollout(item.deployment["metadata"]["uid"])

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from kdash.app import KdashApp, make_app
 from kdash.config import Settings
-from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)

@@ -18,7 +18,7 @@ from kdash.errors import KdashError
 from kdash.kube.client import load_merged_kubeconfig
 from kdash.logs.stream import split_timestamp
 from kdash.logs.text import find_spans, sanitize
-from kdash.render.labels import parse_selector
+from kdash.core.labels import parse_selector
 
 # Deterministic and quick: CI must not find a new example on a random day.
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from kdash.kube.client import connect
-from kdash.kube.kinds import CONFIGMAP, NAMESPACE
+from kdash.core.kinds import CONFIGMAP, NAMESPACE
 from kdash.kube.reflector import Backoff, Reflector
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher

@@ -6,7 +6,7 @@ import copy
 import json
 
 from kdash.kube import objects
-from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.core.kinds import KINDS_BY_NAME
 
 POD = KINDS_BY_NAME["Pod"]
 RAW = json.dumps({

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from kdash.render.rollout import RolloutIndex, rollout_status
+from kdash.core.rollout import RolloutIndex, rollout_status
 from kdash.kube.store import Store
 from kdash.render.tree import RenderCache, build_workload_tree, build_workload_tree_from, flatten, label_at
 

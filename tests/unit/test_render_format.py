@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kdash.render.format import (
-    age, ago, human_duration, labels_text, parse_time, ports_text, short_image, size_text, timestamp_text,
+    age, ago, human_duration, labels_text, ports_text, size_text, timestamp_text,
 )
+from kdash.core.values import parse_time, short_image
 
 NOW = datetime(2021, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 S, M, H, D = 1, 60, 3600, 86400

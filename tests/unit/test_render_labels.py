@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kdash.render.labels import (
+from kdash.core.labels import (
     format_label_selector, parse_selector, selector_from_label_selector, selector_from_map,
 )
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kdash.render.pods import is_pod_ready, pod_row, pod_status
+from kdash.core.pods import is_pod_ready, pod_status
+from kdash.render.pods import pod_row
 from render_fixtures import NOW, by_name, pod_cases
 
 CASES = pod_cases()

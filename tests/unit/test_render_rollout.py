@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from kdash.render.rollout import (
+from kdash.core.rollout import (
     history, new_replicaset, owned_replicasets, previous_revision, revision_of, rollout_status, rollout_statuses,
     strategy_text,
 )

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-from kdash.render.format import int_or_str, parse_time, short_image
+from kdash.core import objects
+from kdash.core.values import int_or_str, parse_time, short_image
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause"
@@ -88,26 +89,10 @@ def revision_of(obj: Mapping[str, Any]) -> int:
         return 0
 
 
-def is_controlled_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
-    """metav1.IsControlledBy: a `controller: true` ownerReference with the owner's uid."""
-    if not owner_uid:
-        return False
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or ()
-    return any(ref.get("controller") and ref.get("uid") == owner_uid for ref in refs)
-
-
-def controller_ref(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The ownerReference with `controller: true`, if any."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
-        if ref.get("controller"):
-            return ref
-    return None
-
-
 def owned_replicasets(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The ReplicaSets this Deployment controls (by uid, so names may repeat across namespaces)."""
     uid = (deployment.get("metadata") or {}).get("uid")
-    return [rs for rs in replicasets if is_controlled_by(rs, uid)]
+    return [rs for rs in replicasets if objects.is_controlled_by(rs, uid)]
 
 
 def new_replicaset(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
@@ -430,7 +415,7 @@ class RolloutIndex:
                     del self._by_owner[owner]
                 dirty.add(owner)
         for added in new_rs.keys() - old_rs.keys():
-            ref = controller_ref(new_rs[added])
+            ref = objects.controller_ref(new_rs[added])
             owner = (ref or {}).get("uid") or ""
             if owner:
                 self._rs_owner[added] = owner
@@ -440,14 +425,14 @@ class RolloutIndex:
         new_deps = {id(d): d for d in deployments}
         old_deps = self._deployments
         for gone in old_deps.keys() - new_deps.keys():
-            uid = _uid_of(old_deps[gone])
+            uid = objects.uid(old_deps[gone])
             if self._by_uid.get(uid) is old_deps[gone]:
                 del self._by_uid[uid]
             dirty.add(uid)
         for added in new_deps.keys() - old_deps.keys():
             deployment = new_deps[added]
-            self._by_uid[_uid_of(deployment)] = deployment
-            dirty.add(_uid_of(deployment))
+            self._by_uid[objects.uid(deployment)] = deployment
+            dirty.add(objects.uid(deployment))
         self._deployments = new_deps
         for uid in dirty:
             deployment = self._by_uid.get(uid)
@@ -461,7 +446,3 @@ class RolloutIndex:
                 self.active[uid] = status
             else:
                 self.active.pop(uid, None)
-
-
-def _uid_of(obj: Mapping[str, Any]) -> str:
-    return (obj.get("metadata") or {}).get("uid", "")
