@@ -408,18 +408,19 @@ def main(argv: list[str] | None = None) -> int:
                     app._driver.send_message(event)
                     try:
                         await asyncio.wait_for(probe.key_event.wait(), timeout=5)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                     key, probe.key = probe.key, None
                     key_results.append({
-                        "handled": None if key["t_handled"] is None else round((key["t_handled"] - key["t0"]) * 1000, 2),
+                        "handled": (None if key["t_handled"] is None
+                                    else round((key["t_handled"] - key["t0"]) * 1000, 2)),
                         "paint": None if key["t_paint"] is None else round((key["t_paint"] - key["t0"]) * 1000, 2),
                     })
                     rest = interval - (time.monotonic() - started)
                     if rest > 0:
                         try:
                             await asyncio.wait_for(key_stop.wait(), timeout=rest)
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             pass
 
             while True:

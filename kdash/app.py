@@ -7,8 +7,8 @@ import asyncio
 import gc
 import sys
 import time
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 from rich.style import Style
 from rich.text import Text
@@ -22,16 +22,16 @@ from textual.theme import Theme
 from kdash import config
 from kdash.actions.access import denied_actions
 from kdash.actions.registry import ACTIONS, Action
-from kdash.core.configmaps import DataChanges
 from kdash.actions.safety import AuditLog, WriteContext
+from kdash.core.configmaps import DataChanges
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.keymap import check_keymap
-from kdash.lifeline import Lifeline
 from kdash.kube.client import CONNECT_DEADLINE, Connection, connect, list_contexts
 from kdash.kube.events import EventFeed
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
+from kdash.lifeline import Lifeline
 from kdash.messages import Coalescer, StoreChanged
 from kdash.render.tree import Node
 from kdash.safe_text import visible
@@ -89,7 +89,7 @@ class KdashApp(App[None]):
         self.requested_namespace = None if all_namespaces else namespace
         self.all_namespaces = all_namespaces
         self.cli_readonly = readonly
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.start_watch = start_watch
         self.store = Store()
         self.connection: Connection | None = None

@@ -30,11 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_cluster_flags(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
     # Subcommands accept the same flags; SUPPRESS keeps the top-level value when not repeated.
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--kubeconfig", default=default, help="path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    parser.add_argument("--kubeconfig", default=default,
+                        help="path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     parser.add_argument("--context", default=default, help="the kubeconfig context to use")
     parser.add_argument("-n", "--namespace", default=default, help="namespace (default: the context's)")
-    parser.add_argument("-A", "--all-namespaces", action="store_true", default=False if not suppress else argparse.SUPPRESS,
-                        help="all namespaces")
+    parser.add_argument("-A", "--all-namespaces", action="store_true",
+                        default=False if not suppress else argparse.SUPPRESS, help="all namespaces")
 
 
 def _log_to_file() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rich.console import Console
 
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import connect
-from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 from kdash.kube.reflector import list_objects
 from kdash.render import text as render_text
@@ -52,7 +52,7 @@ def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
         connection.close()
     if len(failed) == len(KINDS):
         raise failed[KINDS[0]]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     workloads = build_workload_tree(objects["Deployment"], objects["ReplicaSet"], objects["Pod"], now)
     services = build_service_tree(objects["Service"], objects["Pod"], objects["Endpoints"], now)
     if console is None:

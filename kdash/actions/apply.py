@@ -16,9 +16,9 @@ from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.http import APPLY_PATCH, status_of
 from kdash.actions.safety import Attempt, WriteContext, target_of
+from kdash.core.objects import LAST_APPLIED
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
-from kdash.core.objects import LAST_APPLIED
 
 ItemStatus = Literal["created", "changed", "unchanged", "error"]
 

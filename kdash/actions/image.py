@@ -10,10 +10,10 @@ from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.http import CONFLICT_RETRIES, STRATEGIC_MERGE_PATCH, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
-from kdash.errors import KdashError
 from kdash.core import objects
-from kdash.kube.client import get_json
 from kdash.core.kinds import DEPLOYMENT
+from kdash.errors import KdashError
+from kdash.kube.client import get_json
 
 # The docker reference grammar (github.com/distribution/reference, regexp.go):
 #   reference := name [":" tag] ["@" digest];  name := [domain "/"] path-component ["/" path-component]*

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from kdash.core.configmaps import data_hash, stamp_key, template_annotations
 from kdash.actions.http import STRATEGIC_MERGE_PATCH, api_error
 from kdash.actions.rollout import read_deployment
 from kdash.actions.safety import WriteContext, target_of
-from kdash.errors import KdashError
 from kdash.core import objects
-from kdash.kube.client import get_json
+from kdash.core.configmaps import data_hash, stamp_key, template_annotations
 from kdash.core.kinds import CONFIGMAP, DEPLOYMENT
+from kdash.errors import KdashError
+from kdash.kube.client import get_json
 
 
 def read_configmap(api_client: ApiClient, namespace: str, name: str) -> dict[str, Any]:
@@ -70,7 +71,8 @@ def restart_consumers(ctx: WriteContext, namespace: str, configmap_name: str, de
         else:
             current.append(name)
     if failed:
-        raise KdashError("Some restarts failed", "; ".join(failed) + (f" (restarted: {', '.join(done)})" if done else ""))
+        restarted = f" (restarted: {', '.join(done)})" if done else ""
+        raise KdashError("Some restarts failed", "; ".join(failed) + restarted)
     parts = [f"restarting {', '.join(done)} for ConfigMap {configmap_name} (data {digest[:12]})"] if done else []
     if current:
         whose = "its" if done else f"ConfigMap {configmap_name}'s"

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from kdash.actions.http import (CONFLICT_RETRIES, JSON_PATCH, STRATEGIC_MERGE_PATCH, api_error, backoff,
-                                changed_meanwhile, status_of)
+from kdash.actions.http import (
+    CONFLICT_RETRIES,
+    JSON_PATCH,
+    STRATEGIC_MERGE_PATCH,
+    api_error,
+    backoff,
+    changed_meanwhile,
+    status_of,
+)
 from kdash.actions.safety import Attempt, WriteContext, target_of
-from kdash.errors import KdashError
 from kdash.core import objects
-from kdash.kube.client import get_json
-from kdash.core.kinds import DEPLOYMENT, REPLICASET
 from kdash.core import rollout as core_rollout
+from kdash.core.kinds import DEPLOYMENT, REPLICASET
 from kdash.core.rollout import REVISION_ANNOTATION, Revision, RolloutStatus
+from kdash.errors import KdashError
+from kdash.kube.client import get_json
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 # kubectl's annotationsToSkip (polymorphichelpers/rollback.go): these stay the Deployment's own
@@ -224,7 +232,7 @@ def _user_annotations(deployment: dict[str, Any]) -> dict[str, str]:
 def restart(ctx: WriteContext, namespace: str, name: str, *, now: datetime | None = None) -> str:
     """Restart every pod by stamping the template, like `kubectl rollout restart`; returns a summary."""
     what = f"Deployment {namespace}/{name}"
-    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with ctx.attempt("restart", target_of("Deployment", namespace, name)) as attempt:
         deployment = read_deployment(ctx.api_client, namespace, name)
         _check_restartable(deployment, stamp, what)

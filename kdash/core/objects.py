@@ -1,6 +1,5 @@
 """Accessors over raw, API-shaped (camelCase) object dicts as the API server sends them."""
-
-from __future__ import annotations
+# No `from __future__ import annotations`: it would be shadowed by the `annotations` accessor.
 
 from collections.abc import Mapping
 from typing import Any

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from kdash.core import objects
 from kdash.core.values import int_or_str, parse_time, short_image
@@ -13,7 +14,7 @@ REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause"
 HASH_LABEL = "pod-template-hash"
 TIMED_OUT_REASON = "ProgressDeadlineExceeded"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 RolloutState = Literal["complete", "progressing", "failed", "paused", "scaled-to-zero"]
 
@@ -89,7 +90,8 @@ def revision_of(obj: Mapping[str, Any]) -> int:
         return 0
 
 
-def owned_replicasets(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def owned_replicasets(deployment: Mapping[str, Any],
+                      replicasets: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The ReplicaSets this Deployment controls (by uid, so names may repeat across namespaces)."""
     uid = (deployment.get("metadata") or {}).get("uid")
     return [rs for rs in replicasets if objects.is_controlled_by(rs, uid)]

@@ -12,8 +12,7 @@ from typing import Any
 
 import urllib3
 import yaml
-from kubernetes.client import ApiClient, Configuration
-from kubernetes.client import rest
+from kubernetes.client import ApiClient, Configuration, rest
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.incluster_config import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from kdash.kube.client import Connection
 from kdash.core.kinds import EVENT
+from kdash.kube.client import Connection
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store
 

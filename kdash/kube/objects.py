@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sys import intern
 from collections.abc import Mapping
+from sys import intern
 from typing import Any
 
 from kdash.core.kinds import Kind

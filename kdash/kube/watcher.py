@@ -6,8 +6,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from kdash.kube.client import Connection
 from kdash.core.kinds import WATCHED_KINDS, Kind
+from kdash.kube.client import Connection
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store, summarize_states
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from kdash.core import objects
-from kdash.core.objects import Obj
 from kdash.core.configmaps import restart_plan, stamp_key, template_annotations, wants_auto_restart
+from kdash.core.objects import Obj
 from kdash.core.values import parse_time
 from kdash.render.format import age, decoded_size, size_text
 from kdash.render.tree import Node, timed_text
-
 
 
 def build_configmap_tree(configmaps: Iterable[Obj], deployments: Iterable[Obj], now: datetime) -> list[Node]:

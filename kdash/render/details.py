@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable, Mapping, Sequence
 
 from kdash.core import objects
+from kdash.core.labels import format_label_selector
 from kdash.core.objects import LAST_APPLIED, Obj
+from kdash.core.rollout import (
+    CHANGE_CAUSE_ANNOTATION,
+    owned_replicasets,
+    revision_of,
+    rollout_status,
+)
 from kdash.core.values import parse_time, short_image
 from kdash.render.format import (
-    NONE, UNKNOWN, age, ago, decoded_size, labels_text, port_text, size_text,
-    timestamp_text, truncate,
+    NONE,
+    UNKNOWN,
+    age,
+    ago,
+    decoded_size,
+    labels_text,
+    port_text,
+    size_text,
+    timestamp_text,
+    truncate,
 )
-from kdash.core.labels import format_label_selector
 from kdash.render.pods import pod_row
-from kdash.core.rollout import (
-    CHANGE_CAUSE_ANNOTATION, owned_replicasets, revision_of, rollout_status,
-)
 from kdash.render.tree import service_dns_name
 
 Related = Mapping[str, Sequence[Obj]]
@@ -198,7 +209,7 @@ def _describe_service(service: Obj, related: Related, now: datetime) -> list[Sec
         rows += (("External name", spec.get("externalName") or NONE),)
     port_rows = tuple((p.get("name") or "<unnamed>", _service_port_text(p)) for p in spec.get("ports") or ())
     endpoints = next((e for e in related.get("Endpoints", ())
-                      if objects.name(e) == objects.name(service) and objects.namespace(e) == objects.namespace(service)), None)
+                      if objects.key(e) == objects.key(service)), None)
     return [
         Section("Service", rows),
         Section("Ports", port_rows or (("Ports", NONE),)),

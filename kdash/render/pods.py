@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from kdash.core.pods import Health, is_pod_ready, pod_health, status_info
 from kdash.core.values import parse_time, short_image

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
+from kdash.core import objects
+from kdash.core.labels import Selector, matches_selector, parse_selector
+from kdash.core.objects import Obj, controller_ref
+from kdash.core.pods import Health
+from kdash.core.rollout import RolloutStatus, revision_of, rollout_status
 from kdash.core.values import parse_time, short_image
 from kdash.render.format import NONE, age, human_duration, labels_text, ports_text
-from kdash.core.labels import Selector, matches_selector, parse_selector
-from kdash.core.pods import Health
 from kdash.render.pods import PodRow, pod_row
-from kdash.core import objects
-from kdash.core.objects import Obj, controller_ref
-from kdash.core.rollout import RolloutStatus, revision_of, rollout_status
-
 
 BARE_REPLICASETS = "ReplicaSets without Deployment"
 BARE_PODS = "Pods without ReplicaSet"
@@ -46,7 +46,7 @@ class Node:
     """Display fields by name (status, ready, age, images, …) for tables and detail panes."""
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
     """The object's metadata.labels (used by label-selector filtering)."""
-    children: tuple["Node", ...] = ()
+    children: tuple[Node, ...] = ()
     timed: tuple[Timed, ...] = ()
     """The spans of `label` that are ages; `label_at` moves them to another time."""
 
@@ -555,7 +555,7 @@ def build_service_tree(services: Iterable[Obj], pods: Iterable[Obj], endpoints: 
     "no endpoints" (the Service has no Endpoints object at all).
     """
     services, pods = list(services), list(pods)
-    endpoints_by_name = {(objects.namespace(e), objects.meta(e).get("name")): e for e in endpoints}
+    endpoints_by_name = {objects.key(e): e for e in endpoints}
     # Index pods by (namespace, label, value) so each Service only scans pods sharing one of
     # its selector pairs instead of the whole namespace.
     pods_by_label: dict[tuple[str, str, str], list[Obj]] = {}
@@ -568,7 +568,7 @@ def build_service_tree(services: Iterable[Obj], pods: Iterable[Obj], endpoints: 
         first = next(iter(sorted(selector.items())), None)
         candidates = pods_by_label.get((objects.namespace(service), *first), []) if first else []
         return _service_node(service, candidates,
-                             endpoints_by_name.get((objects.namespace(service), objects.meta(service).get("name"))), now, show_ns)
+                             endpoints_by_name.get(objects.key(service)), now, show_ns)
 
     if by_namespace:
         return [_namespace_node(ns, [service_node(s, False) for s in _sorted_by_name(in_ns)])
@@ -649,9 +649,9 @@ def _service_node(service: Obj, candidates: Sequence[Obj], endpoints: Obj | None
         label = f"svc {_display_name(service, show_ns)}  {kind}  {cluster_ip}  {columns['ports']}"
         label += f"  {columns['note'] or f'{ready_count}/{len(children)} ready'}"
     health = _service_health(kind, selector, children, ready_count, meta)
-    return Node(key=key, kind="Service", namespace=objects.namespace(service), name=meta.get("name", ""), uid=objects.uid(service),
-                label=label, health=health, columns=columns, labels=dict(meta.get("labels") or {}),
-                children=children)
+    return Node(key=key, kind="Service", namespace=objects.namespace(service), name=meta.get("name", ""),
+                uid=objects.uid(service), label=label, health=health, columns=columns,
+                labels=dict(meta.get("labels") or {}), children=children)
 
 
 def _service_note(kind: str, selector: Mapping[str, str], endpoints: Obj | None,
@@ -767,8 +767,8 @@ def _namespace_node(namespace: str, children: list[Node]) -> Node:
 def _object_node(kind: str, obj: Obj, label: str, health: Health, columns: dict[str, str],
                  children: tuple[Node, ...], key_prefix: str = "", timed: tuple[Timed, ...] = ()) -> Node:
     meta = objects.meta(obj)
-    return Node(key=key_prefix + _key(kind, obj), kind=kind, namespace=objects.namespace(obj), name=meta.get("name", ""),
-                uid=objects.uid(obj), label=label, health=health, columns=columns,
+    return Node(key=key_prefix + _key(kind, obj), kind=kind, namespace=objects.namespace(obj),
+                name=meta.get("name", ""), uid=objects.uid(obj), label=label, health=health, columns=columns,
                 labels=dict(meta.get("labels") or {}), children=children, timed=timed)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,12 +13,12 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static, Tree
 
 from kdash.actions.registry import ACTIONS, Action
-from kdash.render import details as render_details
-from kdash.render import tree as render_tree
-from kdash.render.configmaps import build_configmap_tree
 from kdash.core.labels import parse_selector
 from kdash.core.pods import Health
 from kdash.core.rollout import RolloutIndex
+from kdash.render import details as render_details
+from kdash.render import tree as render_tree
+from kdash.render.configmaps import build_configmap_tree
 from kdash.screens.rollout_control import RolloutControl
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress

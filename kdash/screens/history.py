@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import events
@@ -13,8 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
 from kdash.actions.registry import BY_ID
-from kdash.render.format import age
 from kdash.core.rollout import Revision, history, previous_of
+from kdash.render.format import age
 
 COLUMNS = ("revision", "images", "change-cause", "age", "pods", "")
 NOTHING_SELECTED = "Nothing selected: pick a revision with ↑/↓"
@@ -145,7 +145,8 @@ class HistoryScreen(ModalScreen[Revision | None]):
             table.clear()
             return
         meta = deployment["metadata"]
-        self.query_one("#history-title", Label).update(f"Rollout history of Deployment {meta['namespace']}/{meta['name']}")
+        title = f"Rollout history of Deployment {meta['namespace']}/{meta['name']}"
+        self.query_one("#history-title", Label).update(title)
         self.revisions = history(deployment, store.owned_by("ReplicaSet", self.deployment_uid))
         table.clear()
         for rev in self.revisions:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,7 +13,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from kdash.actions.registry import ACTIONS
-from kdash.kube.store import Store
 from kdash.logs.buffer import DEFAULT_CAPACITY, LineQueue, RingBuffer, marker
 from kdash.logs.follower import (
     ALL_CONTAINERS,
@@ -21,6 +20,7 @@ from kdash.logs.follower import (
     Follower,
     FollowerStatus,
     LogSource,
+    PodIndex,
     StreamFactory,
 )
 from kdash.logs.stream import LogOptions, stream_factory
@@ -69,7 +69,7 @@ class LogsScreen(Screen[None]):
         self,
         source: LogSource,
         *,
-        store: Store | None = None,
+        store: PodIndex | None = None,
         factory: StreamFactory | None = None,
         buffer_lines: int | None = None,
         options: LogOptions | None = None,
@@ -125,7 +125,7 @@ class LogsScreen(Screen[None]):
         return self.query_one(LogView)
 
     @property
-    def store(self) -> Store | None:
+    def store(self) -> PodIndex | None:
         return self._store if self._store is not None else getattr(self.app, "store", None)
 
     # -- the timer: store → follower, queue → buffer → view ----------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -17,10 +17,10 @@ from kdash.actions import rollout as rollout_action
 from kdash.actions import scale as scale_action
 from kdash.actions.registry import BY_ID
 from kdash.actions.safety import WriteContext
-from kdash.errors import KdashError
-from kdash.render.format import age
 from kdash.core.configmaps import restart_plan, wants_auto_restart
 from kdash.core.rollout import Revision, container_images, history, history_settled, previous_of
+from kdash.errors import KdashError
+from kdash.render.format import age
 from kdash.render.tree import Node
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.edit_apply import EditApply, notify_error

@@ -12,7 +12,6 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-
 # Characters PyYAML writes raw once unicode is allowed, but which break lines or act on a terminal:
 # they go in double quotes, where PyYAML escapes them (\N, \L, \P; C0 and C1 it escapes anyway).
 _RAW_BUT_UNSAFE = re.compile("[\x85\u2028\u2029]")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import time
 
-from kdash.core.configmaps import data_hash
 from kdash.actions.safety import AuditLog
+from kdash.core.configmaps import data_hash
 from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 from kdash.screens import rollout_control

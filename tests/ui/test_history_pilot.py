@@ -8,8 +8,8 @@ import copy
 from textual.widgets import DataTable
 
 from kdash.core.kinds import KINDS_BY_NAME
-from kdash.kube.objects import slim
 from kdash.core.rollout import REVISION_ANNOTATION
+from kdash.kube.objects import slim
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.history import HistoryScreen

@@ -16,7 +16,16 @@ from kdash.kube.objects import slim
 from kdash.kube.store import DELETED, MODIFIED
 from kdash.screens.dashboard import VIEWS
 from tests.ui.tree_world import (
-    TREE_KINDS, configmap, deployment, endpoints, fed_app, pod, refreshed, replicaset, service, shown_vs_fresh,
+    TREE_KINDS,
+    configmap,
+    deployment,
+    endpoints,
+    fed_app,
+    pod,
+    refreshed,
+    replicaset,
+    service,
+    shown_vs_fresh,
 )
 
 NAMESPACES = ("demo", "other")

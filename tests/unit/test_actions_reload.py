@@ -11,8 +11,8 @@ import pytest
 from kubernetes.client import ApiClient, Configuration
 
 from kdash.actions import reload
-from kdash.core.configmaps import data_hash, stamp_key
 from kdash.actions.safety import AuditLog, WriteContext
+from kdash.core.configmaps import data_hash, stamp_key
 from kdash.errors import KdashError
 from tests.unit.test_actions_safety import FakeRest
 

@@ -134,10 +134,10 @@ def test_deployment_without_annotations_gets_an_add_op() -> None:
 
 
 def test_skip_list_is_kubectls() -> None:
-    assert SKIP_ANNOTATIONS == {
+    assert {
         "kubectl.kubernetes.io/last-applied-configuration", REV,
         "deployment.kubernetes.io/revision-history", "deployment.kubernetes.io/desired-replicas",
-        "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to"}
+        "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to"} == SKIP_ANNOTATIONS
 
 
 def test_label_selector_renders_match_labels_and_expressions() -> None:

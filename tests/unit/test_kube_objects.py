@@ -11,9 +11,9 @@ import pytest
 from kubernetes.client import ApiClient
 
 from kdash.core import objects as core_objects
+from kdash.core.kinds import ALL_KINDS, CONFIGMAP, DEPLOYMENT, NAMESPACE, POD, kind_named
 from kdash.core.labels import matches_selector
 from kdash.kube import objects
-from kdash.core.kinds import ALL_KINDS, CONFIGMAP, DEPLOYMENT, NAMESPACE, POD, kind_named
 
 
 def test_list_paths_for_namespaced_all_namespaces_and_cluster_scoped():
