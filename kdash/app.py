@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -22,8 +23,9 @@ from textual.theme import Theme
 from kdash import config
 from kdash.actions.access import denied_actions
 from kdash.actions.registry import ACTIONS, Action
-from kdash.actions.safety import AuditLog, WriteContext
+from kdash.actions.safety import AuditLog, WriteContext, WriteGate
 from kdash.core.configmaps import DataChanges
+from kdash.core.objects import Obj
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.keymap import check_keymap
@@ -59,6 +61,7 @@ class ActionsProvider(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         app = self.app
+        assert isinstance(app, KdashApp)
         for action in ACTIONS:
             if action.group == "logs" and not hasattr(app.screen, f"action_{action.id}"):
                 continue  # logs keys only mean something on the logs screen
@@ -260,6 +263,7 @@ class KdashApp(App[None]):
         self._loading_store()
         self.store = Store()
         self.configmap_changes.forget()
+        assert self.connection is not None  # started only once connected
         self.watcher = Watcher(self.connection, None if self.all_namespaces else self.namespace,
                                store=self.store, on_change=self.coalescer.mark)
         self.watcher.start()
@@ -290,7 +294,7 @@ class KdashApp(App[None]):
             feed, self.events_feed = self.events_feed, None
             feed.stop()
 
-    def follow_events(self, obj: dict, kind: str) -> None:
+    def follow_events(self, obj: Obj, kind: str) -> None:
         """Watch the events of the object the details pane shows (and only those)."""
         if self.events_feed is not None:
             meta = obj.get("metadata") or {}
@@ -411,53 +415,35 @@ class KdashApp(App[None]):
     def protected(self) -> bool:
         return self.context_name in self.settings.protected_contexts
 
+    def write_gate(self) -> WriteGate:
+        """The one write gate, as the app's state stands now (docs/safety.md)."""
+        return WriteGate(self.connection, self.context_name, self.readonly, self.audit, self.pending_context,
+                         frozenset(self.denied))
+
     def writable(self, action: Action) -> bool:
-        """The gate every write action passes first: read-only, a pending switch and RBAC say no
-        here, with a reason."""
-        if self.readonly or (self.connection is not None and self.pending_context is not None):
-            # Audited like any refused write, then said on screen; nothing is sent.
-            context = WriteContext(None, self.context_name, self.readonly, self.audit,
-                                   refusal=self._switch_refusal())
-            try:
-                context.refuse_if_readonly(action.id, f"context/{self.context_name}")
-            except KdashError as exc:
-                self.notify(exc.message, title=exc.title, severity="error")
-            return False
-        if self.connection is None:
-            self.notify("Not connected to a cluster", severity="error")
-            return False
-        if action.id in self.denied:
-            self.notify(f"RBAC: you may not {action.description.lower()} here", severity="error")
+        """Every write key asks this first; a refusal is said on screen (and audited by the gate)."""
+        try:
+            self.write_gate().check(action.id, action.description)
+        except KdashError as exc:
+            self.notify(exc.message, title=exc.title, severity="error")
             return False
         return True
 
     def write_context(self, confirmed: Connection | None = None) -> WriteContext:
-        """The connection in use, as a write gate. It refuses (audited, before any request) while a
-        switch is pending, and when `confirmed` — the connection a confirmation named — is no
-        longer the one in use: a write goes where its confirmation said, or nowhere."""
-        connection = self.connection
-        if connection is None:
-            raise KdashError("Not connected", "no cluster connection")
-        refusal = self._switch_refusal()
-        if not refusal and confirmed is not None and confirmed is not connection:
-            refusal = (f"confirmed on context {confirmed.context_name}, but the context is now "
-                       f"{connection.context_name}")
-        return WriteContext(connection.api_client, connection.context_name, self.readonly, self.audit,
-                            refusal=refusal)
-
-    def _switch_refusal(self) -> str:
-        return f"switching to context {self.pending_context}" if self.pending_context is not None else ""
+        """What a confirmed write is sent through: see WriteGate.context."""
+        return self.write_gate().context(confirmed)
 
     def check_access(self) -> None:
         """Ask the API server which write actions this user may do here (SelfSubjectAccessReview)."""
         connection, namespace = self.connection, self.namespace
+        if connection is None:
+            return
 
         def run() -> None:
             denied = denied_actions(connection.api_client, ACTIONS, None if self.all_namespaces else namespace)
             self._from_thread(self._set_denied, connection, denied)
 
-        if connection is not None:
-            self.run_worker(run, thread=True, exclusive=True, group="access")
+        self.run_worker(run, thread=True, exclusive=True, group="access")
 
     def _set_denied(self, connection: Connection, denied: set[str]) -> None:
         if connection is not self.connection:
@@ -465,16 +451,16 @@ class KdashApp(App[None]):
         self.denied = denied
         self.refresh_bindings()
 
-    def object_for(self, node: Node) -> dict | None:
+    def object_for(self, node: Node) -> Obj | None:
         if node.kind in ("group", "") or not node.name:
             return None
         return self.store.get(node.kind, node.namespace or None, node.name)
 
-    def related_for(self, obj: dict, kind: str) -> dict[str, list[dict]]:
+    def related_for(self, obj: Obj, kind: str) -> dict[str, list[Obj]]:
         """Objects the details pane needs beside the selection, from the store's indexes."""
         uid = obj.get("metadata", {}).get("uid", "")
         ns = obj.get("metadata", {}).get("namespace")
-        related: dict[str, list[dict]] = {}
+        related: dict[str, list[Obj]] = {}
         if kind == "Deployment":
             related["ReplicaSet"] = self.store.owned_by("ReplicaSet", uid)
         elif kind == "ReplicaSet":
@@ -550,7 +536,11 @@ class KdashApp(App[None]):
         choices = [("*", f"({ALL_NAMESPACES_LABEL})")] + [(n, n) for n in names]
         current = "*" if self.all_namespaces else self.namespace
         self.push_screen(PickScreen("Namespace", choices, current),
-                         lambda value: value and self.switch_namespace(None if value == "*" else value))
+                         lambda value: self._picked_namespace(value))
+
+    def _picked_namespace(self, value: str | None) -> None:
+        if value:
+            self.switch_namespace(None if value == "*" else value)
 
     def switch_namespace(self, namespace: str | None) -> None:
         if namespace is None and self.all_namespaces:
@@ -612,7 +602,7 @@ def _freeze_startup_objects() -> None:
 
 def make_app(args: argparse.Namespace, app_class: type[KdashApp] | None = None, **overrides) -> KdashApp:
     """The one factory for the CLI and tests (which may pass a subclass fed from fixtures)."""
-    options = dict(
+    options: dict[str, Any] = dict(
         kubeconfig=getattr(args, "kubeconfig", None),
         context=getattr(args, "context", None),
         namespace=getattr(args, "namespace", None),

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from kdash.core.kinds import KINDS_BY_NAME
+from kdash.core.objects import Obj
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import connect
 from kdash.kube.objects import slim
@@ -20,11 +21,11 @@ from kdash.render.tree import build_service_tree, build_workload_tree
 KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "Endpoints")
 
 
-def collect(api_client, namespace: str | None) -> tuple[dict[str, list[dict]], dict[str, KdashError]]:
+def collect(api_client, namespace: str | None) -> tuple[dict[str, list[Obj]], dict[str, KdashError]]:
     """List the tree kinds in parallel (one LIST each, paginated, raw JSON): the objects per
     kind, and per kind that could not be listed (forbidden by RBAC, ...) why."""
 
-    def one(name: str) -> tuple[list[dict], KdashError | None]:
+    def one(name: str) -> tuple[list[Obj], KdashError | None]:
         kind = KINDS_BY_NAME[name]
         try:
             items, _ = list_objects(api_client, kind, namespace, transform=lambda item: slim(item, kind))

@@ -130,6 +130,7 @@ def parse_manifests(text: str, source: str = "<file>") -> list[Manifest]:
         loader = _StrictLoader(text)
         while loader.check_node():
             node = loader.get_node()
+            assert node is not None  # check_node() said a document follows
             data = loader.construct_document(node)
             done += 1
             if data is not None:

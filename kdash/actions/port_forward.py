@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 
 from kubernetes.client import ApiClient
@@ -69,7 +70,7 @@ class Forwards:
                                      f"{status.bytes_in} bytes in, {status.bytes_out} bytes out")
         return status
 
-    def stop_all(self) -> list[ForwardStatus]:
+    def stop_all(self) -> builtins.list[ForwardStatus]:
         with self._lock:
             locals_ = list(self._forwards)
         return [s for s in (self.stop(local) for local in locals_) if s is not None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -105,7 +105,7 @@ def status(api_client: ApiClient, namespace: str, name: str) -> RolloutStatus:
 # -- undo ----------------------------------------------------------------------------------------
 
 
-def undo_patch(deployment: dict[str, Any], replicasets: list[dict[str, Any]],
+def undo_patch(deployment: Mapping[str, Any], replicasets: Sequence[Mapping[str, Any]],
                to_revision: int | None = None, replicaset_uid: str | None = None) -> UndoPlan:
     """What `kubectl rollout undo [--to-revision=N]` would send, plus a resourceVersion test.
 
@@ -132,7 +132,7 @@ def undo_patch(deployment: dict[str, Any], replicasets: list[dict[str, Any]],
     annotations.update({k: v for k, v in objects.annotations(target).items() if k not in SKIP_ANNOTATIONS})
     # "replace" needs the member to exist; "add" on an existing member replaces it (RFC 6902).
     annotations_op = "replace" if "annotations" in objects.meta(deployment) else "add"
-    patch = [
+    patch: list[dict[str, Any]] = [
         # Applied by the server to the current object: any change since our read fails the test.
         {"op": "test", "path": "/metadata/resourceVersion", "value": objects.resource_version(deployment)},
         {"op": "replace", "path": "/spec/template", "value": template},
@@ -141,7 +141,7 @@ def undo_patch(deployment: dict[str, Any], replicasets: list[dict[str, Any]],
     return UndoPlan(revision, core_rollout.container_images(template.get("spec") or {}, short=False), patch)
 
 
-def _target_replicaset(owned: list[dict[str, Any]], to_revision: int | None, what: str) -> dict[str, Any]:
+def _target_replicaset(owned: Sequence[Mapping[str, Any]], to_revision: int | None, what: str) -> Mapping[str, Any]:
     by_revision = {core_rollout.revision_of(rs): rs for rs in owned}
     if to_revision is None:
         # kubectl's --to-revision=0: the second-highest revision among the owned ReplicaSets.
@@ -156,7 +156,7 @@ def _target_replicaset(owned: list[dict[str, Any]], to_revision: int | None, wha
     return by_revision[to_revision]
 
 
-def _shown_replicaset(owned: list[Mapping[str, Any]], revision: int, uid: str, what: str) -> Mapping[str, Any]:
+def _shown_replicaset(owned: Sequence[Mapping[str, Any]], revision: int, uid: str, what: str) -> Mapping[str, Any]:
     target = next((rs for rs in owned if objects.uid(rs) == uid), None)
     if target is None:
         raise KdashError("Revision gone", f"revision {revision} of {what} no longer exists (its ReplicaSet "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from kdash.core import objects
+from kdash.core.objects import Obj
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Consumer:
 
 
 def consumers(configmap_name: str, namespace: str,
-              deployments: Iterable[dict[str, Any]]) -> list[Consumer]:
+              deployments: Iterable[Obj]) -> list[Consumer]:
     """Deployments in `namespace` whose pod template references the ConfigMap.
 
     Looks at containers and initContainers (`env[].valueFrom.configMapKeyRef`,
@@ -38,11 +38,11 @@ def consumers(configmap_name: str, namespace: str,
     return found
 
 
-def _pod_spec(deployment: dict[str, Any]) -> dict[str, Any]:
+def _pod_spec(deployment: Obj) -> Obj:
     return ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
 
 
-def _references(pod_spec: dict[str, Any], cm: str) -> Iterator[tuple[str, bool]]:
+def _references(pod_spec: Obj, cm: str) -> Iterator[tuple[str, bool]]:
     """(how, optional) for each reference to ConfigMap `cm` in a pod spec."""
     for container in [*(pod_spec.get("initContainers") or ()), *(pod_spec.get("containers") or ())]:
         for env in container.get("env") or ():
@@ -63,7 +63,7 @@ def _references(pod_spec: dict[str, Any], cm: str) -> Iterator[tuple[str, bool]]
                 yield f"projected volume {volume.get('name', '')}", bool(ref.get("optional"))
 
 
-def data_hash(configmap: dict[str, Any]) -> str:
+def data_hash(configmap: Obj) -> str:
     """The ConfigMap's data hash, byte for byte the one stakater/Reloader stamps.
 
     Reloader `internal/pkg/util/util.go` GetSHAfromConfigmap: "k=v" for every `data` entry and
@@ -112,19 +112,19 @@ def stamp_key(configmap_name: str) -> str:
     return "kdash.io/" + name
 
 
-def template_annotations(deployment: dict[str, Any]) -> dict[str, str]:
+def template_annotations(deployment: Obj) -> dict[str, str]:
     return (((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
 
 
 @dataclass(frozen=True)
 class RestartItem:
     consumer: Consumer
-    deployment: dict[str, Any]
+    deployment: Obj
     needed: bool
     """False when the template already carries this data's hash: already rolled for this content."""
 
 
-def restart_plan(configmap: dict[str, Any], deployments: Iterable[dict[str, Any]]) -> list[RestartItem]:
+def restart_plan(configmap: Obj, deployments: Iterable[Obj]) -> list[RestartItem]:
     """Each consumer of the ConfigMap, and whether it still needs a restart for the current data."""
     name, namespace = objects.name(configmap), objects.namespace(configmap)
     digest, key = data_hash(configmap), stamp_key(name)
@@ -133,7 +133,7 @@ def restart_plan(configmap: dict[str, Any], deployments: Iterable[dict[str, Any]
             for c in consumers(name, namespace, by_name.values())]
 
 
-def wants_auto_restart(deployment: dict[str, Any], configmap_name: str) -> bool:
+def wants_auto_restart(deployment: Obj, configmap_name: str) -> bool:
     """Did the Deployment opt in to automatic restarts when this ConfigMap changes?"""
     annotations = objects.annotations(deployment)
     if annotations.get(RELOADER_AUTO) == "true" or annotations.get(KDASH_AUTO) == "true":
@@ -153,7 +153,7 @@ class DataChanges:
     def __init__(self) -> None:
         self._hashes: dict[tuple[str, str], str] = {}
 
-    def observe(self, configmaps: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    def observe(self, configmaps: Iterable[Obj]) -> list[Obj]:
         changed, seen = [], set()
         for cm in configmaps:
             key = objects.key(cm)

@@ -258,4 +258,4 @@ def matches_all(selector: Selector, objects: Iterable[Mapping[str, Any]]) -> lis
 
 def matches_selector(obj: Mapping[str, Any], selector: Mapping[str, str] | None) -> bool:
     """Equality-map selector match (Service.spec.selector); an empty selector matches nothing."""
-    return bool(selector) and selector.items() <= object_labels(obj).items()
+    return selector is not None and bool(selector) and selector.items() <= object_labels(obj).items()

@@ -437,12 +437,12 @@ class RolloutIndex:
             dirty.add(objects.uid(deployment))
         self._deployments = new_deps
         for uid in dirty:
-            deployment = self._by_uid.get(uid)
-            if deployment is None:
+            current = self._by_uid.get(uid)
+            if current is None:
                 self.statuses.pop(uid, None)
                 self.active.pop(uid, None)
                 continue
-            status = rollout_status(deployment, self._by_owner.get(uid, {}).values())
+            status = rollout_status(current, self._by_owner.get(uid, {}).values())
             self.statuses[uid] = status
             if status.state in ACTIVE_STATES:
                 self.active[uid] = status

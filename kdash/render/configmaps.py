@@ -8,6 +8,7 @@ from datetime import datetime
 from kdash.core import objects
 from kdash.core.configmaps import restart_plan, stamp_key, template_annotations, wants_auto_restart
 from kdash.core.objects import Obj
+from kdash.core.pods import Health
 from kdash.core.values import parse_time
 from kdash.render.format import age, decoded_size, size_text
 from kdash.render.tree import Node, timed_text
@@ -54,7 +55,7 @@ def _consumer_node(parent_key: str, item, cm_name: str) -> Node:
     how = ", ".join(item.consumer.how) + (" (optional)" if item.consumer.optional else "")
     state, text = _state(item, cm_name)
     auto = "  auto-restart" if wants_auto_restart(deployment, cm_name) else ""
-    health = {"stale": "warning", "current": "ok"}.get(state, "none")
+    health: Health = "warning" if state == "stale" else "ok" if state == "current" else "none"
     return Node(key=f"{parent_key}/Deployment/{ns}/{name}", kind="Deployment", namespace=ns, name=name,
                 uid=meta.get("uid", ""), label=f"deploy {name}  via {how}  {text}{auto}",
                 health=health, columns={"how": how, "state": state}, labels=dict(meta.get("labels") or {}))

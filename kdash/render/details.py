@@ -227,7 +227,8 @@ def _service_port_text(port: Obj) -> str:
 def _endpoint_rows(endpoints: Obj | None) -> tuple[tuple[str, str], ...]:
     if endpoints is None:
         return (("Endpoints", "no Endpoints object"),)
-    ready, not_ready = [], []
+    ready: list[str] = []
+    not_ready: list[str] = []
     for subset in endpoints.get("subsets") or ():
         for bucket, field_name in ((ready, "addresses"), (not_ready, "notReadyAddresses")):
             for address in subset.get(field_name) or ():

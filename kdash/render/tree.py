@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kdash.core import objects
@@ -16,6 +16,8 @@ from kdash.core.rollout import RolloutStatus, revision_of, rollout_status
 from kdash.core.values import parse_time, short_image
 from kdash.render.format import NONE, age, human_duration, labels_text, ports_text
 from kdash.render.pods import PodRow, pod_row
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 BARE_REPLICASETS = "ReplicaSets without Deployment"
 BARE_PODS = "Pods without ReplicaSet"
@@ -194,7 +196,7 @@ class _Workloads:
 
     def __init__(self, cache: RenderCache) -> None:
         self.cache = cache
-        self.now: datetime | None = None
+        self.now = _EPOCH  # set by every update before a node is built
         self.objects: dict[str, dict[int, Obj]] = {_DEP: {}, _RS: {}, _POD: {}}
         self.facts: dict[int, _Facts] = {}
         self.by_owner: dict[str, dict[str, dict[int, Obj]]] = {_RS: {}, _POD: {}}  # controller uid → objs
@@ -295,10 +297,10 @@ class _Workloads:
             self.top.clear()
             groups_dirty = True
         if not self._built or not self._replace_in_order(*changes[_DEP]):
-            facts = self.facts
+            by_id = self.facts
             self.order = sorted(self.objects[_DEP].values(),
-                                key=lambda d: (facts[id(d)].namespace, facts[id(d)].name))
-            self._order_at = {(facts[id(d)].namespace, facts[id(d)].name): i for i, d in enumerate(self.order)}
+                                key=lambda d: (by_id[id(d)].namespace, by_id[id(d)].name))
+            self._order_at = {(by_id[id(d)].namespace, by_id[id(d)].name): i for i, d in enumerate(self.order)}
         self._groups_dirty = groups_dirty
         self._built = True
 

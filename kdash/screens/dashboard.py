@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static, Tree
 
 from kdash.actions.registry import ACTIONS, Action
-from kdash.core.labels import parse_selector
+from kdash.core.labels import Selector, parse_selector
 from kdash.core.pods import Health
 from kdash.core.rollout import RolloutIndex
 from kdash.render import details as render_details
@@ -48,7 +49,7 @@ VIEW_KINDS = {
 }
 
 
-def bindings(include: Callable[[Action], bool]) -> list[Binding]:
+def bindings(include: Callable[[Action], bool]) -> list[BindingType]:
     """Bindings for the registry actions `include` picks; app-group actions run on the App."""
     return [
         Binding(a.keys, f"app.{a.id}" if a.group == "app" else a.id, a.description, show=a.footer,
@@ -73,7 +74,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self.view = WORKLOADS
         self.name_filter = ""
         self.label_filter = ""
-        self._selector = None
+        self._selector: Selector | None = None
         self._view_nodes: list[render_tree.Node] = []
         # Nodes of unchanged objects are reused between rebuilds (see RenderCache).
         self._tree_cache = render_tree.RenderCache()
@@ -86,7 +87,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self._status_text = ""
         self._details_at = 0.0
         self._details_queued = False
-        self._details_timer = None
+        self._details_timer: Timer | None = None
         self._message = ""
         self._composed_ready = False
         # What the tree was last built from (see _built_from); the debug self-check compares then.
@@ -105,7 +106,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         yield Footer(compact=True)
 
     @property
-    def tree(self) -> ResourceTree:
+    def tree(self) -> ResourceTree:  # type: ignore[override]  # shadows DOMNode.tree (a rich debug view) on purpose
         return self.query_one(ResourceTree)
 
     def on_mount(self) -> None:
@@ -318,7 +319,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         details = self.query_one(DetailsPane)
         app = self.app
         obj = app.object_for(node) if node else None
-        if obj is None:
+        if node is None or obj is None:
             details.show("Nothing selected" if node is None else node.label, [], [], app.health_style("muted"))
             return
         app.follow_events(obj, node.kind)
@@ -434,7 +435,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
     def action_yaml(self) -> None:
         node = self.tree.selected
         obj = self.app.object_for(node) if node else None
-        if obj is None:
+        if node is None or obj is None:
             self.app.notify("Select an object first", severity="warning")
             return
         from kdash.screens.yaml_view import YamlScreen

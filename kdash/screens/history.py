@@ -9,12 +9,12 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
 from kdash.actions.registry import BY_ID
 from kdash.core.rollout import Revision, history, previous_of
 from kdash.render.format import age
+from kdash.screens.typed_app import KdashModalScreen
 
 COLUMNS = ("revision", "images", "change-cause", "age", "pods", "")
 NOTHING_SELECTED = "Nothing selected: pick a revision with ↑/↓"
@@ -80,7 +80,7 @@ class RevisionTable(DataTable):
         await super()._on_click(event)
 
 
-class HistoryScreen(ModalScreen[Revision | None]):
+class HistoryScreen(KdashModalScreen[Revision | None]):
     """Dismisses with the chosen revision (enter), the previous one (u), or None (escape).
 
     The highlighted row is tracked by its ReplicaSet and revision, not by its position: the table

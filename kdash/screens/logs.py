@@ -8,7 +8,7 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -40,7 +40,7 @@ HELP_LINE = ("n/N next/prev match · f !text hides lines · F clear filter · L 
 # "logs". Until they are added there, the screen binds these; once they are, the registry wins.
 
 
-def log_bindings() -> list[Binding]:
+def log_bindings() -> list[BindingType]:
     actions = [a for a in ACTIONS if a.group == "logs"]
     return [Binding(a.keys, a.id, a.description, show=a.footer, id=a.id, tooltip=a.help)
             for a in actions]
@@ -90,8 +90,8 @@ class LogsScreen(Screen[None]):
     # -- setup ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        capacity = self._buffer_lines or getattr(getattr(self.app, "settings", None),
-                                                 "log_buffer_lines", DEFAULT_CAPACITY)
+        settings = getattr(self.app, "settings", None)  # a plain App in tests has none
+        capacity = self._buffer_lines or int(getattr(settings, "log_buffer_lines", DEFAULT_CAPACITY))
         self.buffer = RingBuffer(capacity)
         self.queue = LineQueue(capacity)
         yield Static(id="logs-title")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -18,6 +19,7 @@ from kdash.actions import scale as scale_action
 from kdash.actions.registry import BY_ID
 from kdash.actions.safety import WriteContext
 from kdash.core.configmaps import restart_plan, wants_auto_restart
+from kdash.core.objects import Obj
 from kdash.core.rollout import Revision, container_images, history, history_settled, previous_of
 from kdash.errors import KdashError
 from kdash.render.format import age
@@ -25,6 +27,10 @@ from kdash.render.tree import Node
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.edit_apply import EditApply, notify_error
 from kdash.screens.modals import PickScreen, PromptScreen
+
+if TYPE_CHECKING:
+    from kdash.kube.client import Connection  # a type only: screens reach the cluster through the app
+    from kdash.widgets.resource_tree import ResourceTree
 
 Write = Callable[[WriteContext], str]
 # After this long an undo that never showed up renumbered (controller down?) no longer blocks
@@ -37,6 +43,10 @@ AUTO_RESTART_SETTLE_SECONDS = 2.0
 
 class RolloutControl(EditApply):
     """Mixed into DashboardScreen: one method per write action of the registry (edit and apply in EditApply)."""
+
+    if TYPE_CHECKING:
+        @property
+        def tree(self) -> ResourceTree: ...  # type: ignore[override]  # the dashboard's (see there)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -55,14 +65,16 @@ class RolloutControl(EditApply):
         app = self.app
         for action_id in app.denied:
             action = BY_ID.get(action_id)
-            keys = app.settings.keymap.get(action_id, action.keys) if action is not None else ""
+            if action is None:
+                continue
+            keys = app.settings.keymap.get(action_id, action.keys)
             if event.key in (k.strip() for k in keys.split(",")):
                 event.stop()
                 app.notify(f"{app.keys_for(action)}: RBAC: you may not {action.description.lower()} here",
                            title=action.description, severity="error")
                 return
 
-    def _target(self, action_id: str) -> tuple[Node, dict] | None:
+    def _target(self, action_id: str) -> tuple[Node, Obj] | None:
         """The selected object if the write action applies to it and may run; else say why, None.
 
         What the key applies to is said first: a key pressed on the wrong kind of object is not
@@ -71,7 +83,8 @@ class RolloutControl(EditApply):
         node = self._selected(action_id)
         if node is None or not self.app.writable(BY_ID[action_id]):
             return None
-        return node, self.app.object_for(node)
+        obj = self.app.object_for(node)
+        return None if obj is None else (node, obj)
 
     def _selected(self, action_id: str) -> Node | None:
         """The selected node if the action applies to it; otherwise say why and return None."""
@@ -125,7 +138,7 @@ class RolloutControl(EditApply):
         return False
 
     @work(thread=True, group="write")
-    def _run_write(self, write: Write, track_uid: str | None, confirmed: object | None) -> None:
+    def _run_write(self, write: Write, track_uid: str | None, confirmed: Connection | None) -> None:
         app = self.app
         try:
             message = write(app.write_context(confirmed))
@@ -163,6 +176,8 @@ class RolloutControl(EditApply):
         # Looking for an HPA is a request: do it off the UI thread, then ask on it.
         connection = self.app.connection
         try:
+            if connection is None:
+                raise KdashError("Not connected", "no cluster connection")
             hpa = scale_action.hpa_for(connection.api_client, node.namespace, node.name)
         except KdashError:
             hpa = None
@@ -194,7 +209,7 @@ class RolloutControl(EditApply):
 
         self.app.push_screen(PickScreen("Container", choices), picked)
 
-    def _prompt_image(self, node: Node, deployment: dict, ref: image_action.ContainerRef) -> None:
+    def _prompt_image(self, node: Node, deployment: Obj, ref: image_action.ContainerRef) -> None:
         def entered(text: str | None) -> None:
             if text is None:
                 return
@@ -342,7 +357,7 @@ class RolloutControl(EditApply):
         _, configmap = target
         self.offer_configmap_restart(configmap, changed=False)
 
-    def configmaps_changed(self, configmaps: list[dict]) -> None:
+    def configmaps_changed(self, configmaps: list[Obj]) -> None:
         """Watch mode: a real data change offers to restart the consumers that don't run it yet
         (or says so, read-only); opted-in consumers restart by themselves once the data settles."""
         app = self.app
@@ -364,7 +379,10 @@ class RolloutControl(EditApply):
             if len(auto) < len(items):
                 self.offer_configmap_restart(configmap, changed=True, skip=auto)
 
-    def offer_configmap_restart(self, configmap: dict, *, changed: bool, skip: frozenset[str] = frozenset()) -> None:
+    def _forget_offer(self, namespace: str, cm_name: str) -> None:
+        self._configmap_offers.pop((namespace, cm_name), None)
+
+    def offer_configmap_restart(self, configmap: Obj, *, changed: bool, skip: frozenset[str] = frozenset()) -> None:
         """Ask to restart the consumers that don't yet run this ConfigMap's data (watch mode and `R`).
 
         One offer per ConfigMap: while it is open, a further change retitles it rather than
@@ -404,7 +422,7 @@ class RolloutControl(EditApply):
         names = [i.consumer.deployment for i in pending]
         screen = self.confirm_write(
             title, detail, lambda ctx: reload.restart_consumers(ctx, namespace, cm_name, names), verb="Restart",
-            answered=lambda _yes: self._configmap_offers.pop((namespace, cm_name), None))
+            answered=lambda _yes: self._forget_offer(namespace, cm_name))
         self._configmap_offers[(namespace, cm_name)] = [screen, 1 if changed else 0]
         for item in pending:
             app.track_rollout(item.deployment["metadata"]["uid"])
@@ -451,5 +469,3 @@ def _full_images(replicasets: list, rev: Revision) -> str:
     rs = next((r for r in replicasets if (r.get("metadata") or {}).get("uid") == rev.uid), None)
     spec = (((rs or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
     return ", ".join(container_images(spec, short=False) or rev.images)
-
-

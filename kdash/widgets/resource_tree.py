@@ -353,7 +353,8 @@ class ResourceTree(Tree[str]):
         # Cached strips are keyed by line number (and update counts, not node identity): from
         # `first` on a number may now mean another node, so those go; the lines above stay.
         cache = self._line_cache
-        for stale in [k for k in cache.keys() if k[0] >= first]:  # noqa: SIM118 (LRUCache has no __iter__)
+        # LRUCache has keys() but no __iter__; a key starts with its line number (an int).
+        for stale in [k for k in cache.keys() if k[0] >= first]:  # type: ignore[operator]  # noqa: SIM118
             cache.discard(stale)
         self._set_lines(lines, widest)
         return first < self._visible.stop
