@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from kdash.app import KdashApp, make_app
     from kdash.config import Settings
-    from kdash.render import tree as render_tree
+    from kdash.render import workloads as render_workloads
     from kdash.widgets.resource_tree import ResourceTree
 
     t_imported = time.monotonic()
@@ -315,9 +315,9 @@ def main(argv: list[str] | None = None) -> int:
 
     gc_watch = GcWatch()
     gc.callbacks.append(gc_watch)
-    timings.wrap(render_tree, "build_workload_tree", "build_tree")
-    if hasattr(render_tree, "build_workload_tree_from"):  # the dashboard's path since the store feeds
-        timings.wrap(render_tree, "build_workload_tree_from", "build_tree")
+    timings.wrap(render_workloads, "build_workload_tree", "build_tree")
+    if hasattr(render_workloads, "build_workload_tree_from"):  # the dashboard's path since the store feeds
+        timings.wrap(render_workloads, "build_workload_tree_from", "build_tree")
     from kdash.kube.store import Store
 
     original_apply = Store.apply

@@ -16,7 +16,8 @@ from kdash.kube.client import connect
 from kdash.kube.objects import slim
 from kdash.kube.reflector import list_objects
 from kdash.render import text as render_text
-from kdash.render.tree import build_service_tree, build_workload_tree
+from kdash.render.services import build_service_tree
+from kdash.render.workloads import build_workload_tree
 
 KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "Endpoints")
 

@@ -29,7 +29,7 @@ from kdash.render.format import (
     truncate,
 )
 from kdash.render.pods import pod_row
-from kdash.render.tree import service_dns_name
+from kdash.render.services import service_dns_name
 
 Related = Mapping[str, Sequence[Obj]]
 """Other objects by kind ("ReplicaSet", "Pod", "Endpoints", …) that a description may use."""

@@ -18,7 +18,9 @@ from kdash.core.labels import Selector, parse_selector
 from kdash.core.pods import Health
 from kdash.core.rollout import RolloutIndex
 from kdash.render import details as render_details
+from kdash.render import services as render_services
 from kdash.render import tree as render_tree
+from kdash.render import workloads as render_workloads
 from kdash.render.configmaps import build_configmap_tree
 from kdash.screens.rollout_control import RolloutControl
 from kdash.widgets.resource_tree import ResourceTree
@@ -77,7 +79,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self._selector: Selector | None = None
         self._view_nodes: list[render_tree.Node] = []
         # Nodes of unchanged objects are reused between rebuilds (see RenderCache).
-        self._tree_cache = render_tree.RenderCache()
+        self._tree_cache = render_workloads.RenderCache()
         # What changed in the store since the last workload build (kdash.kube.store.ChangeFeed).
         self._feed = None
         self._feed_store = None
@@ -202,12 +204,12 @@ class DashboardScreen(RolloutControl, Screen[None]):
         now = self.app.now()
         if self.view == WORKLOADS:
             if fresh:
-                nodes = render_tree.build_workload_tree(
+                nodes = render_workloads.build_workload_tree(
                     store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now)
             else:
                 nodes = self._workload_nodes(store, now)
         elif self.view == SERVICES:
-            nodes = render_tree.build_service_tree(
+            nodes = render_services.build_service_tree(
                 store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)
         else:
             nodes = build_configmap_tree(store.list("ConfigMap"), store.list("Deployment"), now)
@@ -239,7 +241,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if self._feed is None:
             # A new feed's first drain hands out full lists: the cache diffs them by identity.
             self._feed, self._feed_store = store.feed(("Deployment", "ReplicaSet", "Pod")), store
-        return render_tree.build_workload_tree_from(store.drain(self._feed), now, self._tree_cache)
+        return render_workloads.build_workload_tree_from(store.drain(self._feed), now, self._tree_cache)
 
     def _close_feed(self) -> None:
         if self._feed is not None:
