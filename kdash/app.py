@@ -1,4 +1,4 @@
-"""Wiring only: connection, store, watcher, themes, keymap and screens."""
+"""The Textual app: the connection and its store and watcher, the write gate, themes, keymap and screens."""
 
 from __future__ import annotations
 

@@ -94,7 +94,6 @@ def reloader_env_name(configmap_name: str) -> str:
     return f"STAKATER_{''.join(out)}_CONFIGMAP"
 
 
-STAMP_PREFIX = "kdash.io/configmap."
 # Opt-ins to automatic restarts: stakater Reloader's (honoured so one annotation serves both) and ours.
 RELOADER_AUTO = "reloader.stakater.com/auto"
 RELOADER_LIST = "configmap.reloader.stakater.com/reload"

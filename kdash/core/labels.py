@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,11 +251,8 @@ def format_label_selector(spec: Mapping[str, Any] | None) -> str:
     return text or "<none>"
 
 
-def matches_all(selector: Selector, objects: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The objects whose metadata.labels match `selector`."""
-    return [o for o in objects if selector.matches(object_labels(o))]
-
-
 def matches_selector(obj: Mapping[str, Any], selector: Mapping[str, str] | None) -> bool:
     """Equality-map selector match (Service.spec.selector); an empty selector matches nothing."""
-    return selector is not None and bool(selector) and selector.items() <= object_labels(obj).items()
+    if not selector:
+        return False
+    return selector.items() <= object_labels(obj).items()

@@ -36,11 +36,8 @@ ALL_CHOICE = "*"
 HELP_LINE = ("n/N next/prev match · f !text hides lines · F clear filter · L tail lines · "
              "P previous container · y copy line · ↑↓ PgUp PgDn g top · G/End follow")
 
-# The logs screen's entries for the one action registry (kdash/actions/registry.py), group
-# "logs". Until they are added there, the screen binds these; once they are, the registry wins.
-
-
 def log_bindings() -> list[BindingType]:
+    """The logs screen's keys: the registry's "logs" group (kdash/actions/registry.py)."""
     actions = [a for a in ACTIONS if a.group == "logs"]
     return [Binding(a.keys, a.id, a.description, show=a.footer, id=a.id, tooltip=a.help)
             for a in actions]
