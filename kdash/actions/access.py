@@ -26,6 +26,15 @@ def can_i(api_client: ApiClient, verb: str, group: str, resource: str, namespace
     return bool((answer.get("status") or {}).get("allowed"))
 
 
+def may_use(api_client: ApiClient, resource: str, namespace: str, verbs: Iterable[str]) -> bool:
+    """Whether RBAC allows every verb on a pods subresource ("pods/exec") in `namespace`; a failing
+    review allows: the server decides."""
+    try:
+        return all(can_i(api_client, verb, "", resource, namespace) for verb in verbs)
+    except Exception:  # an old or locked-down server without SSAR, as in denied_actions
+        return True
+
+
 def denied_actions(api_client: ApiClient, actions: Iterable[Action], namespace: str | None) -> set[str]:
     """Ids of the actions whose RBAC check says no. A failing check denies nothing: the server decides."""
     denied: set[str] = set()

@@ -7,7 +7,7 @@ import threading
 
 from kubernetes.client import ApiClient
 
-from kdash.actions.access import can_i
+from kdash.actions.access import may_use
 from kdash.actions.safety import WriteContext, target_of
 from kdash.errors import KdashError
 from kdash.kube.portforward import ForwardStatus, PortForward
@@ -19,10 +19,7 @@ RBAC_VERBS = ("create", "get")
 
 def allowed(api_client: ApiClient, namespace: str) -> bool:
     """Whether RBAC lets this user forward to pods of `namespace` (a failing review allows)."""
-    try:
-        return all(can_i(api_client, verb, "", "pods/portforward", namespace) for verb in RBAC_VERBS)
-    except Exception:  # noqa: BLE001 - like access.denied_actions
-        return True
+    return may_use(api_client, "pods/portforward", namespace, RBAC_VERBS)
 
 
 class Forwards:

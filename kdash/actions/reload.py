@@ -6,14 +6,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 
-from kdash.actions.http import STRATEGIC_MERGE_PATCH, api_error
-from kdash.actions.rollout import read_deployment
+from kdash.actions.http import api_error
+from kdash.actions.rollout import patch_deployment, read_deployment
 from kdash.actions.safety import WriteContext, target_of
 from kdash.core import objects
 from kdash.core.configmaps import data_hash, stamp_key, template_annotations
-from kdash.core.kinds import CONFIGMAP, DEPLOYMENT
+from kdash.core.kinds import CONFIGMAP
 from kdash.errors import KdashError
 from kdash.kube.client import get_json
 
@@ -47,11 +46,7 @@ def restart_for_configmap(ctx: WriteContext, namespace: str, configmap_name: str
         # The resourceVersion makes a concurrent edit fail cleanly instead of being rolled twice.
         patch = {"metadata": {"resourceVersion": objects.resource_version(deployment)},
                  "spec": {"template": {"metadata": {"annotations": {key: digest}}}}}
-        try:
-            attempt.send("PATCH", DEPLOYMENT.object_path(namespace, deployment_name), patch,
-                         content_type=STRATEGIC_MERGE_PATCH)
-        except ApiException as exc:
-            raise api_error(exc, what) from exc
+        patch_deployment(attempt, namespace, deployment_name, patch, what)
         attempt.detail = f"{key}={digest}"
     return digest
 

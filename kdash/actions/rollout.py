@@ -237,11 +237,7 @@ def restart(ctx: WriteContext, namespace: str, name: str, *, now: datetime | Non
         deployment = read_deployment(ctx.api_client, namespace, name)
         _check_restartable(deployment, stamp, what)
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
-        try:
-            attempt.send("PATCH", DEPLOYMENT.object_path(namespace, name), patch,
-                         content_type=STRATEGIC_MERGE_PATCH)
-        except ApiException as exc:
-            raise api_error(exc, what) from exc
+        patch_deployment(attempt, namespace, name, patch, what)
         attempt.detail = f"{RESTARTED_AT}={stamp}"
     return f"restarted {what} (new rollout at {stamp})"
 
@@ -254,3 +250,11 @@ def _check_restartable(deployment: dict[str, Any], stamp: str, what: str) -> Non
     if template_annotations.get(RESTARTED_AT) == stamp:
         # kubectl's wording for the same case: the stamp has second resolution.
         raise KdashError("Cannot restart", f"{what} was restarted less than a second ago; try again")
+
+
+def patch_deployment(attempt: Attempt, namespace: str, name: str, patch: dict[str, Any], what: str) -> None:
+    """A strategic-merge PATCH of the Deployment through `attempt`; API errors name `what`."""
+    try:
+        attempt.send("PATCH", DEPLOYMENT.object_path(namespace, name), patch, content_type=STRATEGIC_MERGE_PATCH)
+    except ApiException as exc:
+        raise api_error(exc, what) from exc

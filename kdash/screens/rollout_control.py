@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -39,6 +39,9 @@ UNDO_SETTLE_SECONDS = 30.0
 # Opted-in consumers restart once their ConfigMap has been quiet this long: edits made in a
 # burst (an editor saving twice, a script patching key by key) roll them once.
 AUTO_RESTART_SETTLE_SECONDS = 2.0
+
+
+T = TypeVar("T")
 
 
 class RolloutControl(EditApply):
@@ -157,19 +160,24 @@ class RolloutControl(EditApply):
             return
         node, deployment = target
         current = int((deployment.get("spec") or {}).get("replicas", 1))
+        self._ask(PromptScreen(f"Scale Deployment {node.namespace}/{node.name}", str(current),
+                               hint=f"replicas now: {current}; 0–10000"),
+                  scale_action.parse_replicas,
+                  lambda replicas: self._confirm_scale(node, deployment, current, replicas))
 
+    def _ask(self, prompt: PromptScreen, parse: Callable[[str], T], then: Callable[[T], object]) -> None:
+        """Prompt, parse the answer (a parse error is said, nothing else happens), then go on with it."""
         def entered(text: str | None) -> None:
             if text is None:
                 return
             try:
-                replicas = scale_action.parse_replicas(text)
+                value = parse(text)
             except KdashError as exc:
                 self.app.notify(exc.message, title=exc.title, severity="error")
                 return
-            self._confirm_scale(node, deployment, current, replicas)
+            then(value)
 
-        self.app.push_screen(PromptScreen(f"Scale Deployment {node.namespace}/{node.name}", str(current),
-                                          hint=f"replicas now: {current}; 0–10000"), entered)
+        self.app.push_screen(prompt, entered)
 
     @work(thread=True, group="write-prep")
     def _confirm_scale(self, node: Node, deployment: dict, current: int, replicas: int) -> None:
@@ -210,14 +218,7 @@ class RolloutControl(EditApply):
         self.app.push_screen(PickScreen("Container", choices), picked)
 
     def _prompt_image(self, node: Node, deployment: Obj, ref: image_action.ContainerRef) -> None:
-        def entered(text: str | None) -> None:
-            if text is None:
-                return
-            try:
-                image = image_action.parse_image(text)
-            except KdashError as exc:
-                self.app.notify(exc.message, title=exc.title, severity="error")
-                return
+        def entered(image: str) -> None:
             if image == ref.image:
                 self.app.notify(f"{ref.name} already runs {image}", severity="warning")
                 return
@@ -228,8 +229,8 @@ class RolloutControl(EditApply):
                 verb="Set image", track_uid=node.uid)
 
         kind = "init container" if ref.init else "container"
-        self.app.push_screen(PromptScreen(f"Image for {kind} {ref.name}", ref.image,
-                                          hint=f"now: {ref.image}"), entered)
+        self._ask(PromptScreen(f"Image for {kind} {ref.name}", ref.image, hint=f"now: {ref.image}"),
+                  image_action.parse_image, entered)
 
     # -- history / undo, restart ----------------------------------------------------------------
 
