@@ -1,4 +1,4 @@
-"""Small formatters shared by the renderers: ages, images, ports, sizes."""
+"""Small formatters shared by the renderers: ages, timestamps, ports, labels, sizes and cut text."""
 
 from __future__ import annotations
 
