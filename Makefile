@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 PODS ?= 2000
 
-.PHONY: setup controlplane lint test test-unit demo cluster-up cluster-down bench clean
+.PHONY: setup controlplane lint test test-unit demo cluster-up cluster-down bench clean dist
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kdash needs Python >= 3.11"; exit 1; }
@@ -46,5 +46,14 @@ demo: setup
 bench: setup
 	$(PY) -m bench --pods $(PODS)
 
+# An sdist and a wheel in $(DIST); the wheel from the sdist, so a file missing from it fails here.
+# The checkout's commit is baked into the package for `kdash --version`.
+DIST ?= dist
+dist: $(STAMP)
+	@git rev-parse --short=12 HEAD > kdash/_commit.txt 2>/dev/null || rm -f kdash/_commit.txt
+	$(PY) -m build --outdir $(DIST) . > $(DIST).log 2>&1 || { rc=$$?; cat $(DIST).log; rm -f kdash/_commit.txt; exit $$rc; }
+	@rm -f kdash/_commit.txt $(DIST).log
+	@ls $(DIST)
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache dist

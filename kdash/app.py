@@ -25,12 +25,13 @@ from kdash.actions.access import denied_actions
 from kdash.actions.registry import ACTIONS, Action
 from kdash.actions.safety import AuditLog, WriteContext, WriteGate
 from kdash.core.configmaps import DataChanges
-from kdash.core.objects import Obj
+from kdash.core.objects import Obj, is_terminating
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.keymap import check_keymap
 from kdash.kube.client import CONNECT_DEADLINE, Connection, connect, list_contexts
 from kdash.kube.events import EventFeed
+from kdash.kube.namespaces import split as split_namespaces
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
 from kdash.lifeline import Lifeline
@@ -377,14 +378,19 @@ class KdashApp(App[None]):
         listed = self.store.state("Namespace", None)
         if listed is None or listed.state != "live":
             return ""  # not listed yet, or not allowed to: nothing known
-        obj = self.store.get("Namespace", None, self.namespace)
-        if obj is None:
-            return f"namespace {self.namespace} was deleted" if self._namespace_seen else \
-                f"namespace {self.namespace} not found"
+        objs = {name: self.store.get("Namespace", None, name) for name in split_namespaces(self.namespace) if name}
+        missing = [name for name, obj in objs.items() if obj is None]
+        if missing:
+            return f"namespace {missing[0]} was deleted" if self._namespace_seen else \
+                f"namespace {missing[0]} not found"
         self._namespace_seen = True
-        if (obj.get("metadata") or {}).get("deletionTimestamp"):
-            return f"namespace {self.namespace} is being deleted"
-        return ""
+        going = [name for name, obj in objs.items() if obj is not None and is_terminating(obj)]
+        return f"namespace {going[0]} is being deleted" if going else ""
+
+    @property
+    def primary_namespace(self) -> str | None:
+        """Of a subset "a,b" the first: where a write without a namespace of its own goes."""
+        return split_namespaces(self.namespace)[0]
 
     @property
     def namespace_label(self) -> str:
@@ -440,7 +446,9 @@ class KdashApp(App[None]):
             return
 
         def run() -> None:
-            denied = denied_actions(connection.api_client, ACTIONS, None if self.all_namespaces else namespace)
+            # A subset "a,b": an action is greyed out unless allowed in each of its namespaces.
+            denied = set().union(*(denied_actions(connection.api_client, ACTIONS, each) for each in
+                                   split_namespaces(None if self.all_namespaces else namespace)))
             self._from_thread(self._set_denied, connection, denied)
 
         self.run_worker(run, thread=True, exclusive=True, group="access")
@@ -531,11 +539,13 @@ class KdashApp(App[None]):
 
     def pick_namespace(self) -> None:
         names = sorted(ns["metadata"]["name"] for ns in self.store.list("Namespace"))
-        if self.namespace and self.namespace not in names:
-            names.insert(0, self.namespace)
+        watched = [] if self.all_namespaces or not self.namespace else split_namespaces(self.namespace)
+        names = [n for n in watched if n not in names] + names
         choices = [("*", f"({ALL_NAMESPACES_LABEL})")] + [(n, n) for n in names]
-        current = "*" if self.all_namespaces else self.namespace
-        self.push_screen(PickScreen("Namespace", choices, current),
+        current = "*" if self.all_namespaces else (watched[0] if watched else None)
+        # space marks several: a subset "a,b", one watch each
+        self.push_screen(PickScreen("Namespace (space marks several)", choices, current, multi=True,
+                                    unmarkable=("*",)),
                          lambda value: self._picked_namespace(value))
 
     def _picked_namespace(self, value: str | None) -> None:

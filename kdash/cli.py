@@ -6,16 +6,29 @@ import argparse
 import os
 import sys
 
-from kdash import __version__
+OUTPUTS = ("json", "yaml", "wide")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _VersionAction(argparse.Action):
+    """--version: the commit lookup runs only when asked, not on every start."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from kdash.version import version_text
+
+        print(version_text())
+        parser.exit()
+
+
+def build_parser(prog: str = "kdash") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="kdash",
+        prog=prog,
         description="Keyboard-driven terminal dashboard for Kubernetes rollouts: a live "
                     "Deployment -> ReplicaSet -> Pod tree with safe rollout control.",
     )
-    parser.add_argument("--version", action="version", version=f"kdash {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and git commit, and exit")
     _add_cluster_flags(parser)
     parser.add_argument("--readonly", action="store_true", help="block every write to the cluster")
     parser.add_argument("--theme", default=None, help="theme name (see themes/); default from settings")
@@ -24,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster_flags(tree, suppress=True)
     tree.add_argument("--once", action="store_true",
                       help="print once and exit (the default; kept for scripts that pass it)")
+    tree.add_argument("-o", "--output", choices=OUTPUTS, default=None,
+                      help="json or yaml: the trees' fields for scripts; wide: a table with node and IP")
+    completion = sub.add_parser("completion", help="print the shell completion script (bash or zsh)")
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    sub.add_parser("keys", help="print the effective keymap: binding ids and their keys")
     return parser
 
 
@@ -32,8 +50,13 @@ def _add_cluster_flags(parser: argparse.ArgumentParser, suppress: bool = False) 
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument("--kubeconfig", default=default,
                         help="path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
-    parser.add_argument("--context", default=default, help="the kubeconfig context to use")
-    parser.add_argument("-n", "--namespace", default=default, help="namespace (default: the context's)")
+    from kdash.completion import complete_contexts, complete_namespaces
+
+    context = parser.add_argument("--context", default=default, help="the kubeconfig context to use")
+    context.completer = complete_contexts  # type: ignore[attr-defined]
+    namespace = parser.add_argument("-n", "--namespace", default=default,
+                                    help="namespace, or several: a,b,c (one watch each); default: the context's")
+    namespace.completer = complete_namespaces  # type: ignore[attr-defined]
     parser.add_argument("-A", "--all-namespaces", action="store_true",
                         default=False if not suppress else argparse.SUPPRESS, help="all namespaces")
 
@@ -57,8 +80,16 @@ def _log_to_file() -> None:
     logging.captureWarnings(True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "kdash") -> int:
+    parser = build_parser(prog)
+    from kdash.completion import autocomplete
+
+    autocomplete(parser)  # answers a shell's TAB and exits; a no-op otherwise
+    args = parser.parse_args(argv)
+    if args.command in ("completion", "keys"):
+        from kdash.commands import run
+
+        return run(args)
     _log_to_file()
     from kdash.errors import KdashError
 
@@ -80,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def kubectl_main() -> int:
+    """`kubectl kdash ...`: kubectl runs the kubectl-kdash executable on PATH with the same flags."""
+    return main(prog="kubectl kdash")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,8 +13,8 @@ from kdash.core.kinds import KINDS_BY_NAME
 from kdash.core.objects import Obj
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import connect
+from kdash.kube.namespaces import list_objects  # a subset "a,b": one LIST per namespace
 from kdash.kube.objects import slim
-from kdash.kube.reflector import list_objects
 from kdash.render import text as render_text
 from kdash.render.services import build_service_tree
 from kdash.render.workloads import build_workload_tree
@@ -57,16 +57,25 @@ def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
     now = datetime.now(UTC)
     workloads = build_workload_tree(objects["Deployment"], objects["ReplicaSet"], objects["Pod"], now)
     services = build_service_tree(objects["Service"], objects["Pod"], objects["Endpoints"], now)
+    if getattr(args, "output", None):
+        from kdash.render.output import render
+
+        sys.stdout.write(render(args.output, connection.context_name, namespace, workloads, services))
+    else:
+        _print_text(console, connection.context_name, namespace, workloads, services)
+    for name, error in failed.items():
+        where = "in any namespace" if namespace is None else f"in ns {namespace}"
+        print(f"kdash: cannot list {KINDS_BY_NAME[name].plural} {where} ({error.title}: {error.message}); "
+              "the trees above leave them out", file=sys.stderr)
+    return 0
+
+
+def _print_text(console: Console | None, context: str, namespace: str | None, workloads, services) -> None:
     if console is None:
         console = Console()
         if not console.is_terminal:
             # Piped into a file or a script: don't cut node names and IPs at 80 columns.
             console = Console(width=max(console.width, 200))
     scope = "all namespaces" if namespace is None else f"namespace {namespace}"
-    console.print(render_text.heading(connection.context_name, scope), highlight=False)
+    console.print(render_text.heading(context, scope), highlight=False)
     console.print(render_text.render_trees(workloads, services))
-    for name, error in failed.items():
-        where = "in any namespace" if namespace is None else f"in ns {namespace}"
-        print(f"kdash: cannot list {KINDS_BY_NAME[name].plural} {where} ({error.title}: {error.message}); "
-              "the trees above leave them out", file=sys.stderr)
-    return 0

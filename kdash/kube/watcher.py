@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 from kdash.core.kinds import WATCHED_KINDS, Kind
 from kdash.kube.client import Connection
+from kdash.kube.namespaces import split
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store, summarize_states
 
@@ -109,8 +110,9 @@ class Watcher:
     # -- internals ------------------------------------------------------------------------
 
     def _start_namespaced(self, namespace: str | None) -> list[Reflector]:
-        reflectors = [self._reflector(k, namespace, self._namespaced_stop)
-                      for k in self.kinds if k.namespaced]
+        # A subset "a,b" runs one reflector per kind and namespace.
+        reflectors = [self._reflector(k, each, self._namespaced_stop)
+                      for each in split(namespace) for k in self.kinds if k.namespaced]
         for reflector in reflectors:
             reflector.start()
         return reflectors

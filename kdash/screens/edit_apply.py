@@ -160,7 +160,7 @@ class EditApply(AppScreen):
     def _plan_apply(self, manifests: list, source: str, force: bool) -> None:
         app = self.app
         connection = app.connection
-        namespace = app.namespace or (connection.namespace if connection else "default")
+        namespace = app.primary_namespace or (connection.namespace if connection else "default")
         try:
             plan = apply_action.plan(app.write_context(connection), manifests, namespace, force=force)
         except KdashError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -15,9 +17,14 @@ from kdash.widgets.line_input import LineInput
 
 
 class PickScreen(ModalScreen[str | None]):
-    """Choose one value from a list; dismisses with the value, or None on escape."""
+    """Choose one value from a list; dismisses with the value, or None on escape.
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    With `multi`, space marks several values and enter dismisses with the marked ones joined by
+    commas in list order (the highlighted one if none is marked); `unmarkable` values (such as
+    "all namespaces") are only ever picked alone."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("space", "toggle_mark", "Mark", show=False)]
+    MARK, NO_MARK = "✓ ", "  "
     DEFAULT_CSS = """
     PickScreen { align: center middle; }
     PickScreen > Vertical { width: 60; max-width: 90%; height: auto; max-height: 80%;
@@ -25,17 +32,39 @@ class PickScreen(ModalScreen[str | None]):
     PickScreen OptionList { height: auto; max-height: 18; border: none; }
     """
 
-    def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None = None) -> None:
+    def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None = None, *,
+                 multi: bool = False, marked: Iterable[str] = (), unmarkable: Iterable[str] = ()) -> None:
         super().__init__()
         self._title = title
         self._choices = choices  # (value, label)
         self._current = current
+        self._multi = multi
+        self._marked = set(marked) if multi else set()
+        self._unmarkable = set(unmarkable)
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self._title, markup=False)
             # Plain text: a str prompt is read as markup, and labels come from kubeconfigs and clusters.
-            yield OptionList(*(Option(Content(label), id=value) for value, label in self._choices))
+            yield OptionList(*(Option(self._prompt(value, label), id=value) for value, label in self._choices))
+
+    def _prompt(self, value: str, label: str) -> Content:
+        if not self._multi:
+            return Content(label)
+        return Content((self.MARK if value in self._marked else self.NO_MARK) + label)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self._multi if action == "toggle_mark" else True
+
+    def action_toggle_mark(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is None:
+            return
+        value, label = self._choices[options.highlighted]
+        if value in self._unmarkable:
+            return
+        self._marked ^= {value}
+        options.replace_option_prompt(value, self._prompt(value, label))
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -45,7 +74,8 @@ class PickScreen(ModalScreen[str | None]):
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        marked = [value for value, _ in self._choices if value in self._marked]
+        self.dismiss(",".join(marked) if marked else event.option.id)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

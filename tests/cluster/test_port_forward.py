@@ -40,7 +40,11 @@ def _web(name: str, replicas: int = 1, annotations: dict | None = None) -> list[
 
 def _ready_endpoints(kubectl, namespace: str, name: str, count: int = 1) -> list[str]:
     def ready():
-        ep = json.loads(kubectl("get", "endpoints", name, "-n", namespace, "-o", "json"))
+        # The endpoints controller creates the object a moment after the Service: not found = not yet.
+        out = kubectl("get", "endpoints", name, "-n", namespace, "-o", "json", "--ignore-not-found")
+        if not out.strip():
+            return None
+        ep = json.loads(out)
         names = [a["targetRef"]["name"] for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
         return names if len(names) >= count else None
     return wait_for(ready, timeout=60, message=f"{count} ready endpoints of {name}")
