@@ -125,7 +125,7 @@ def undo_patch(deployment: Mapping[str, Any], replicasets: Sequence[Mapping[str,
         target = _target_replicaset(owned, to_revision, what)
     revision = core_rollout.revision_of(target)
     template = copy.deepcopy((target.get("spec") or {}).get("template") or {})
-    ((template.get("metadata") or {}).get("labels") or {}).pop(core_rollout.HASH_LABEL, None)
+    (objects.meta(template).get("labels") or {}).pop(core_rollout.HASH_LABEL, None)
     if core_rollout.templates_equal(template, (deployment.get("spec") or {}).get("template") or {}):
         raise KdashError("Nothing to undo", f"{what} already runs revision {revision}'s template")
     annotations = {k: v for k, v in objects.annotations(deployment).items() if k in SKIP_ANNOTATIONS}

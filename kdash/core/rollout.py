@@ -83,7 +83,7 @@ class Revision:
 
 def revision_of(obj: Mapping[str, Any]) -> int:
     """The `deployment.kubernetes.io/revision` annotation as an int (0 when missing or bad)."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    annotations = objects.meta(obj).get("annotations") or {}
     try:
         return int(annotations.get(REVISION_ANNOTATION, "0"))
     except (TypeError, ValueError):
@@ -93,7 +93,7 @@ def revision_of(obj: Mapping[str, Any]) -> int:
 def owned_replicasets(deployment: Mapping[str, Any],
                       replicasets: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The ReplicaSets this Deployment controls (by uid, so names may repeat across namespaces)."""
-    uid = (deployment.get("metadata") or {}).get("uid")
+    uid = objects.meta(deployment).get("uid")
     return [rs for rs in replicasets if objects.is_controlled_by(rs, uid)]
 
 
@@ -149,7 +149,7 @@ def _created_key(obj: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _observed(deployment: Mapping[str, Any]) -> bool:
-    generation = (deployment.get("metadata") or {}).get("generation") or 0
+    generation = objects.meta(deployment).get("generation") or 0
     observed = (deployment.get("status") or {}).get("observedGeneration") or 0
     return generation <= observed
 
@@ -203,7 +203,7 @@ def rollout_status(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[
     old_replicas = sum(
         (rs.get("status") or {}).get("replicas") or 0
         for rs in owned_replicasets(deployment, replicasets)
-        if ((rs.get("metadata") or {}).get("uid")) != new_uid
+        if (objects.meta(rs).get("uid")) != new_uid
     )
     message, done, failed = _kubectl_message(name, deployment, spec_replicas, updated, current, available)
     paused = bool(spec.get("paused"))
@@ -343,7 +343,7 @@ def history_settled(deployment: Mapping[str, Any], replicasets: Iterable[Mapping
                     after_generation: int) -> bool:
     """The controller has acted on a spec change made at `after_generation` and renumbered the
     revisions: a history read now no longer shows the numbers from before that change."""
-    generation = (deployment.get("metadata") or {}).get("generation") or 0
+    generation = objects.meta(deployment).get("generation") or 0
     if generation <= after_generation or not _observed(deployment):
         return False
     new_rs = new_replicaset(deployment, replicasets)

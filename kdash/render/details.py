@@ -90,7 +90,7 @@ def _describe_deployment(deployment: Obj, related: Related, now: datetime) -> li
         ("Revision", str(rollout.revision)),
         ("Paused", "yes" if rollout.paused else "no"),
     )
-    old = [rs for rs in replicasets if (rs.get("metadata") or {}).get("name") != rollout.new_rs
+    old = [rs for rs in replicasets if objects.meta(rs).get("name") != rollout.new_rs
            and ((rs.get("status") or {}).get("replicas") or 0) > 0]
     rollout_rows = (
         ("State", rollout.state),
@@ -293,7 +293,7 @@ def _metadata_rows(obj: Obj, now: datetime) -> tuple[tuple[str, str], ...]:
 
 def _template_rows(template: Obj) -> tuple[tuple[str, str], ...]:
     spec = template.get("spec") or {}
-    rows: list[tuple[str, str]] = [("Labels", labels_text((template.get("metadata") or {}).get("labels")))]
+    rows: list[tuple[str, str]] = [("Labels", labels_text(objects.meta(template).get("labels")))]
     for title, key in (("Init container", "initContainers"), ("Container", "containers")):
         for container in spec.get(key) or ():
             text = short_image(container.get("image", ""))
@@ -372,7 +372,7 @@ def event_time(event: Obj) -> datetime | None:
     """
     for value in (event.get("lastTimestamp"), (event.get("series") or {}).get("lastObservedTime"),
                   event.get("eventTime"), event.get("firstTimestamp"),
-                  (event.get("metadata") or {}).get("creationTimestamp")):
+                  objects.meta(event).get("creationTimestamp")):
         moment = parse_time(value)
         if moment is not None:
             return moment
