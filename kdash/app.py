@@ -206,7 +206,7 @@ class KdashApp(App[None]):
         if not self._from_thread(self._connected, generation, connection, version):
             connection.close()  # the app is gone
 
-    def _from_thread(self, callback: Callable[..., None], *args: object) -> bool:
+    def _from_thread(self, callback: Callable[..., object], *args: object) -> bool:
         """call_from_thread, or False when the app has stopped running (quit while connecting)."""
         try:
             self.call_from_thread(callback, *args)
@@ -268,7 +268,7 @@ class KdashApp(App[None]):
         self.watcher = Watcher(self.connection, None if self.all_namespaces else self.namespace,
                                store=self.store, on_change=self.coalescer.mark)
         self.watcher.start()
-        self.events_feed = EventFeed(self.connection, self.store, self.coalescer.mark)
+        self.events_feed = EventFeed(self.connection, self.store, self.coalescer.mark, path=self.watcher.path)
         self.dashboard.refresh_all()
         self.check_access()
 
@@ -355,6 +355,7 @@ class KdashApp(App[None]):
     def _refresh_ages(self) -> None:
         if self.is_running and any(isinstance(s, DashboardScreen) for s in self.screen_stack):
             self.dashboard.refresh_ages()
+            self._show_header()  # "stale for Ns" counts up, and is noticed without a store change
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -369,7 +370,9 @@ class KdashApp(App[None]):
     def watch_health(self) -> str:
         if self.watcher is None:
             return "connecting"
-        return self._namespace_gone() or self.watcher.health()
+        # A silent path outranks all: whatever else the view says, it may be old.
+        health = self.watcher.health()
+        return health if self.watcher.stale() else self._namespace_gone() or health
 
     def _namespace_gone(self) -> str:
         """Said instead of an empty "live" view when the watched namespace is deleted (or never was)."""
@@ -423,7 +426,7 @@ class KdashApp(App[None]):
 
     def write_gate(self) -> WriteGate:
         """The one write gate, as the app's state stands now (docs/safety.md)."""
-        return WriteGate(self.connection, self.context_name, self.readonly, self.audit, self.pending_context,
+        return WriteGate(self.connection, self.context_name, self.readonly, self.audit, self._switch_refusal(),
                          frozenset(self.denied))
 
     def writable(self, action: Action) -> bool:
@@ -438,6 +441,16 @@ class KdashApp(App[None]):
     def write_context(self, confirmed: Connection | None = None) -> WriteContext:
         """What a confirmed write is sent through: see WriteGate.context."""
         return self.write_gate().context(confirmed)
+
+    def _switch_refusal(self) -> str:
+        """Why no write may be sent now (a switch pending, a silent path), else ""."""
+        if self.pending_context is not None:
+            return f"switching to context {self.pending_context}"
+        stale = self.watcher.stale() if self.watcher is not None else ""
+        if stale:
+            return (f"the API server has not answered for a while ({stale}); nothing was sent — "
+                    "retry once the header says live")
+        return ""
 
     def check_access(self) -> None:
         """Ask the API server which write actions this user may do here (SelfSubjectAccessReview)."""

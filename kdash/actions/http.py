@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
@@ -19,7 +20,9 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 
-WRITE_TIMEOUT: Timeout = (CONNECT_TIMEOUT, 30.0)
+# A write waits this long for its answer: a silent path must not leave it pending for minutes
+# (kdash.kube.path cuts it sooner once the path is declared down).
+WRITE_TIMEOUT: Timeout = (CONNECT_TIMEOUT, 15.0)
 # Optimistic-concurrency attempts when only the status moved: a starting rollout updates the
 # Deployment's status several times a second, so a read-then-write can lose a few races in a row.
 CONFLICT_RETRIES = 5
@@ -48,16 +51,35 @@ def request_json(
         body=body,
         auth_settings=["BearerToken"],
     )
-    response = api_client.call_api(method, url, header_params=headers, body=body,
-                                   post_params=post_params, _request_timeout=timeout)
     try:
-        data = response.read()
-    finally:
-        response.response.release_conn()
+        response = api_client.call_api(method, url, header_params=headers, body=body,
+                                       post_params=post_params, _request_timeout=timeout)
+        try:
+            data = response.read()
+        finally:
+            response.response.release_conn()
+    except urllib3.exceptions.HTTPError as exc:
+        unanswered = unanswered_error(exc, method)
+        if unanswered is None:
+            raise
+        raise unanswered from exc
     if not 200 <= response.status <= 299:
         text = (data or b"").decode("utf-8", errors="replace")
         ApiException.from_response(http_resp=response, body=text, data=None)
     return json.loads(data) if data else {}
+
+
+def unanswered_error(exc: urllib3.exceptions.HTTPError, method: str) -> KdashError | None:
+    """A request that was sent but got no answer (timed out, or its connection was cut) as a
+    KdashError saying so, and for a write that its outcome is unknown; None for failures before
+    anything was sent (those are described by kdash.errors)."""
+    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    if not isinstance(reason, urllib3.exceptions.ReadTimeoutError | urllib3.exceptions.ProtocolError):
+        return None
+    if method == "GET":
+        return KdashError("No answer", "the API server did not answer (the path to it may be down)")
+    return KdashError("No answer", "the API server did not answer (the path to it may be down); the "
+                      "change may or may not have been applied — check before retrying")
 
 
 def backoff(attempt: int) -> None:
@@ -76,6 +98,11 @@ def api_error(exc: BaseException, what: str, *, conflict: str | None = None) -> 
     `conflict` replaces the server's wording for 409 Conflict, which in these actions always
     means an optimistic-concurrency precondition failed.
     """
+    if isinstance(exc, urllib3.exceptions.HTTPError):
+        # The actions' reads (a GET before a write) come here; writes went through request_json.
+        unanswered = unanswered_error(exc, "GET")
+        if unanswered is not None:
+            return unanswered
     if isinstance(exc, ApiException):
         if exc.status == 409 and conflict:
             return KdashError("Changed meanwhile", conflict)

@@ -180,27 +180,25 @@ def _refuse(audit: AuditLog, context_name: str, readonly: bool, refusal: str, ve
 class WriteGate:
     """The one gate every write passes, built by the app from its state at the moment of asking.
 
-    `check` runs when a write key is pressed (before any confirmation): read-only and a pending
-    context switch refuse with an audit line, then a missing connection and the RBAC pre-check
-    refuse. `context` is what the confirmed write is sent through: the connection in use, which
-    refuses (audited, before any request) while a switch is pending or when `confirmed` — the
-    connection the confirmation named — is no longer the one in use.
+    `check` runs when a write key is pressed (before any confirmation): read-only and a `refusal`
+    (a context switch pending, a silent path to the API server) refuse with an audit line, then a
+    missing connection and the RBAC pre-check refuse. `context` is what the confirmed write is sent
+    through: the connection in use, which refuses (audited, before any request) for the same
+    `refusal`, or when `confirmed` — the connection the confirmation named — is no longer the one
+    in use.
     """
 
     connection: Connection | None
     context_name: str
     readonly: bool
     audit: AuditLog
-    pending_context: str | None = None
+    refusal: str = ""
+    """Why no write may be sent now, else "" (the app's: a switch pending, a silent path)."""
     denied: frozenset[str] = frozenset()
-
-    @property
-    def refusal(self) -> str:
-        return f"switching to context {self.pending_context}" if self.pending_context is not None else ""
 
     def check(self, action_id: str, description: str) -> None:
         """Raise KdashError when the action may not start here."""
-        if self.readonly or (self.connection is not None and self.pending_context is not None):
+        if self.readonly or (self.connection is not None and self.refusal):
             _refuse(self.audit, self.context_name, self.readonly, self.refusal, action_id,
                     f"context/{self.context_name}")
         if self.connection is None:

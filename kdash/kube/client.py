@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 import yaml
@@ -22,12 +24,14 @@ from kubernetes.config.incluster_config import (
     InClusterConfigLoader,
 )
 from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader
+from kubernetes.utils.keepalive import tcp_keepalive_socket_options
 
 from kdash.errors import KdashError, describe_api_error
 
 CONNECT_TIMEOUT = 5.0
 # connect()'s probe as a whole: one attempt, no urllib3 retries, given up after this many seconds.
 CONNECT_DEADLINE = 6.0
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
 RELOAD_DEBOUNCE = 5.0  # seconds during which one credential reload serves every caller
 DEFAULT_KUBECONFIG = "~/.kube/config"
 IN_CLUSTER_CONTEXT = "in-cluster"
@@ -102,6 +106,14 @@ class Connection:
         rest_client = self.api_client.rest_client
         return rest_client if isinstance(rest_client, _DefaultTimeoutREST) else None
 
+    def abandon_connections(self) -> int:
+        """Shut down every socket this connection's REST pool opened (in use or idle); returns
+        how many. A silent path leaves reads blocked for their whole timeout and idle pooled
+        sockets dead: this fails the reads now, and the pool opens fresh sockets next time."""
+        rest_client = self.api_client.rest_client
+        live = getattr(rest_client, "live_connections", None)
+        return abandon(live) if live is not None else 0
+
     def close(self) -> None:
         self.api_client.close()
 
@@ -120,6 +132,7 @@ class _DefaultTimeoutREST(rest.RESTClientObject):
                  after_401: Callable[[], _DefaultTimeoutREST | None] | None = None) -> None:
         super().__init__(configuration)
         self.after_401 = after_401
+        self.live_connections = track_connections(self.pool_manager)
 
     def request(self, method, url, headers=None, body=None, post_params=None,
                 _request_timeout=None):  # noqa: D102 - same contract as the parent
@@ -150,6 +163,43 @@ class _DefaultTimeoutREST(rest.RESTClientObject):
                 preload_content=False))
         return rest.RESTClientObject.request(client, method, url, headers=headers, body=body,
                                              post_params=post_params, _request_timeout=timeout)
+
+
+def track_connections(pool_manager: urllib3.PoolManager) -> weakref.WeakSet:
+    """Make `pool_manager` remember every connection it opens, in the returned set (weakly), so
+    that abandon() can reach sockets the pool does not hold (those in use by a reader)."""
+    live: weakref.WeakSet = weakref.WeakSet()
+
+    def tracked(connection_class: Any) -> type:
+        class Tracked(connection_class):
+            def connect(self) -> None:
+                super().connect()
+                live.add(self)
+        return Tracked
+
+    pool_manager.pool_classes_by_scheme = {
+        scheme: type(pool_class.__name__, (pool_class,),
+                     {"ConnectionCls": tracked(cast(Any, pool_class).ConnectionCls)})
+        for scheme, pool_class in pool_manager.pool_classes_by_scheme.items()
+    }
+    return live
+
+
+def abandon(live: weakref.WeakSet) -> int:
+    """Shut down the sockets of `live` connections; a thread blocked reading one returns at once."""
+    count = 0
+    for connection in list(live):
+        sock = getattr(connection, "sock", None)
+        if sock is None:
+            continue
+        try:
+            # The plain socket's shutdown, not SSLSocket's: that one also drops the TLS state
+            # under a reader that may be inside it on another thread.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            count += 1
+        except OSError:
+            pass  # already closed
+    return count
 
 
 # -- kubeconfig ------------------------------------------------------------------------------
@@ -361,8 +411,13 @@ def _in_cluster_namespace() -> str:
 def _new_configuration() -> Configuration:
     configuration = Configuration()
     # No urllib3 connect retries: a dead server must fail after one connect timeout, not four.
-    configuration.retries = urllib3.Retry(total=3, connect=0, redirect=5)
-    configuration.keep_alive = True  # TCP keepalive catches silently dropped watch connections
+    # No read retries either: a request that got no answer is not sent again (a write may have
+    # landed), and a silent server fails after one read timeout.
+    configuration.retries = urllib3.Retry(total=3, connect=0, read=0, redirect=5)
+    # TCP keepalive backs up kdash.kube.path's probe under a silent path: the kernel gives up on
+    # an idle watch socket after 5 + 3×2 s unanswered instead of client-go's 30 + 9×15 s.
+    configuration.socket_options = tcp_keepalive_socket_options(
+        idle=KEEPALIVE_IDLE, interval=KEEPALIVE_INTERVAL, count=KEEPALIVE_COUNT)
     return configuration
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from kdash.core.kinds import EVENT
 from kdash.kube.client import Connection
+from kdash.kube.path import PathMonitor
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store
 
@@ -30,8 +31,13 @@ class EventFeed:
     """
 
     def __init__(self, connection: Connection, store: Store, on_change: Callable[[str], None],
-                 watch_timeout: int = 45) -> None:
+                 watch_timeout: int = 45, path: PathMonitor | None = None) -> None:
+        """`path`: the watcher's PathMonitor; the feed then waits for the path like the watches do
+        and reconnects with them when it comes back."""
         self.connection = connection
+        self.path = path
+        if path is not None:
+            path.when_back(self._reconnect)
         self.store = store
         self.on_change = on_change
         self.watch_timeout = watch_timeout
@@ -49,8 +55,14 @@ class EventFeed:
             self._key = (namespace, selector)
             self.reflector = Reflector(self.connection.api_client, EVENT, namespace, self.store,
                                        self.on_change, threading.Event(), self.watch_timeout,
-                                       field_selector=selector)
+                                       field_selector=selector,
+                                       path_usable=self.path.usable if self.path is not None else None)
             self.reflector.start()
+
+    def _reconnect(self) -> None:
+        reflector = self.reflector
+        if reflector is not None:
+            reflector.reconnect()
 
     def stop(self) -> None:
         with self._lock:

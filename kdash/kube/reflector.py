@@ -121,6 +121,7 @@ class Reflector:
         page_size: int = PAGE_SIZE,
         backoff: Backoff | None = None,
         auth_backoff: float = AUTH_BACKOFF,
+        path_usable: threading.Event | None = None,
     ) -> None:
         self.api_client = api_client
         self.kind = kind if isinstance(kind, Kind) else kind_named(kind)
@@ -133,6 +134,10 @@ class Reflector:
         self.page_size = page_size
         self.backoff = backoff or Backoff()
         self.auth_backoff = auth_backoff
+        # Set while the path to the server works (kdash.kube.path): no request is started while
+        # it is down, since a socket opened then may stay frozen after the path comes back.
+        self.path_usable = path_usable
+        self._hurry = threading.Event()
 
         self.state = STARTING
         self.last_error: KdashError | None = None
@@ -171,6 +176,11 @@ class Reflector:
         except (RuntimeError, ValueError, OSError):
             pass  # already released or closed: nothing is blocked on it
 
+    def reconnect(self) -> None:
+        """The path came back: drop the stream in flight and list again without a backoff wait."""
+        self._hurry.set()
+        self.interrupt()
+
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
@@ -185,6 +195,7 @@ class Reflector:
 
     def _run(self) -> None:
         while not self.stopped:
+            self._await_path()
             try:
                 if self.resource_version is None:
                     self._list()
@@ -200,7 +211,9 @@ class Reflector:
                 if self.stopped:
                     break  # stop() shut the socket: the error is ours
                 delay = None
-                if _is_connection_error(exc):
+                if self._hurry.is_set():
+                    delay = 0.0  # reconnect() cut the stream: the path is back, go now
+                elif _is_connection_error(exc):
                     # A refused or reset connection costs the server nothing, and a restarted
                     # apiserver must be picked up within seconds, not after a 10 s backoff.
                     delay = min(self.backoff.next(), RECONNECT_MAX)
@@ -371,7 +384,20 @@ class Reflector:
             log.exception("on_change(%s) failed", self.kind.name)
 
     def _sleep(self, seconds: float) -> None:
-        self.stop_event.wait(seconds)
+        """Wait `seconds`, less if stopped or reconnect() says the path is back."""
+        deadline = time.monotonic() + seconds
+        while not self.stopped and not self._hurry.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            # The stop event is shared by many reflectors; the hurry flag is ours: poll it.
+            self.stop_event.wait(min(left, 0.25))
+        self._hurry.clear()
+
+    def _await_path(self) -> None:
+        gate = self.path_usable
+        while gate is not None and not gate.is_set() and not self.stopped:
+            gate.wait(0.25)
 
 
 def list_objects(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from kdash.core.kinds import WATCHED_KINDS, Kind
 from kdash.kube.client import Connection
 from kdash.kube.namespaces import split
+from kdash.kube.path import PROBE_INTERVAL, PathMonitor
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store, summarize_states
 
@@ -32,7 +33,9 @@ class Watcher:
         *,
         store: Store | None = None,
         watch_timeout: int = 45,
+        probe_interval: float | None = PROBE_INTERVAL,
     ) -> None:
+        """`probe_interval`: how often a PathMonitor probes the server (None: no probe)."""
         self.connection = connection
         self.namespace = namespace
         self.kinds = tuple(kinds)
@@ -45,6 +48,8 @@ class Watcher:
         self._cluster: list[Reflector] = []
         self._namespaced: list[Reflector] = []
         self._started = False
+        self.probe_interval = probe_interval
+        self.path: PathMonitor | None = None
 
     @property
     def reflectors(self) -> list[Reflector]:
@@ -59,6 +64,9 @@ class Watcher:
             # Fresh events: a Watcher may be started again after stop().
             self._cluster_stop = threading.Event()
             self._namespaced_stop = threading.Event()
+            if self.probe_interval is not None:
+                self.path = PathMonitor(self.connection.api_client.configuration, on_lost=self._path_lost,
+                                        on_back=self._path_back, interval=self.probe_interval).start()
             self._cluster = [self._reflector(k, None, self._cluster_stop)
                              for k in self.kinds if not k.namespaced]
             self._namespaced = self._start_namespaced(self.namespace)
@@ -72,6 +80,9 @@ class Watcher:
             reflectors = [*self._cluster, *self._namespaced]
             self._cluster, self._namespaced = [], []
             self._started = False
+            path, self.path = self.path, None
+        if path is not None:
+            path.stop()
         self._cluster_stop.set()
         self._namespaced_stop.set()
         return _retire(reflectors, self.store, timeout)
@@ -104,9 +115,34 @@ class Watcher:
                 self.on_change(kind.name)
 
     def health(self) -> str:
-        """"live", "starting", "reconnecting", or e.g. "forbidden: pods, services"."""
-        return summarize_states(self.store.states())
+        """"live", "starting", "reconnecting", e.g. "forbidden: pods, services"; while the path
+        is silent "stale for 7s" first (", reconnecting" after it once the watches know)."""
+        summary = summarize_states(self.store.states())
+        stale = self.stale()
+        if not stale:
+            return summary
+        return f"{stale}, {summary}" if summary == "reconnecting" else stale
 
+    def stale(self) -> str:
+        """"stale for 7s" while the path to the server is silent (what is shown may be old), else ""."""
+        path = self.path
+        seconds = path.stale_for() if path is not None else None
+        return "" if seconds is None else f"stale for {_duration(seconds)}"
+
+    # -- a silent path ------------------------------------------------------------------------
+
+    def _path_lost(self) -> None:
+        """Every read on the connection is stuck on the silent path: fail them now (writes in
+        flight too, so they report instead of hanging); reflectors then wait for the path."""
+        self.connection.abandon_connections()
+        self.on_change("Namespace")  # any kind: the header says stale at the next flush
+
+    def _path_back(self) -> None:
+        """Sockets opened before or during the silence may stay frozen: drop them all, and let
+        every reflector reconnect (resume its watch, or relist) without a backoff wait."""
+        self.connection.abandon_connections()
+        for reflector in self.reflectors:
+            reflector.reconnect()
     # -- internals ------------------------------------------------------------------------
 
     def _start_namespaced(self, namespace: str | None) -> list[Reflector]:
@@ -126,7 +162,17 @@ class Watcher:
             self.on_change,
             stop,
             watch_timeout=self.watch_timeout,
+            path_usable=self.path.usable if self.path is not None else None,
         )
+
+
+def _duration(seconds: float) -> str:
+    """At most two digits and a unit, so the header's narrowest health still says how long."""
+    if seconds < 100:
+        return f"{int(seconds)}s"
+    if seconds < 100 * 60:
+        return f"{int(seconds // 60)}m"
+    return f"{int(seconds // 3600)}h"
 
 
 def _retire(reflectors: list[Reflector], store: Store, timeout: float, drop_states: bool = True) -> bool:

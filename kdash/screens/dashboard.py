@@ -69,7 +69,10 @@ class DashboardScreen(RolloutControl, Screen[None]):
     DashboardScreen #details-scroll { height: 40%; border-top: solid $panel; }
     DashboardScreen #details-scroll.hidden { display: none; }
     DashboardScreen #status { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
+    DashboardScreen .stale { border-top: dashed $warning; border-title-color: $warning; text-opacity: 55%; }
     """
+
+    _stale_title: str | None = None  # what the panes' top border says while stale
 
     def __init__(self) -> None:
         super().__init__()
@@ -295,9 +298,22 @@ class DashboardScreen(RolloutControl, Screen[None]):
         app = self.app
         health = app.watch_health()
         style = app.health_style("ok" if health == "live" else "warning")
+        self._mark_stale(health)
         self.query_one(HeaderLine).show(
             app.context_name, app.namespace_label, app.server_version, health,
             VIEW_TITLES[self.view], app.readonly, style, pending=app.switching_to or "")
+
+    def _mark_stale(self, health: str) -> None:
+        """While the path is silent (or the watches reconnect) the panes keep the last known state,
+        dimmed, and say so on their top border."""
+        stale = health.startswith(("stale", "reconnecting"))
+        title = f"{health}: last known state" if stale else None
+        if title == self._stale_title:
+            return  # setting a border title repaints the pane, even an unchanged one
+        self._stale_title = title
+        for pane in (self.tree, self.query_one("#details-scroll")):
+            pane.set_class(stale, "stale")
+            pane.border_title = Text(title) if title else None  # plain text, never markup
 
     def _show_details_soon(self) -> None:
         """The details of a store change: now if the pane is idle, else once it is due."""

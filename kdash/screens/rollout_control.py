@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -39,6 +40,8 @@ UNDO_SETTLE_SECONDS = 30.0
 # Opted-in consumers restart once their ConfigMap has been quiet this long: edits made in a
 # burst (an editor saving twice, a script patching key by key) roll them once.
 AUTO_RESTART_SETTLE_SECONDS = 2.0
+# A write not answered by then says, on the status line, that it is waiting for the server.
+WAITING_NOTE_AFTER = 0.5
 
 
 T = TypeVar("T")
@@ -50,6 +53,10 @@ class RolloutControl(EditApply):
     if TYPE_CHECKING:
         @property
         def tree(self) -> ResourceTree: ...  # type: ignore[override]  # the dashboard's (see there)
+
+        _message: str  # the dashboard's status line, and how it is set
+
+        def say(self, message: str) -> None: ...
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -143,11 +150,26 @@ class RolloutControl(EditApply):
     @work(thread=True, group="write")
     def _run_write(self, write: Write, track_uid: str | None, confirmed: Connection | None) -> None:
         app = self.app
+        done = threading.Event()
+        note = "sent; waiting for the API server…"
+
+        def say_waiting() -> None:
+            if not done.is_set():
+                self.say(note)
+
+        def clear_waiting() -> None:
+            if self._message == note:
+                self.say("")
+
+        app._from_thread(self.set_timer, WAITING_NOTE_AFTER, say_waiting)
         try:
             message = write(app.write_context(confirmed))
         except KdashError as exc:
             notify_error(app, exc)
             return
+        finally:
+            done.set()
+            app._from_thread(clear_waiting)
         if track_uid:
             app.call_from_thread(app.track_rollout, track_uid)
         app.notify(message, title="Done", timeout=6)

@@ -27,8 +27,8 @@ def test_read_only_refuses_at_the_key_with_an_audit_line(audit) -> None:
         ("scale", "context/dev", "refused")]
 
 
-def test_a_pending_switch_refuses_at_the_key_and_at_send_time(audit) -> None:
-    gate = WriteGate(connection(), "dev", readonly=False, audit=audit, pending_context="prod")
+def test_a_refusal_such_as_a_pending_switch_refuses_at_the_key_and_at_send_time(audit) -> None:
+    gate = WriteGate(connection(), "dev", readonly=False, audit=audit, refusal="switching to context prod")
     with pytest.raises(KdashError, match="switching to context prod"):
         gate.check("scale", "Scale")
     ctx = gate.context()
