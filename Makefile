@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 PODS ?= 2000
 
-.PHONY: setup controlplane test test-unit demo cluster-up cluster-down bench clean dist
+.PHONY: setup controlplane lint test test-unit demo cluster-up cluster-down bench clean dist
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kdash needs Python >= 3.11"; exit 1; }
@@ -22,7 +22,13 @@ setup: $(STAMP) controlplane
 controlplane:
 	bash devcluster/build.sh >/dev/null
 
-test: setup
+# Style, types and the import contracts of docs/architecture.md; `make test` runs it first.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check kdash tests bench devcluster
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP)

@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from kdash.app import KdashApp, make_app
     from kdash.config import Settings
-    from kdash.render import tree as render_tree
+    from kdash.render import workloads as render_workloads
     from kdash.widgets.resource_tree import ResourceTree
 
     t_imported = time.monotonic()
@@ -315,9 +315,9 @@ def main(argv: list[str] | None = None) -> int:
 
     gc_watch = GcWatch()
     gc.callbacks.append(gc_watch)
-    timings.wrap(render_tree, "build_workload_tree", "build_tree")
-    if hasattr(render_tree, "build_workload_tree_from"):  # the dashboard's path since the store feeds
-        timings.wrap(render_tree, "build_workload_tree_from", "build_tree")
+    timings.wrap(render_workloads, "build_workload_tree", "build_tree")
+    if hasattr(render_workloads, "build_workload_tree_from"):  # the dashboard's path since the store feeds
+        timings.wrap(render_workloads, "build_workload_tree_from", "build_tree")
     from kdash.kube.store import Store
 
     original_apply = Store.apply
@@ -408,18 +408,19 @@ def main(argv: list[str] | None = None) -> int:
                     app._driver.send_message(event)
                     try:
                         await asyncio.wait_for(probe.key_event.wait(), timeout=5)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                     key, probe.key = probe.key, None
                     key_results.append({
-                        "handled": None if key["t_handled"] is None else round((key["t_handled"] - key["t0"]) * 1000, 2),
+                        "handled": (None if key["t_handled"] is None
+                                    else round((key["t_handled"] - key["t0"]) * 1000, 2)),
                         "paint": None if key["t_paint"] is None else round((key["t_paint"] - key["t0"]) * 1000, 2),
                     })
                     rest = interval - (time.monotonic() - started)
                     if rest > 0:
                         try:
                             await asyncio.wait_for(key_stop.wait(), timeout=rest)
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             pass
 
             while True:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from bench.api import JSON_PATCH, MERGE_PATCH, Api, ApiError
 from devcluster.fake_kubelet import LOG_RATE

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import lists, load, results
@@ -79,7 +79,7 @@ class AppProcess:
         # Isolate the app from the user's settings, themes and audit log.
         self.home = home = tempfile.mkdtemp(prefix="kdash-bench-home-")
         env.update(XDG_CONFIG_HOME=f"{home}/config", XDG_STATE_HOME=f"{home}/state", KDASH_SETTINGS=f"{home}/none.yaml")
-        self.stderr = open(Path(tempfile.gettempdir()) / f"kdash-bench-app{tag}.log", "w")
+        self.stderr = open(Path(tempfile.gettempdir()) / f"kdash-bench-app{tag}.log", "w")  # noqa: SIM115 (closed in stop)
         self.t_spawn = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
                                      text=True, bufsize=1, cwd=kdash_path or REPO, env=env)
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     size = tuple(int(x) for x in args.size.lower().split("x"))
     # A SIGTERM (e.g. a CI timeout) must still stop the control plane: make it an exception.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t_run = time.monotonic()
     layout = load.plan(args.pods, args.deployments, args.log_pods if not args.no_logs else 0, args.log_rate)
     data: dict = {"started": started.isoformat(timespec="seconds"), "args": vars(args),

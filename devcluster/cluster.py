@@ -131,7 +131,7 @@ def write_kubeconfig(path: Path, server: str, ca_file: Path, token: str, name: s
 
 
 def _spawn(name: str, argv: list[str], state: Path, env: dict | None = None) -> subprocess.Popen:
-    log = open(state / "logs" / f"{name}.log", "wb")
+    log = open(state / "logs" / f"{name}.log", "wb")  # noqa: SIM115 (the child keeps it)
     # A new session so `down` can signal the process without touching the caller's group.
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True, env=env, cwd=state)
@@ -277,7 +277,7 @@ def _sa_ready(info: ClusterInfo) -> bool:
 
 def stop(info: ClusterInfo, timeout: float = 10) -> None:
     """Stop exactly the processes `start` launched (by pid, newest first) and remove the state dir."""
-    for name, pid in reversed(list(info.pids.items())):
+    for pid in reversed(list(info.pids.values())):
         _kill(pid, timeout)
     shutil.rmtree(info.state_dir, ignore_errors=True)
 

@@ -1,4 +1,4 @@
-"""Wiring only: connection, store, watcher, themes, keymap and screens."""
+"""The Textual app: the connection and its store and watcher, the write gate, themes, keymap and screens."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import asyncio
 import gc
 import sys
 import time
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -22,17 +23,18 @@ from textual.theme import Theme
 from kdash import config
 from kdash.actions.access import denied_actions
 from kdash.actions.registry import ACTIONS, Action
-from kdash.actions.reload import DataChanges
-from kdash.actions.safety import AuditLog, WriteContext
+from kdash.actions.safety import AuditLog, WriteContext, WriteGate
+from kdash.core.configmaps import DataChanges
+from kdash.core.objects import Obj, is_terminating
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.keymap import check_keymap
-from kdash.lifeline import Lifeline
 from kdash.kube.client import CONNECT_DEADLINE, Connection, connect, list_contexts
 from kdash.kube.events import EventFeed
 from kdash.kube.namespaces import split as split_namespaces
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
+from kdash.lifeline import Lifeline
 from kdash.messages import Coalescer, StoreChanged
 from kdash.render.tree import Node
 from kdash.safe_text import visible
@@ -60,6 +62,7 @@ class ActionsProvider(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         app = self.app
+        assert isinstance(app, KdashApp)
         for action in ACTIONS:
             if action.group == "logs" and not hasattr(app.screen, f"action_{action.id}"):
                 continue  # logs keys only mean something on the logs screen
@@ -90,7 +93,7 @@ class KdashApp(App[None]):
         self.requested_namespace = None if all_namespaces else namespace
         self.all_namespaces = all_namespaces
         self.cli_readonly = readonly
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.start_watch = start_watch
         self.store = Store()
         self.connection: Connection | None = None
@@ -203,7 +206,7 @@ class KdashApp(App[None]):
         if not self._from_thread(self._connected, generation, connection, version):
             connection.close()  # the app is gone
 
-    def _from_thread(self, callback: Callable[..., None], *args: object) -> bool:
+    def _from_thread(self, callback: Callable[..., object], *args: object) -> bool:
         """call_from_thread, or False when the app has stopped running (quit while connecting)."""
         try:
             self.call_from_thread(callback, *args)
@@ -261,6 +264,7 @@ class KdashApp(App[None]):
         self._loading_store()
         self.store = Store()
         self.configmap_changes.forget()
+        assert self.connection is not None  # started only once connected
         self.watcher = Watcher(self.connection, None if self.all_namespaces else self.namespace,
                                store=self.store, on_change=self.coalescer.mark)
         self.watcher.start()
@@ -291,7 +295,7 @@ class KdashApp(App[None]):
             feed, self.events_feed = self.events_feed, None
             feed.stop()
 
-    def follow_events(self, obj: dict, kind: str) -> None:
+    def follow_events(self, obj: Obj, kind: str) -> None:
         """Watch the events of the object the details pane shows (and only those)."""
         if self.events_feed is not None:
             meta = obj.get("metadata") or {}
@@ -377,13 +381,13 @@ class KdashApp(App[None]):
         listed = self.store.state("Namespace", None)
         if listed is None or listed.state != "live":
             return ""  # not listed yet, or not allowed to: nothing known
-        objs = {name: self.store.get("Namespace", None, name) for name in split_namespaces(self.namespace)}
+        objs = {name: self.store.get("Namespace", None, name) for name in split_namespaces(self.namespace) if name}
         missing = [name for name, obj in objs.items() if obj is None]
         if missing:
             return f"namespace {missing[0]} was deleted" if self._namespace_seen else \
                 f"namespace {missing[0]} not found"
         self._namespace_seen = True
-        going = [name for name, obj in objs.items() if (obj.get("metadata") or {}).get("deletionTimestamp")]
+        going = [name for name, obj in objs.items() if obj is not None and is_terminating(obj)]
         return f"namespace {going[0]} is being deleted" if going else ""
 
     @property
@@ -420,39 +424,23 @@ class KdashApp(App[None]):
     def protected(self) -> bool:
         return self.context_name in self.settings.protected_contexts
 
+    def write_gate(self) -> WriteGate:
+        """The one write gate, as the app's state stands now (docs/safety.md)."""
+        return WriteGate(self.connection, self.context_name, self.readonly, self.audit, self._switch_refusal(),
+                         frozenset(self.denied))
+
     def writable(self, action: Action) -> bool:
-        """The gate every write action passes first: read-only, a pending switch and RBAC say no
-        here, with a reason."""
-        if self.readonly or (self.connection is not None and self._switch_refusal()):
-            # Audited like any refused write, then said on screen; nothing is sent.
-            context = WriteContext(None, self.context_name, self.readonly, self.audit,
-                                   refusal=self._switch_refusal())
-            try:
-                context.refuse_if_readonly(action.id, f"context/{self.context_name}")
-            except KdashError as exc:
-                self.notify(exc.message, title=exc.title, severity="error")
-            return False
-        if self.connection is None:
-            self.notify("Not connected to a cluster", severity="error")
-            return False
-        if action.id in self.denied:
-            self.notify(f"RBAC: you may not {action.description.lower()} here", severity="error")
+        """Every write key asks this first; a refusal is said on screen (and audited by the gate)."""
+        try:
+            self.write_gate().check(action.id, action.description)
+        except KdashError as exc:
+            self.notify(exc.message, title=exc.title, severity="error")
             return False
         return True
 
     def write_context(self, confirmed: Connection | None = None) -> WriteContext:
-        """The connection in use, as a write gate. It refuses (audited, before any request) while a
-        switch is pending, and when `confirmed` — the connection a confirmation named — is no
-        longer the one in use: a write goes where its confirmation said, or nowhere."""
-        connection = self.connection
-        if connection is None:
-            raise KdashError("Not connected", "no cluster connection")
-        refusal = self._switch_refusal()
-        if not refusal and confirmed is not None and confirmed is not connection:
-            refusal = (f"confirmed on context {confirmed.context_name}, but the context is now "
-                       f"{connection.context_name}")
-        return WriteContext(connection.api_client, connection.context_name, self.readonly, self.audit,
-                            refusal=refusal)
+        """What a confirmed write is sent through: see WriteGate.context."""
+        return self.write_gate().context(confirmed)
 
     def _switch_refusal(self) -> str:
         """Why no write may be sent now (a switch pending, a silent path), else ""."""
@@ -467,6 +455,8 @@ class KdashApp(App[None]):
     def check_access(self) -> None:
         """Ask the API server which write actions this user may do here (SelfSubjectAccessReview)."""
         connection, namespace = self.connection, self.namespace
+        if connection is None:
+            return
 
         def run() -> None:
             # A subset "a,b": an action is greyed out unless allowed in each of its namespaces.
@@ -474,8 +464,7 @@ class KdashApp(App[None]):
                                    split_namespaces(None if self.all_namespaces else namespace)))
             self._from_thread(self._set_denied, connection, denied)
 
-        if connection is not None:
-            self.run_worker(run, thread=True, exclusive=True, group="access")
+        self.run_worker(run, thread=True, exclusive=True, group="access")
 
     def _set_denied(self, connection: Connection, denied: set[str]) -> None:
         if connection is not self.connection:
@@ -483,16 +472,16 @@ class KdashApp(App[None]):
         self.denied = denied
         self.refresh_bindings()
 
-    def object_for(self, node: Node) -> dict | None:
+    def object_for(self, node: Node) -> Obj | None:
         if node.kind in ("group", "") or not node.name:
             return None
         return self.store.get(node.kind, node.namespace or None, node.name)
 
-    def related_for(self, obj: dict, kind: str) -> dict[str, list[dict]]:
+    def related_for(self, obj: Obj, kind: str) -> dict[str, list[Obj]]:
         """Objects the details pane needs beside the selection, from the store's indexes."""
         uid = obj.get("metadata", {}).get("uid", "")
         ns = obj.get("metadata", {}).get("namespace")
-        related: dict[str, list[dict]] = {}
+        related: dict[str, list[Obj]] = {}
         if kind == "Deployment":
             related["ReplicaSet"] = self.store.owned_by("ReplicaSet", uid)
         elif kind == "ReplicaSet":
@@ -570,7 +559,11 @@ class KdashApp(App[None]):
         # space marks several: a subset "a,b", one watch each
         self.push_screen(PickScreen("Namespace (space marks several)", choices, current, multi=True,
                                     unmarkable=("*",)),
-                         lambda value: value and self.switch_namespace(None if value == "*" else value))
+                         lambda value: self._picked_namespace(value))
+
+    def _picked_namespace(self, value: str | None) -> None:
+        if value:
+            self.switch_namespace(None if value == "*" else value)
 
     def switch_namespace(self, namespace: str | None) -> None:
         if namespace is None and self.all_namespaces:
@@ -632,7 +625,7 @@ def _freeze_startup_objects() -> None:
 
 def make_app(args: argparse.Namespace, app_class: type[KdashApp] | None = None, **overrides) -> KdashApp:
     """The one factory for the CLI and tests (which may pass a subclass fed from fixtures)."""
-    options = dict(
+    options: dict[str, Any] = dict(
         kubeconfig=getattr(args, "kubeconfig", None),
         context=getattr(args, "context", None),
         namespace=getattr(args, "namespace", None),

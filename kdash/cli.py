@@ -48,15 +48,17 @@ def build_parser(prog: str = "kdash") -> argparse.ArgumentParser:
 def _add_cluster_flags(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
     # Subcommands accept the same flags; SUPPRESS keeps the top-level value when not repeated.
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--kubeconfig", default=default, help="path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    parser.add_argument("--kubeconfig", default=default,
+                        help="path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     from kdash.completion import complete_contexts, complete_namespaces
 
-    parser.add_argument("--context", default=default,
-                        help="the kubeconfig context to use").completer = complete_contexts  # type: ignore[attr-defined]
-    parser.add_argument("-n", "--namespace", default=default,
-                        help="namespace, or several: a,b,c (one watch each); default: the context's").completer = complete_namespaces  # type: ignore[attr-defined]
-    parser.add_argument("-A", "--all-namespaces", action="store_true", default=False if not suppress else argparse.SUPPRESS,
-                        help="all namespaces")
+    context = parser.add_argument("--context", default=default, help="the kubeconfig context to use")
+    context.completer = complete_contexts  # type: ignore[attr-defined]
+    namespace = parser.add_argument("-n", "--namespace", default=default,
+                                    help="namespace, or several: a,b,c (one watch each); default: the context's")
+    namespace.completer = complete_namespaces  # type: ignore[attr-defined]
+    parser.add_argument("-A", "--all-namespaces", action="store_true",
+                        default=False if not suppress else argparse.SUPPRESS, help="all namespaces")
 
 
 def _log_to_file() -> None:

@@ -98,13 +98,7 @@ def load_settings(path: Path | None = None) -> Settings:
             continue
         value = raw[field.name]
         expected = type(getattr(settings, field.name))
-        if expected is bool and isinstance(value, bool):
-            setattr(settings, field.name, value)
-        elif expected is int and isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            setattr(settings, field.name, value)
-        elif expected is str and isinstance(value, str):
-            setattr(settings, field.name, value)
-        elif expected is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        if _valid(expected, value):
             setattr(settings, field.name, value)
         elif expected is dict and isinstance(value, dict):
             setattr(settings, field.name, {str(k): str(v) for k, v in value.items()})
@@ -163,3 +157,12 @@ def load_themes() -> tuple[dict[str, ThemeData], list[str]]:
             continue
         themes[theme.name] = theme
     return themes, warnings
+
+
+def _valid(expected: type, value: object) -> bool:
+    """A setting's value has its default's type (a positive int for ints; a list of strings for lists)."""
+    if expected is bool or expected is str:
+        return isinstance(value, expected)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return expected is list and isinstance(value, list) and all(isinstance(v, str) for v in value)

@@ -5,26 +5,28 @@ from __future__ import annotations
 import argparse
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rich.console import Console
 
+from kdash.core.kinds import KINDS_BY_NAME
+from kdash.core.objects import Obj
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import connect
-from kdash.kube.kinds import KINDS_BY_NAME
-from kdash.kube.objects import slim
 from kdash.kube.namespaces import list_objects  # a subset "a,b": one LIST per namespace
+from kdash.kube.objects import slim
 from kdash.render import text as render_text
-from kdash.render.tree import build_service_tree, build_workload_tree
+from kdash.render.services import build_service_tree
+from kdash.render.workloads import build_workload_tree
 
 KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "Endpoints")
 
 
-def collect(api_client, namespace: str | None) -> tuple[dict[str, list[dict]], dict[str, KdashError]]:
+def collect(api_client, namespace: str | None) -> tuple[dict[str, list[Obj]], dict[str, KdashError]]:
     """List the tree kinds in parallel (one LIST each, paginated, raw JSON): the objects per
     kind, and per kind that could not be listed (forbidden by RBAC, ...) why."""
 
-    def one(name: str) -> tuple[list[dict], KdashError | None]:
+    def one(name: str) -> tuple[list[Obj], KdashError | None]:
         kind = KINDS_BY_NAME[name]
         try:
             items, _ = list_objects(api_client, kind, namespace, transform=lambda item: slim(item, kind))
@@ -52,7 +54,7 @@ def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
         connection.close()
     if len(failed) == len(KINDS):
         raise failed[KINDS[0]]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     workloads = build_workload_tree(objects["Deployment"], objects["ReplicaSet"], objects["Pod"], now)
     services = build_service_tree(objects["Service"], objects["Pod"], objects["Endpoints"], now)
     if getattr(args, "output", None):

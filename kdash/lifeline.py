@@ -104,7 +104,7 @@ class Lifeline:
         # Not when it is gone, nor when Textual already gave it back: leaving the alternate screen
         # twice moves the cursor to where it was when the app started.
         current = _attrs(self._fd)
-        if current is None or current == self._cooked:
+        if self._fd is None or current is None or current == self._cooked:
             return
         try:
             os.write(self._out if self._out is not None else self._fd, RESTORE_SEQUENCE)

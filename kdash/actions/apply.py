@@ -16,9 +16,9 @@ from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.http import APPLY_PATCH, status_of
 from kdash.actions.safety import Attempt, WriteContext, target_of
+from kdash.core.objects import LAST_APPLIED
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
-from kdash.kube.objects import LAST_APPLIED
 
 ItemStatus = Literal["created", "changed", "unchanged", "error"]
 
@@ -130,6 +130,7 @@ def parse_manifests(text: str, source: str = "<file>") -> list[Manifest]:
         loader = _StrictLoader(text)
         while loader.check_node():
             node = loader.get_node()
+            assert node is not None  # check_node() said a document follows
             data = loader.construct_document(node)
             done += 1
             if data is not None:

@@ -6,8 +6,8 @@ from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.http import api_error
 from kdash.actions.safety import WriteContext, target_of
+from kdash.core.kinds import POD
 from kdash.errors import KdashError
-from kdash.kube.kinds import POD
 
 
 def delete_pod(ctx: WriteContext, namespace: str, name: str, uid: str | None = None) -> str:

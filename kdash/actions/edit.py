@@ -11,10 +11,10 @@ from kubernetes.client.exceptions import ApiException
 from kdash.actions.apply import object_diff, parse_manifests
 from kdash.actions.http import MERGE_PATCH, api_error, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
+from kdash.core.kinds import KINDS_BY_NAME
+from kdash.core.objects import LAST_APPLIED
 from kdash.errors import KdashError
 from kdash.kube.client import get_json
-from kdash.kube.kinds import KINDS_BY_NAME
-from kdash.kube.objects import LAST_APPLIED
 
 # What a user edits; everything else (ownerReferences, finalizers, status...) is left as it is.
 EDITABLE_METADATA = ("name", "namespace", "labels", "annotations")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,10 +11,10 @@ from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.http import CONFLICT_RETRIES, STRATEGIC_MERGE_PATCH, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
+from kdash.core import objects
+from kdash.core.kinds import DEPLOYMENT
 from kdash.errors import KdashError
-from kdash.kube import objects
 from kdash.kube.client import get_json
-from kdash.kube.kinds import DEPLOYMENT
 
 # The docker reference grammar (github.com/distribution/reference, regexp.go):
 #   reference := name [":" tag] ["@" digest];  name := [domain "/"] path-component ["/" path-component]*
@@ -105,7 +106,7 @@ def _is_domain(first: str) -> bool:
     return "." in first or ":" in first or first == "localhost" or first != first.lower()
 
 
-def containers(deployment: dict[str, Any]) -> list[ContainerRef]:
+def containers(deployment: Mapping[str, Any]) -> list[ContainerRef]:
     """The pod template's containers, then its init containers."""
     pod_spec = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
     return [
@@ -115,7 +116,7 @@ def containers(deployment: dict[str, Any]) -> list[ContainerRef]:
     ]
 
 
-def set_image(ctx: WriteContext, deployment: dict[str, Any] | tuple[str, str], container: str,
+def set_image(ctx: WriteContext, deployment: Mapping[str, Any] | tuple[str, str], container: str,
               image: str) -> str:
     """Set one container's image by strategic-merge patch; returns a one-line summary.
 
@@ -165,10 +166,10 @@ def _same_spec_or_fail(seen: dict[str, Any], fresh: dict[str, Any], what: str) -
     return fresh
 
 
-def _namespace_name(deployment: dict[str, Any] | tuple[str, str]) -> tuple[str, str]:
-    if isinstance(deployment, dict):
-        return objects.namespace(deployment), objects.name(deployment)
-    return deployment
+def _namespace_name(deployment: Mapping[str, Any] | tuple[str, str]) -> tuple[str, str]:
+    if isinstance(deployment, tuple):
+        return deployment
+    return objects.namespace(deployment), objects.name(deployment)
 
 
 def _read(ctx: WriteContext, namespace: str, name: str) -> dict[str, Any]:

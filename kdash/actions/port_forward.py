@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 
 from kubernetes.client import ApiClient
 
-from kdash.actions.access import can_i
+from kdash.actions.access import may_use
 from kdash.actions.safety import WriteContext, target_of
 from kdash.errors import KdashError
 from kdash.kube.portforward import ForwardStatus, PortForward
@@ -18,10 +19,7 @@ RBAC_VERBS = ("create", "get")
 
 def allowed(api_client: ApiClient, namespace: str) -> bool:
     """Whether RBAC lets this user forward to pods of `namespace` (a failing review allows)."""
-    try:
-        return all(can_i(api_client, verb, "", "pods/portforward", namespace) for verb in RBAC_VERBS)
-    except Exception:  # noqa: BLE001 - like access.denied_actions
-        return True
+    return may_use(api_client, "pods/portforward", namespace, RBAC_VERBS)
 
 
 class Forwards:
@@ -69,7 +67,7 @@ class Forwards:
                                      f"{status.bytes_in} bytes in, {status.bytes_out} bytes out")
         return status
 
-    def stop_all(self) -> list[ForwardStatus]:
+    def stop_all(self) -> builtins.list[ForwardStatus]:
         with self._lock:
             locals_ = list(self._forwards)
         return [s for s in (self.stop(local) for local in locals_) if s is not None]

@@ -1,60 +1,20 @@
-"""ConfigMap-triggered restarts: stamp consumers with the data hash, detect real data changes, opt-ins."""
+"""ConfigMap-triggered restarts: stamp each consumer with the hash of the data it should run."""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 
-from kdash.actions.configmap import Consumer, consumers, data_hash
-from kdash.actions.http import STRATEGIC_MERGE_PATCH, api_error
-from kdash.actions.rollout import read_deployment
+from kdash.actions.http import api_error
+from kdash.actions.rollout import patch_deployment, read_deployment
 from kdash.actions.safety import WriteContext, target_of
+from kdash.core import objects
+from kdash.core.configmaps import data_hash, stamp_key, template_annotations
+from kdash.core.kinds import CONFIGMAP
 from kdash.errors import KdashError
-from kdash.kube import objects
 from kdash.kube.client import get_json
-from kdash.kube.kinds import CONFIGMAP, DEPLOYMENT
-
-STAMP_PREFIX = "kdash.io/configmap."
-# Opt-ins to automatic restarts: stakater Reloader's (honoured so one annotation serves both) and ours.
-RELOADER_AUTO = "reloader.stakater.com/auto"
-RELOADER_LIST = "configmap.reloader.stakater.com/reload"
-KDASH_AUTO = "kdash.io/auto-restart"
-KDASH_LIST = "kdash.io/restart-on-configmaps"
-ANNOTATION_NAME_MAX = 63
-
-
-def stamp_key(configmap_name: str) -> str:
-    """The pod-template annotation carrying the hash; its name part must fit 63 characters."""
-    name = f"configmap.{configmap_name}"
-    if len(name) > ANNOTATION_NAME_MAX:
-        digest = hashlib.sha1(configmap_name.encode()).hexdigest()[:12]
-        name = f"{name[:ANNOTATION_NAME_MAX - 13]}-{digest}"
-    return "kdash.io/" + name
-
-
-def template_annotations(deployment: dict[str, Any]) -> dict[str, str]:
-    return (((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
-
-
-@dataclass(frozen=True)
-class RestartItem:
-    consumer: Consumer
-    deployment: dict[str, Any]
-    needed: bool
-    """False when the template already carries this data's hash: already rolled for this content."""
-
-
-def restart_plan(configmap: dict[str, Any], deployments: Iterable[dict[str, Any]]) -> list[RestartItem]:
-    """Each consumer of the ConfigMap, and whether it still needs a restart for the current data."""
-    name, namespace = objects.name(configmap), objects.namespace(configmap)
-    digest, key = data_hash(configmap), stamp_key(name)
-    by_name = {objects.name(d): d for d in deployments if objects.namespace(d) == namespace}
-    return [RestartItem(c, by_name[c.deployment], template_annotations(by_name[c.deployment]).get(key) != digest)
-            for c in consumers(name, namespace, by_name.values())]
 
 
 def read_configmap(api_client: ApiClient, namespace: str, name: str) -> dict[str, Any]:
@@ -86,11 +46,7 @@ def restart_for_configmap(ctx: WriteContext, namespace: str, configmap_name: str
         # The resourceVersion makes a concurrent edit fail cleanly instead of being rolled twice.
         patch = {"metadata": {"resourceVersion": objects.resource_version(deployment)},
                  "spec": {"template": {"metadata": {"annotations": {key: digest}}}}}
-        try:
-            attempt.send("PATCH", DEPLOYMENT.object_path(namespace, deployment_name), patch,
-                         content_type=STRATEGIC_MERGE_PATCH)
-        except ApiException as exc:
-            raise api_error(exc, what) from exc
+        patch_deployment(attempt, namespace, deployment_name, patch, what)
         attempt.detail = f"{key}={digest}"
     return digest
 
@@ -110,48 +66,10 @@ def restart_consumers(ctx: WriteContext, namespace: str, configmap_name: str, de
         else:
             current.append(name)
     if failed:
-        raise KdashError("Some restarts failed", "; ".join(failed) + (f" (restarted: {', '.join(done)})" if done else ""))
+        restarted = f" (restarted: {', '.join(done)})" if done else ""
+        raise KdashError("Some restarts failed", "; ".join(failed) + restarted)
     parts = [f"restarting {', '.join(done)} for ConfigMap {configmap_name} (data {digest[:12]})"] if done else []
     if current:
         whose = "its" if done else f"ConfigMap {configmap_name}'s"
         parts.append(f"{', '.join(current)} already on {whose} current data, not restarted")
     return "; ".join(parts) or f"nothing to restart for ConfigMap {configmap_name}"
-
-
-def wants_auto_restart(deployment: dict[str, Any], configmap_name: str) -> bool:
-    """Did the Deployment opt in to automatic restarts when this ConfigMap changes?"""
-    annotations = objects.annotations(deployment)
-    if annotations.get(RELOADER_AUTO) == "true" or annotations.get(KDASH_AUTO) == "true":
-        return True
-    listed = f"{annotations.get(RELOADER_LIST, '')},{annotations.get(KDASH_LIST, '')}"
-    return configmap_name in {n.strip() for n in listed.split(",")}
-
-
-class DataChanges:
-    """Remembers each ConfigMap's data hash; reports only real data changes.
-
-    The first sighting of a ConfigMap (start-up, a new namespace, a relist after a reconnect)
-    only records its hash: Reloader's worst bug was restarting everything on such events.
-    Metadata-only edits keep the hash and so are not changes.
-    """
-
-    def __init__(self) -> None:
-        self._hashes: dict[tuple[str, str], str] = {}
-
-    def observe(self, configmaps: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        changed, seen = [], set()
-        for cm in configmaps:
-            key = objects.key(cm)
-            seen.add(key)
-            digest = data_hash(cm)
-            before = self._hashes.get(key)
-            self._hashes[key] = digest
-            if before is not None and before != digest:
-                changed.append(cm)
-        for gone in set(self._hashes) - seen:
-            del self._hashes[gone]
-        return changed
-
-    def forget(self) -> None:
-        """After a namespace or context switch: everything is a first sighting again."""
-        self._hashes.clear()

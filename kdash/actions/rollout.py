@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from kdash.actions.http import (CONFLICT_RETRIES, JSON_PATCH, STRATEGIC_MERGE_PATCH, api_error, backoff,
-                                changed_meanwhile, status_of)
+from kdash.actions.http import (
+    CONFLICT_RETRIES,
+    JSON_PATCH,
+    STRATEGIC_MERGE_PATCH,
+    api_error,
+    backoff,
+    changed_meanwhile,
+    status_of,
+)
 from kdash.actions.safety import Attempt, WriteContext, target_of
+from kdash.core import objects
+from kdash.core import rollout as core_rollout
+from kdash.core.kinds import DEPLOYMENT, REPLICASET
+from kdash.core.rollout import REVISION_ANNOTATION, Revision, RolloutStatus
 from kdash.errors import KdashError
-from kdash.kube import objects
 from kdash.kube.client import get_json
-from kdash.kube.kinds import DEPLOYMENT, REPLICASET
-from kdash.render import rollout as render
-from kdash.render.rollout import REVISION_ANNOTATION, Revision, RolloutStatus
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 # kubectl's annotationsToSkip (polymorphichelpers/rollback.go): these stay the Deployment's own
@@ -63,7 +71,7 @@ def owned_replicasets(api_client: ApiClient, deployment: dict[str, Any]) -> list
                          [("labelSelector", selector)] if selector else None).get("items") or []
     except Exception as exc:
         raise api_error(exc, f"ReplicaSets in {namespace}") from exc
-    return [dict(rs, kind="ReplicaSet") for rs in render.owned_replicasets(deployment, items)]
+    return [dict(rs, kind="ReplicaSet") for rs in core_rollout.owned_replicasets(deployment, items)]
 
 
 def label_selector(selector: dict[str, Any]) -> str:
@@ -85,19 +93,19 @@ def label_selector(selector: dict[str, Any]) -> str:
 def history(api_client: ApiClient, namespace: str, name: str) -> list[Revision]:
     """The Deployment's revisions, newest first (`kubectl rollout history`, plus details)."""
     deployment = read_deployment(api_client, namespace, name)
-    return render.history(deployment, owned_replicasets(api_client, deployment))
+    return core_rollout.history(deployment, owned_replicasets(api_client, deployment))
 
 
 def status(api_client: ApiClient, namespace: str, name: str) -> RolloutStatus:
     """Where the Deployment's rollout stands (`kubectl rollout status`, one shot)."""
     deployment = read_deployment(api_client, namespace, name)
-    return render.rollout_status(deployment, owned_replicasets(api_client, deployment))
+    return core_rollout.rollout_status(deployment, owned_replicasets(api_client, deployment))
 
 
 # -- undo ----------------------------------------------------------------------------------------
 
 
-def undo_patch(deployment: dict[str, Any], replicasets: list[dict[str, Any]],
+def undo_patch(deployment: Mapping[str, Any], replicasets: Sequence[Mapping[str, Any]],
                to_revision: int | None = None, replicaset_uid: str | None = None) -> UndoPlan:
     """What `kubectl rollout undo [--to-revision=N]` would send, plus a resourceVersion test.
 
@@ -110,31 +118,31 @@ def undo_patch(deployment: dict[str, Any], replicasets: list[dict[str, Any]],
     what = f"Deployment {objects.namespace(deployment)}/{objects.name(deployment)}"
     if (deployment.get("spec") or {}).get("paused"):
         raise KdashError("Cannot undo", f"{what} is paused; resume it first (kubectl rollout resume)")
-    owned = render.owned_replicasets(deployment, replicasets)
+    owned = core_rollout.owned_replicasets(deployment, replicasets)
     if replicaset_uid is not None and to_revision is not None:
         target = _shown_replicaset(owned, to_revision, replicaset_uid, what)
     else:
         target = _target_replicaset(owned, to_revision, what)
-    revision = render.revision_of(target)
+    revision = core_rollout.revision_of(target)
     template = copy.deepcopy((target.get("spec") or {}).get("template") or {})
-    ((template.get("metadata") or {}).get("labels") or {}).pop(render.HASH_LABEL, None)
-    if render.templates_equal(template, (deployment.get("spec") or {}).get("template") or {}):
+    (objects.meta(template).get("labels") or {}).pop(core_rollout.HASH_LABEL, None)
+    if core_rollout.templates_equal(template, (deployment.get("spec") or {}).get("template") or {}):
         raise KdashError("Nothing to undo", f"{what} already runs revision {revision}'s template")
     annotations = {k: v for k, v in objects.annotations(deployment).items() if k in SKIP_ANNOTATIONS}
     annotations.update({k: v for k, v in objects.annotations(target).items() if k not in SKIP_ANNOTATIONS})
     # "replace" needs the member to exist; "add" on an existing member replaces it (RFC 6902).
     annotations_op = "replace" if "annotations" in objects.meta(deployment) else "add"
-    patch = [
+    patch: list[dict[str, Any]] = [
         # Applied by the server to the current object: any change since our read fails the test.
         {"op": "test", "path": "/metadata/resourceVersion", "value": objects.resource_version(deployment)},
         {"op": "replace", "path": "/spec/template", "value": template},
         {"op": annotations_op, "path": "/metadata/annotations", "value": annotations},
     ]
-    return UndoPlan(revision, render.container_images(template.get("spec") or {}, short=False), patch)
+    return UndoPlan(revision, core_rollout.container_images(template.get("spec") or {}, short=False), patch)
 
 
-def _target_replicaset(owned: list[dict[str, Any]], to_revision: int | None, what: str) -> dict[str, Any]:
-    by_revision = {render.revision_of(rs): rs for rs in owned}
+def _target_replicaset(owned: Sequence[Mapping[str, Any]], to_revision: int | None, what: str) -> Mapping[str, Any]:
+    by_revision = {core_rollout.revision_of(rs): rs for rs in owned}
     if to_revision is None:
         # kubectl's --to-revision=0: the second-highest revision among the owned ReplicaSets.
         revisions = sorted(by_revision)
@@ -148,12 +156,12 @@ def _target_replicaset(owned: list[dict[str, Any]], to_revision: int | None, wha
     return by_revision[to_revision]
 
 
-def _shown_replicaset(owned: list[Mapping[str, Any]], revision: int, uid: str, what: str) -> Mapping[str, Any]:
+def _shown_replicaset(owned: Sequence[Mapping[str, Any]], revision: int, uid: str, what: str) -> Mapping[str, Any]:
     target = next((rs for rs in owned if objects.uid(rs) == uid), None)
     if target is None:
         raise KdashError("Revision gone", f"revision {revision} of {what} no longer exists (its ReplicaSet "
                          "was deleted); nothing was changed")
-    now = render.revision_of(target)
+    now = core_rollout.revision_of(target)
     if now != revision:
         raise KdashError("Revision gone", f"revision {revision} of {what} is revision {now} now (another "
                          "rollout or undo came first); nothing was changed")
@@ -224,16 +232,12 @@ def _user_annotations(deployment: dict[str, Any]) -> dict[str, str]:
 def restart(ctx: WriteContext, namespace: str, name: str, *, now: datetime | None = None) -> str:
     """Restart every pod by stamping the template, like `kubectl rollout restart`; returns a summary."""
     what = f"Deployment {namespace}/{name}"
-    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with ctx.attempt("restart", target_of("Deployment", namespace, name)) as attempt:
         deployment = read_deployment(ctx.api_client, namespace, name)
         _check_restartable(deployment, stamp, what)
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
-        try:
-            attempt.send("PATCH", DEPLOYMENT.object_path(namespace, name), patch,
-                         content_type=STRATEGIC_MERGE_PATCH)
-        except ApiException as exc:
-            raise api_error(exc, what) from exc
+        patch_deployment(attempt, namespace, name, patch, what)
         attempt.detail = f"{RESTARTED_AT}={stamp}"
     return f"restarted {what} (new rollout at {stamp})"
 
@@ -246,3 +250,11 @@ def _check_restartable(deployment: dict[str, Any], stamp: str, what: str) -> Non
     if template_annotations.get(RESTARTED_AT) == stamp:
         # kubectl's wording for the same case: the stamp has second resolution.
         raise KdashError("Cannot restart", f"{what} was restarted less than a second ago; try again")
+
+
+def patch_deployment(attempt: Attempt, namespace: str, name: str, patch: dict[str, Any], what: str) -> None:
+    """A strategic-merge PATCH of the Deployment through `attempt`; API errors name `what`."""
+    try:
+        attempt.send("PATCH", DEPLOYMENT.object_path(namespace, name), patch, content_type=STRATEGIC_MERGE_PATCH)
+    except ApiException as exc:
+        raise api_error(exc, what) from exc

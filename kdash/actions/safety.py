@@ -1,4 +1,4 @@
-"""The one gate every write goes through: read-only refusal, then one audit line per attempt."""
+"""The one write gate: read-only, a pending switch, the connection and RBAC, then one audit line per attempt."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kubernetes.client import ApiClient
 
 from kdash import config
 from kdash.actions.http import JSON, request_json
 from kdash.errors import KdashError, describe_api_error
+
+if TYPE_CHECKING:
+    from kdash.kube.client import Connection
 
 FIELD_MANAGER = "kdash"
 AUDIT_FILE = "audit.log"
@@ -53,7 +56,7 @@ class AuditLog:
                detail: str = "") -> dict[str, Any]:
         """Append one line and return it as a dict."""
         line = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "context": context,
             "verb": verb,
             "object": target,
@@ -130,14 +133,7 @@ class WriteContext:
     def refuse_if_readonly(self, verb: str, target: str, *, dry_run: bool = False) -> None:
         """In a read-only context, or one with a `refusal`: audit the refusal and raise (ReadOnlyError
         for read-only); else nothing."""
-        if self.readonly:
-            self.audit.record(context=self.context_name, verb=verb, target=target,
-                              dry_run=dry_run, result="refused", detail="read-only context")
-            raise ReadOnlyError(self.context_name, verb, target)
-        if self.refusal:
-            self.audit.record(context=self.context_name, verb=verb, target=target,
-                              dry_run=dry_run, result="refused", detail=self.refusal)
-            raise KdashError("Not sent", f"{verb} {target} refused: {self.refusal}")
+        _refuse(self.audit, self.context_name, self.readonly, self.refusal, verb, target, dry_run)
 
     @contextmanager
     def attempt(self, verb: str, target: str, *, dry_run: bool = False) -> Iterator[Attempt]:
@@ -165,6 +161,61 @@ class WriteContext:
             record("error", type(exc).__name__)
             raise
         record("ok", attempt.detail)
+
+
+def _refuse(audit: AuditLog, context_name: str, readonly: bool, refusal: str, verb: str, target: str,
+            dry_run: bool = False) -> None:
+    """Audit and raise when read-only (ReadOnlyError) or when `refusal` says why not; else nothing."""
+    if readonly:
+        audit.record(context=context_name, verb=verb, target=target, dry_run=dry_run, result="refused",
+                     detail="read-only context")
+        raise ReadOnlyError(context_name, verb, target)
+    if refusal:
+        audit.record(context=context_name, verb=verb, target=target, dry_run=dry_run, result="refused",
+                     detail=refusal)
+        raise KdashError("Not sent", f"{verb} {target} refused: {refusal}")
+
+
+@dataclass(frozen=True)
+class WriteGate:
+    """The one gate every write passes, built by the app from its state at the moment of asking.
+
+    `check` runs when a write key is pressed (before any confirmation): read-only and a `refusal`
+    (a context switch pending, a silent path to the API server) refuse with an audit line, then a
+    missing connection and the RBAC pre-check refuse. `context` is what the confirmed write is sent
+    through: the connection in use, which refuses (audited, before any request) for the same
+    `refusal`, or when `confirmed` — the connection the confirmation named — is no longer the one
+    in use.
+    """
+
+    connection: Connection | None
+    context_name: str
+    readonly: bool
+    audit: AuditLog
+    refusal: str = ""
+    """Why no write may be sent now, else "" (the app's: a switch pending, a silent path)."""
+    denied: frozenset[str] = frozenset()
+
+    def check(self, action_id: str, description: str) -> None:
+        """Raise KdashError when the action may not start here."""
+        if self.readonly or (self.connection is not None and self.refusal):
+            _refuse(self.audit, self.context_name, self.readonly, self.refusal, action_id,
+                    f"context/{self.context_name}")
+        if self.connection is None:
+            raise KdashError("", "Not connected to a cluster")
+        if action_id in self.denied:
+            raise KdashError("", f"RBAC: you may not {description.lower()} here")
+
+    def context(self, confirmed: Connection | None = None) -> WriteContext:
+        connection = self.connection
+        if connection is None:
+            raise KdashError("Not connected", "no cluster connection")
+        refusal = self.refusal
+        if not refusal and confirmed is not None and confirmed is not connection:
+            refusal = (f"confirmed on context {confirmed.context_name}, but the context is now "
+                       f"{connection.context_name}")
+        return WriteContext(connection.api_client, connection.context_name, self.readonly, self.audit,
+                            refusal=refusal)
 
 
 def target_of(kind: str, namespace: str | None, name: str) -> str:

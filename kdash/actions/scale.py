@@ -9,9 +9,9 @@ from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.http import CONFLICT_RETRIES, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
+from kdash.core.kinds import DEPLOYMENT
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
-from kdash.kube.kinds import DEPLOYMENT
 
 MAX_REPLICAS = 10_000  # a typo guard ("30000" for "3"), not an API limit
 _DIGITS = re.compile(r"[0-9]+")

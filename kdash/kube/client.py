@@ -10,12 +10,11 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 import yaml
-from kubernetes.client import ApiClient, Configuration
-from kubernetes.client import rest
+from kubernetes.client import ApiClient, Configuration, rest
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.incluster_config import (
@@ -171,15 +170,16 @@ def track_connections(pool_manager: urllib3.PoolManager) -> weakref.WeakSet:
     that abandon() can reach sockets the pool does not hold (those in use by a reader)."""
     live: weakref.WeakSet = weakref.WeakSet()
 
-    def tracked(connection_class: type) -> type:
-        class Tracked(connection_class):  # type: ignore[misc, valid-type]
+    def tracked(connection_class: Any) -> type:
+        class Tracked(connection_class):
             def connect(self) -> None:
                 super().connect()
                 live.add(self)
         return Tracked
 
     pool_manager.pool_classes_by_scheme = {
-        scheme: type(pool_class.__name__, (pool_class,), {"ConnectionCls": tracked(pool_class.ConnectionCls)})
+        scheme: type(pool_class.__name__, (pool_class,),
+                     {"ConnectionCls": tracked(cast(Any, pool_class).ConnectionCls)})
         for scheme, pool_class in pool_manager.pool_classes_by_scheme.items()
     }
     return live

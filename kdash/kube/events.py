@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from kdash.core.kinds import EVENT
 from kdash.kube.client import Connection
-from kdash.kube.kinds import EVENT
 from kdash.kube.path import PathMonitor
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store

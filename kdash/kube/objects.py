@@ -1,19 +1,17 @@
-"""Helpers over raw, API-shaped (camelCase) object dicts as the API server sends them."""
+"""Slimming raw API objects for the store: drop what the UI never shows, share repeated strings."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from sys import intern
 from typing import Any
 
-from kdash.kube.kinds import Kind
-
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-Obj = dict[str, Any]
-Key = tuple[str, str]
+from kdash.core.kinds import Kind
+from kdash.core.objects import LAST_APPLIED
 
 
-def slim(obj: Obj, kind: Kind | None = None, *, compact: bool = False, intern_values: bool = False) -> Obj:
+def slim(obj: Mapping[str, Any], kind: Kind | None = None, *, compact: bool = False,
+         intern_values: bool = False) -> dict[str, Any]:
     """A copy of `obj` without what the UI never shows and what costs memory.
 
     Drops `metadata.managedFields` and the last-applied-configuration annotation (often the
@@ -69,65 +67,3 @@ def _intern_values(value: dict | list) -> None:
                 value[k] = intern(v)
         elif kind is dict or kind is list:
             _intern_values(v)
-
-
-def meta(obj: Obj) -> dict[str, Any]:
-    """The object's metadata, {} if absent."""
-    return obj.get("metadata") or {}
-
-
-def name(obj: Obj) -> str:
-    return meta(obj).get("name", "")
-
-
-def namespace(obj: Obj) -> str:
-    """The namespace, "" for cluster-scoped objects."""
-    return meta(obj).get("namespace") or ""
-
-
-def key(obj: Obj) -> Key:
-    """(namespace, name); the namespace is "" for cluster-scoped objects."""
-    metadata = meta(obj)
-    return (metadata.get("namespace") or "", metadata.get("name", ""))
-
-
-def uid(obj: Obj) -> str:
-    return meta(obj).get("uid", "")
-
-
-def resource_version(obj: Obj) -> str:
-    return meta(obj).get("resourceVersion", "")
-
-
-def labels(obj: Obj) -> dict[str, str]:
-    return meta(obj).get("labels") or {}
-
-
-def annotations(obj: Obj) -> dict[str, str]:
-    return meta(obj).get("annotations") or {}
-
-
-def controller_ref(obj: Obj) -> dict[str, Any] | None:
-    """The ownerReference marked `controller: true`, if any."""
-    for ref in meta(obj).get("ownerReferences") or ():
-        if ref.get("controller"):
-            return ref
-    return None
-
-
-def owner_uid(obj: Obj) -> str | None:
-    """The uid of the controlling owner (Pod → ReplicaSet → Deployment), or None."""
-    ref = controller_ref(obj)
-    return ref.get("uid") if ref else None
-
-
-def is_terminating(obj: Obj) -> bool:
-    return bool(meta(obj).get("deletionTimestamp"))
-
-
-def matches_selector(obj: Obj, selector: dict[str, str] | None) -> bool:
-    """Equality-map selector match (Service.spec.selector); an empty selector matches nothing."""
-    if not selector:
-        return False
-    obj_labels = labels(obj)
-    return all(obj_labels.get(k) == v for k, v in selector.items())

@@ -27,7 +27,8 @@ class PathMonitor:
     `on_lost()` runs (in the probe thread) when the path is declared down, `on_back()` when a
     probe is answered again; `usable` is set while the path is up, for readers to wait on.
     Any HTTP answer proves the path (a 401, 403 or 500 too); a TLS failure also does: the server
-    answered. Probes carry the connection's credentials, like its other requests. Only timeouts and connection failures count against it.
+    answered. Probes carry the connection's credentials, like its other requests. Only timeouts
+    and connection failures count against it.
     """
 
     def __init__(self, configuration: Configuration, *, on_lost: Callable[[], None] = lambda: None,

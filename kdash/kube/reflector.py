@@ -27,10 +27,11 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from kdash.core.kinds import Kind, kind_named
+from kdash.core.objects import Obj
 from kdash.errors import KdashError, describe_api_error, describe_status
 from kdash.kube.client import CONNECT_TIMEOUT, open_get
-from kdash.kube.kinds import Kind, kind_named
-from kdash.kube.objects import Obj, slim
+from kdash.kube.objects import slim
 from kdash.kube.store import ADDED, DELETED, MODIFIED, Store
 
 log = logging.getLogger(__name__)

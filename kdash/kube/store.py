@@ -8,8 +8,9 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kdash.kube.kinds import KINDS_BY_NAME
-from kdash.kube.objects import Key, Obj, key, labels, owner_uid, resource_version, uid
+from kdash.core.kinds import KINDS_BY_NAME
+from kdash.core.labels import matches_selector
+from kdash.core.objects import Key, Obj, key, owner_uid, resource_version, uid
 
 # Event types a reflector hands to Store.apply.
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
@@ -57,6 +58,11 @@ class SyncState:
 
     state: str
     error: str | None = None
+
+# Store.list shadows the builtin inside the class body, so its annotations use these names.
+Objs = list[Obj]
+Keys = list[Key]
+Changes = list[tuple[float, str, str, str, str]]
 
 
 class Store:
@@ -167,7 +173,7 @@ class Store:
         with self._lock:
             return self._objects.get(kind, {}).get((namespace or "", name))
 
-    def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
+    def list(self, kind: str, namespace: str | None = None) -> Objs:
         """All objects of a kind, optionally only those in one namespace."""
         with self._lock:
             objects = self._objects.get(kind, {})
@@ -175,7 +181,7 @@ class Store:
                 return list(objects.values())
             return [obj for k, obj in objects.items() if k[0] == namespace]
 
-    def keys(self, kind: str) -> list[Key]:
+    def keys(self, kind: str) -> Keys:
         with self._lock:
             return list(self._objects.get(kind, {}))
 
@@ -183,7 +189,7 @@ class Store:
         with self._lock:
             return len(self._objects.get(kind, {}))
 
-    def owned_by(self, kind: str, owner: str) -> list[Obj]:
+    def owned_by(self, kind: str, owner: str) -> Objs:
         """Objects of `kind` whose controller ownerReference has uid `owner`."""
         with self._lock:
             objects = self._objects.get(kind, {})
@@ -203,16 +209,13 @@ class Store:
             found = self._uids.get(object_uid)
             return found[0] if found else None
 
-    def matching(self, kind: str, namespace: str, selector: dict[str, str] | None) -> list[Obj]:
+    def matching(self, kind: str, namespace: str, selector: dict[str, str] | None) -> Objs:
         """Objects in `namespace` whose labels match an equality selector (empty = none)."""
         if not selector:
             return []
-        items = selector.items()
         with self._lock:
-            return [
-                obj for k, obj in self._objects.get(kind, {}).items()
-                if k[0] == namespace and items <= labels(obj).items()
-            ]
+            return [obj for k, obj in self._objects.get(kind, {}).items()
+                    if k[0] == namespace and matches_selector(obj, selector)]
 
     def version(self, kind: str | None = None) -> int:
         """A counter that grows on every change (of `kind`, or of anything when None)."""
@@ -257,7 +260,7 @@ class Store:
             if self._recent is None or self._recent.maxlen != size:
                 self._recent = deque(self._recent or (), maxlen=size)
 
-    def recent_changes(self) -> list[tuple[float, str, str, str, str]]:
+    def recent_changes(self) -> Changes:
         with self._lock:
             return list(self._recent or ())
 

@@ -6,11 +6,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from kdash.core.kinds import WATCHED_KINDS, Kind
 from kdash.kube.client import Connection
-from kdash.kube.kinds import WATCHED_KINDS, Kind
+from kdash.kube.namespaces import split
 from kdash.kube.path import PROBE_INTERVAL, PathMonitor
 from kdash.kube.reflector import Reflector
-from kdash.kube.namespaces import split
 from kdash.kube.store import Store, summarize_states
 
 STOP_TIMEOUT = 1.0

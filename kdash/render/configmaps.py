@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable, Mapping
 
-from kdash.actions.reload import restart_plan, stamp_key, template_annotations, wants_auto_restart
-from kdash.render.format import age, decoded_size, parse_time, size_text
+from kdash.core import objects
+from kdash.core.configmaps import restart_plan, stamp_key, template_annotations, wants_auto_restart
+from kdash.core.objects import Obj
+from kdash.core.pods import Health
+from kdash.core.values import parse_time
+from kdash.render.format import age, decoded_size, size_text
 from kdash.render.tree import Node, timed_text
-
-Obj = Mapping[str, Any]
 
 
 def build_configmap_tree(configmaps: Iterable[Obj], deployments: Iterable[Obj], now: datetime) -> list[Node]:
     """ConfigMaps by namespace and name; children are consumer Deployments ("used by")."""
     deployments = list(deployments)
-    cms = sorted(configmaps, key=lambda c: (_meta(c).get("namespace", ""), _meta(c).get("name", "")))
-    show_ns = len({_meta(c).get("namespace") for c in cms}) > 1
+    cms = sorted(configmaps, key=lambda c: (objects.meta(c).get("namespace", ""), objects.meta(c).get("name", "")))
+    show_ns = len({objects.meta(c).get("namespace") for c in cms}) > 1
     return [_configmap_node(cm, deployments, now, show_ns) for cm in cms]
 
 
 def _configmap_node(cm: Obj, deployments: list[Obj], now: datetime, show_ns: bool) -> Node:
-    meta = _meta(cm)
+    meta = objects.meta(cm)
     ns, name = meta.get("namespace", ""), meta.get("name", "")
     plan = restart_plan(dict(cm), deployments)
     key = f"ConfigMap/{ns}/{name}"
@@ -48,12 +50,12 @@ def data_size(cm: Obj) -> int:
 
 def _consumer_node(parent_key: str, item, cm_name: str) -> Node:
     deployment = item.deployment
-    meta = _meta(deployment)
+    meta = objects.meta(deployment)
     ns, name = meta.get("namespace", ""), meta.get("name", "")
     how = ", ".join(item.consumer.how) + (" (optional)" if item.consumer.optional else "")
     state, text = _state(item, cm_name)
     auto = "  auto-restart" if wants_auto_restart(deployment, cm_name) else ""
-    health = {"stale": "warning", "current": "ok"}.get(state, "none")
+    health: Health = "warning" if state == "stale" else "ok" if state == "current" else "none"
     return Node(key=f"{parent_key}/Deployment/{ns}/{name}", kind="Deployment", namespace=ns, name=name,
                 uid=meta.get("uid", ""), label=f"deploy {name}  via {how}  {text}{auto}",
                 health=health, columns={"how": how, "state": state}, labels=dict(meta.get("labels") or {}))
@@ -65,7 +67,3 @@ def _state(item, cm_name: str) -> tuple[str, str]:
     if stamp is None:
         return "untracked", "not restarted by kdash yet"
     return ("stale", "restart pending: runs older data") if item.needed else ("current", "runs this data")
-
-
-def _meta(obj: Obj) -> Mapping[str, Any]:
-    return obj.get("metadata") or {}

@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from kdash.core import objects
+from kdash.core.labels import format_label_selector
+from kdash.core.objects import LAST_APPLIED, Obj
+from kdash.core.rollout import (
+    CHANGE_CAUSE_ANNOTATION,
+    owned_replicasets,
+    revision_of,
+    rollout_status,
+)
+from kdash.core.values import parse_time, short_image
 from kdash.render.format import (
-    NONE, UNKNOWN, age, ago, decoded_size, labels_text, parse_time, port_text, short_image, size_text,
-    timestamp_text, truncate,
+    NONE,
+    UNKNOWN,
+    age,
+    ago,
+    decoded_size,
+    labels_text,
+    port_text,
+    size_text,
+    timestamp_text,
+    truncate,
 )
-from kdash.render.labels import format_label_selector
 from kdash.render.pods import pod_row
-from kdash.render.rollout import (
-    CHANGE_CAUSE_ANNOTATION, controller_ref, is_controlled_by, owned_replicasets, revision_of, rollout_status,
-)
-from kdash.render.tree import service_dns_name
+from kdash.render.services import service_dns_name
 
-Obj = Mapping[str, Any]
 Related = Mapping[str, Sequence[Obj]]
 """Other objects by kind ("ReplicaSet", "Pod", "Endpoints", …) that a description may use."""
 
 # Huge and redundant (it is the object itself); kubectl describe hides it too.
-HIDDEN_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
+HIDDEN_ANNOTATIONS = frozenset({LAST_APPLIED})
 
 
 @dataclass(frozen=True)
@@ -77,7 +90,7 @@ def _describe_deployment(deployment: Obj, related: Related, now: datetime) -> li
         ("Revision", str(rollout.revision)),
         ("Paused", "yes" if rollout.paused else "no"),
     )
-    old = [rs for rs in replicasets if (rs.get("metadata") or {}).get("name") != rollout.new_rs
+    old = [rs for rs in replicasets if objects.meta(rs).get("name") != rollout.new_rs
            and ((rs.get("status") or {}).get("replicas") or 0) > 0]
     rollout_rows = (
         ("State", rollout.state),
@@ -86,9 +99,9 @@ def _describe_deployment(deployment: Obj, related: Related, now: datetime) -> li
         ("Progress", f"{round(rollout.progress * 100)}%"),
         ("New ReplicaSet", f"{rollout.new_rs} ({rollout.new_rs_ready}/{rollout.new_rs_desired} ready)"
          if rollout.new_rs else NONE),
-        ("Old ReplicaSets", ", ".join(f"{_name(rs)} ({(rs.get('status') or {}).get('replicas') or 0} replicas)"
-                                      for rs in sorted(old, key=_name)) or NONE),
-        ("Change cause", _annotations(deployment).get(CHANGE_CAUSE_ANNOTATION, NONE)),
+        ("Old ReplicaSets", ", ".join(f"{objects.name(rs)} ({(rs.get('status') or {}).get('replicas') or 0} replicas)"
+                                      for rs in sorted(old, key=objects.name)) or NONE),
+        ("Change cause", objects.annotations(deployment).get(CHANGE_CAUSE_ANNOTATION, NONE)),
     )
     template = spec.get("template") or {}
     return [
@@ -102,7 +115,7 @@ def _describe_deployment(deployment: Obj, related: Related, now: datetime) -> li
 def _describe_replicaset(rs: Obj, related: Related, now: datetime) -> list[Section]:
     spec = rs.get("spec") or {}
     status = rs.get("status") or {}
-    pods = [p for p in related.get("Pod", ()) if is_controlled_by(p, _uid(rs))]
+    pods = [p for p in related.get("Pod", ()) if objects.is_controlled_by(p, objects.uid(rs))]
     phases = {phase: 0 for phase in ("Running", "Pending", "Succeeded", "Failed")}
     for pod in pods:
         phase = (pod.get("status") or {}).get("phase") or "Pending"
@@ -113,7 +126,7 @@ def _describe_replicaset(rs: Obj, related: Related, now: datetime) -> list[Secti
         ("Replicas", f"{status.get('replicas') or 0} current / {spec.get('replicas', 1)} desired"),
         ("Ready / available", f"{status.get('readyReplicas') or 0} / {status.get('availableReplicas') or 0}"),
         ("Pods status", " / ".join(f"{n} {phase}" for phase, n in phases.items())),
-        ("Change cause", _annotations(rs).get(CHANGE_CAUSE_ANNOTATION, NONE)),
+        ("Change cause", objects.annotations(rs).get(CHANGE_CAUSE_ANNOTATION, NONE)),
     )
     return [
         Section("ReplicaSet", rows),
@@ -196,7 +209,7 @@ def _describe_service(service: Obj, related: Related, now: datetime) -> list[Sec
         rows += (("External name", spec.get("externalName") or NONE),)
     port_rows = tuple((p.get("name") or "<unnamed>", _service_port_text(p)) for p in spec.get("ports") or ())
     endpoints = next((e for e in related.get("Endpoints", ())
-                      if _name(e) == _name(service) and _ns(e) == _ns(service)), None)
+                      if objects.key(e) == objects.key(service)), None)
     return [
         Section("Service", rows),
         Section("Ports", port_rows or (("Ports", NONE),)),
@@ -214,7 +227,8 @@ def _service_port_text(port: Obj) -> str:
 def _endpoint_rows(endpoints: Obj | None) -> tuple[tuple[str, str], ...]:
     if endpoints is None:
         return (("Endpoints", "no Endpoints object"),)
-    ready, not_ready = [], []
+    ready: list[str] = []
+    not_ready: list[str] = []
     for subset in endpoints.get("subsets") or ():
         for bucket, field_name in ((ready, "addresses"), (not_ready, "notReadyAddresses")):
             for address in subset.get(field_name) or ():
@@ -267,9 +281,9 @@ def _metadata_rows(obj: Obj, now: datetime) -> tuple[tuple[str, str], ...]:
         rows.append(("Namespace", meta["namespace"]))
     rows.append(("Created", timestamp_text(meta.get("creationTimestamp"), now)))
     rows.append(("Labels", labels_text(meta.get("labels"))))
-    annotations = {k: truncate(v, 60) for k, v in _annotations(obj).items() if k not in HIDDEN_ANNOTATIONS}
+    annotations = {k: truncate(v, 60) for k, v in objects.annotations(obj).items() if k not in HIDDEN_ANNOTATIONS}
     rows.append(("Annotations", labels_text(annotations)))
-    owner = controller_ref(obj)
+    owner = objects.controller_ref(obj)
     if owner:
         rows.append(("Controlled by", f"{owner.get('kind')}/{owner.get('name')}"))
     if meta.get("deletionTimestamp"):
@@ -279,7 +293,7 @@ def _metadata_rows(obj: Obj, now: datetime) -> tuple[tuple[str, str], ...]:
 
 def _template_rows(template: Obj) -> tuple[tuple[str, str], ...]:
     spec = template.get("spec") or {}
-    rows: list[tuple[str, str]] = [("Labels", labels_text((template.get("metadata") or {}).get("labels")))]
+    rows: list[tuple[str, str]] = [("Labels", labels_text(objects.meta(template).get("labels")))]
     for title, key in (("Init container", "initContainers"), ("Container", "containers")):
         for container in spec.get(key) or ():
             text = short_image(container.get("image", ""))
@@ -314,7 +328,7 @@ def events_for(obj: Obj, events: Iterable[Obj], now: datetime, kind: str | None 
     namesake do not leak in), otherwise on kind + namespace + name.
     """
     kind = kind or obj.get("kind") or ""
-    uid, name, namespace = _uid(obj), _name(obj), _ns(obj)
+    uid, name, namespace = objects.uid(obj), objects.name(obj), objects.namespace(obj)
     matched = []
     for event in events:
         involved = event.get("involvedObject") or {}
@@ -322,7 +336,7 @@ def events_for(obj: Obj, events: Iterable[Obj], now: datetime, kind: str | None 
             if involved["uid"] != uid:
                 continue
         elif (involved.get("name") != name
-              or (involved.get("namespace") or _ns(event)) != namespace
+              or (involved.get("namespace") or objects.namespace(event)) != namespace
               or (kind and involved.get("kind") and involved["kind"] != kind)):
             continue
         matched.append(_event_row(event, now))
@@ -358,7 +372,7 @@ def event_time(event: Obj) -> datetime | None:
     """
     for value in (event.get("lastTimestamp"), (event.get("series") or {}).get("lastObservedTime"),
                   event.get("eventTime"), event.get("firstTimestamp"),
-                  (event.get("metadata") or {}).get("creationTimestamp")):
+                  objects.meta(event).get("creationTimestamp")):
         moment = parse_time(value)
         if moment is not None:
             return moment
@@ -372,21 +386,3 @@ def events_section(rows: Sequence[EventRow]) -> Section:
     return Section("Events", tuple((f"{e.type} {e.reason}", f"{e.age}  {e.message}") for e in rows))
 
 
-# ---------------------------------------------------------------------------------------------
-# Helpers
-
-
-def _annotations(obj: Obj) -> Mapping[str, str]:
-    return (obj.get("metadata") or {}).get("annotations") or {}
-
-
-def _name(obj: Obj) -> str:
-    return (obj.get("metadata") or {}).get("name", "")
-
-
-def _ns(obj: Obj) -> str:
-    return (obj.get("metadata") or {}).get("namespace") or ""
-
-
-def _uid(obj: Obj) -> str:
-    return (obj.get("metadata") or {}).get("uid") or ""

@@ -6,7 +6,7 @@ object is shown in its cat -v form (kdash.safe_text.visible).
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.console import Group
 from rich.table import Table

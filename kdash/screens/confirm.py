@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,7 +28,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen Button { margin: 0 1; min-width: 10; }
     """
 
-    def __init__(self, title: str, context: str, detail: str | Text = "", *, protected: bool = False,
+    def __init__(self, title: str, context: str, detail: str | Text | Syntax = "", *, protected: bool = False,
                  verb: str = "Apply") -> None:
         super().__init__()
         self._title = title

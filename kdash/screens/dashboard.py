@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static, Tree
 
 from kdash.actions.registry import ACTIONS, Action
+from kdash.core.labels import Selector, parse_selector
+from kdash.core.pods import Health
+from kdash.core.rollout import RolloutIndex
 from kdash.render import details as render_details
+from kdash.render import services as render_services
 from kdash.render import tree as render_tree
+from kdash.render import workloads as render_workloads
 from kdash.render.configmaps import build_configmap_tree
-from kdash.render.labels import parse_selector
-from kdash.render.pods import Health
-from kdash.render.rollout import RolloutIndex
 from kdash.screens.rollout_control import RolloutControl
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
@@ -48,7 +51,7 @@ VIEW_KINDS = {
 }
 
 
-def bindings(include: Callable[[Action], bool]) -> list[Binding]:
+def bindings(include: Callable[[Action], bool]) -> list[BindingType]:
     """Bindings for the registry actions `include` picks; app-group actions run on the App."""
     return [
         Binding(a.keys, f"app.{a.id}" if a.group == "app" else a.id, a.description, show=a.footer,
@@ -76,10 +79,10 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self.view = WORKLOADS
         self.name_filter = ""
         self.label_filter = ""
-        self._selector = None
+        self._selector: Selector | None = None
         self._view_nodes: list[render_tree.Node] = []
         # Nodes of unchanged objects are reused between rebuilds (see RenderCache).
-        self._tree_cache = render_tree.RenderCache()
+        self._tree_cache = render_workloads.RenderCache()
         # What changed in the store since the last workload build (kdash.kube.store.ChangeFeed).
         self._feed = None
         self._feed_store = None
@@ -89,7 +92,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         self._status_text = ""
         self._details_at = 0.0
         self._details_queued = False
-        self._details_timer = None
+        self._details_timer: Timer | None = None
         self._message = ""
         self._composed_ready = False
         # What the tree was last built from (see _built_from); the debug self-check compares then.
@@ -108,7 +111,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         yield Footer(compact=True)
 
     @property
-    def tree(self) -> ResourceTree:
+    def tree(self) -> ResourceTree:  # type: ignore[override]  # shadows DOMNode.tree (a rich debug view) on purpose
         return self.query_one(ResourceTree)
 
     def on_mount(self) -> None:
@@ -204,12 +207,12 @@ class DashboardScreen(RolloutControl, Screen[None]):
         now = self.app.now()
         if self.view == WORKLOADS:
             if fresh:
-                nodes = render_tree.build_workload_tree(
+                nodes = render_workloads.build_workload_tree(
                     store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now)
             else:
                 nodes = self._workload_nodes(store, now)
         elif self.view == SERVICES:
-            nodes = render_tree.build_service_tree(
+            nodes = render_services.build_service_tree(
                 store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)
         else:
             nodes = build_configmap_tree(store.list("ConfigMap"), store.list("Deployment"), now)
@@ -241,7 +244,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         if self._feed is None:
             # A new feed's first drain hands out full lists: the cache diffs them by identity.
             self._feed, self._feed_store = store.feed(("Deployment", "ReplicaSet", "Pod")), store
-        return render_tree.build_workload_tree_from(store.drain(self._feed), now, self._tree_cache)
+        return render_workloads.build_workload_tree_from(store.drain(self._feed), now, self._tree_cache)
 
     def _close_feed(self) -> None:
         if self._feed is not None:
@@ -334,7 +337,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
         details = self.query_one(DetailsPane)
         app = self.app
         obj = app.object_for(node) if node else None
-        if obj is None:
+        if node is None or obj is None:
             details.show("Nothing selected" if node is None else node.label, [], [], app.health_style("muted"))
             return
         app.follow_events(obj, node.kind)
@@ -450,7 +453,7 @@ class DashboardScreen(RolloutControl, Screen[None]):
     def action_yaml(self) -> None:
         node = self.tree.selected
         obj = self.app.object_for(node) if node else None
-        if obj is None:
+        if node is None or obj is None:
             self.app.notify("Select an object first", severity="warning")
             return
         from kdash.screens.yaml_view import YamlScreen

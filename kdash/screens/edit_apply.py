@@ -14,6 +14,7 @@ from kdash.actions import edit as edit_action
 from kdash.actions.registry import BY_ID
 from kdash.editor import edit_text, editor_command
 from kdash.errors import KdashError
+from kdash.screens.typed_app import AppScreen
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,8 @@ def notify_error(app: Any, exc: KdashError, timeout: float = 12) -> None:
     app.notify(message, title=exc.title, severity="error", timeout=timeout)
 
 
-class EditApply:
+class EditApply(AppScreen):
     """Mixed into the dashboard's write actions: `e` (edit) and `a` (apply)."""
-
-    app: Any
     _target: Any
     _run_write: Any
     _same_connection: Any
@@ -73,6 +72,8 @@ class EditApply:
         app = self.app
         connection = app.connection
         try:
+            if connection is None:
+                raise KdashError("Not connected", "no cluster connection")
             live = edit_action.fetch(connection.api_client, kind, namespace, name)
         except KdashError as exc:
             notify_error(app, exc)

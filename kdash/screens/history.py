@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
 from kdash.actions.registry import BY_ID
+from kdash.core.rollout import Revision, history, previous_of
 from kdash.render.format import age
-from kdash.render.rollout import Revision, history, previous_of
+from kdash.screens.typed_app import KdashModalScreen
 
 COLUMNS = ("revision", "images", "change-cause", "age", "pods", "")
 NOTHING_SELECTED = "Nothing selected: pick a revision with ↑/↓"
@@ -80,7 +80,7 @@ class RevisionTable(DataTable):
         await super()._on_click(event)
 
 
-class HistoryScreen(ModalScreen[Revision | None]):
+class HistoryScreen(KdashModalScreen[Revision | None]):
     """Dismisses with the chosen revision (enter), the previous one (u), or None (escape).
 
     The highlighted row is tracked by its ReplicaSet and revision, not by its position: the table
@@ -145,7 +145,8 @@ class HistoryScreen(ModalScreen[Revision | None]):
             table.clear()
             return
         meta = deployment["metadata"]
-        self.query_one("#history-title", Label).update(f"Rollout history of Deployment {meta['namespace']}/{meta['name']}")
+        title = f"Rollout history of Deployment {meta['namespace']}/{meta['name']}"
+        self.query_one("#history-title", Label).update(title)
         self.revisions = history(deployment, store.owned_by("ReplicaSet", self.deployment_uid))
         table.clear()
         for rev in self.revisions:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from kdash.actions.registry import ACTIONS
-from kdash.kube.store import Store
 from kdash.logs.buffer import DEFAULT_CAPACITY, LineQueue, RingBuffer, marker
 from kdash.logs.follower import (
     ALL_CONTAINERS,
@@ -21,6 +20,7 @@ from kdash.logs.follower import (
     Follower,
     FollowerStatus,
     LogSource,
+    PodIndex,
     StreamFactory,
 )
 from kdash.logs.stream import LogOptions, stream_factory
@@ -36,11 +36,8 @@ ALL_CHOICE = "*"
 HELP_LINE = ("n/N next/prev match · f !text hides lines · F clear filter · L tail lines · "
              "P previous container · y copy line · ↑↓ PgUp PgDn g top · G/End follow")
 
-# The logs screen's entries for the one action registry (kdash/actions/registry.py), group
-# "logs". Until they are added there, the screen binds these; once they are, the registry wins.
-
-
-def log_bindings() -> list[Binding]:
+def log_bindings() -> list[BindingType]:
+    """The logs screen's keys: the registry's "logs" group (kdash/actions/registry.py)."""
     actions = [a for a in ACTIONS if a.group == "logs"]
     return [Binding(a.keys, a.id, a.description, show=a.footer, id=a.id, tooltip=a.help)
             for a in actions]
@@ -69,7 +66,7 @@ class LogsScreen(Screen[None]):
         self,
         source: LogSource,
         *,
-        store: Store | None = None,
+        store: PodIndex | None = None,
         factory: StreamFactory | None = None,
         buffer_lines: int | None = None,
         options: LogOptions | None = None,
@@ -90,8 +87,8 @@ class LogsScreen(Screen[None]):
     # -- setup ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        capacity = self._buffer_lines or getattr(getattr(self.app, "settings", None),
-                                                 "log_buffer_lines", DEFAULT_CAPACITY)
+        settings = getattr(self.app, "settings", None)  # a plain App in tests has none
+        capacity = self._buffer_lines or int(getattr(settings, "log_buffer_lines", DEFAULT_CAPACITY))
         self.buffer = RingBuffer(capacity)
         self.queue = LineQueue(capacity)
         yield Static(id="logs-title")
@@ -125,7 +122,7 @@ class LogsScreen(Screen[None]):
         return self.query_one(LogView)
 
     @property
-    def store(self) -> Store | None:
+    def store(self) -> PodIndex | None:
         return self._store if self._store is not None else getattr(self.app, "store", None)
 
     # -- the timer: store → follower, queue → buffer → view ----------------------------------

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -18,13 +19,19 @@ from kdash.actions import rollout as rollout_action
 from kdash.actions import scale as scale_action
 from kdash.actions.registry import BY_ID
 from kdash.actions.safety import WriteContext
+from kdash.core.configmaps import restart_plan, wants_auto_restart
+from kdash.core.objects import Obj
+from kdash.core.rollout import Revision, container_images, history, history_settled, previous_of
 from kdash.errors import KdashError
 from kdash.render.format import age
-from kdash.render.rollout import Revision, container_images, history, history_settled, previous_of
 from kdash.render.tree import Node
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.edit_apply import EditApply, notify_error
 from kdash.screens.modals import PickScreen, PromptScreen
+
+if TYPE_CHECKING:
+    from kdash.kube.client import Connection  # a type only: screens reach the cluster through the app
+    from kdash.widgets.resource_tree import ResourceTree
 
 Write = Callable[[WriteContext], str]
 # After this long an undo that never showed up renumbered (controller down?) no longer blocks
@@ -37,8 +44,19 @@ AUTO_RESTART_SETTLE_SECONDS = 2.0
 WAITING_NOTE_AFTER = 0.5
 
 
+T = TypeVar("T")
+
+
 class RolloutControl(EditApply):
     """Mixed into DashboardScreen: one method per write action of the registry (edit and apply in EditApply)."""
+
+    if TYPE_CHECKING:
+        @property
+        def tree(self) -> ResourceTree: ...  # type: ignore[override]  # the dashboard's (see there)
+
+        _message: str  # the dashboard's status line, and how it is set
+
+        def say(self, message: str) -> None: ...
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -57,14 +75,16 @@ class RolloutControl(EditApply):
         app = self.app
         for action_id in app.denied:
             action = BY_ID.get(action_id)
-            keys = app.settings.keymap.get(action_id, action.keys) if action is not None else ""
+            if action is None:
+                continue
+            keys = app.settings.keymap.get(action_id, action.keys)
             if event.key in (k.strip() for k in keys.split(",")):
                 event.stop()
                 app.notify(f"{app.keys_for(action)}: RBAC: you may not {action.description.lower()} here",
                            title=action.description, severity="error")
                 return
 
-    def _target(self, action_id: str) -> tuple[Node, dict] | None:
+    def _target(self, action_id: str) -> tuple[Node, Obj] | None:
         """The selected object if the write action applies to it and may run; else say why, None.
 
         What the key applies to is said first: a key pressed on the wrong kind of object is not
@@ -73,7 +93,8 @@ class RolloutControl(EditApply):
         node = self._selected(action_id)
         if node is None or not self.app.writable(BY_ID[action_id]):
             return None
-        return node, self.app.object_for(node)
+        obj = self.app.object_for(node)
+        return None if obj is None else (node, obj)
 
     def _selected(self, action_id: str) -> Node | None:
         """The selected node if the action applies to it; otherwise say why and return None."""
@@ -127,11 +148,20 @@ class RolloutControl(EditApply):
         return False
 
     @work(thread=True, group="write")
-    def _run_write(self, write: Write, track_uid: str | None, confirmed: object | None) -> None:
+    def _run_write(self, write: Write, track_uid: str | None, confirmed: Connection | None) -> None:
         app = self.app
         done = threading.Event()
         note = "sent; waiting for the API server…"
-        app._from_thread(self.set_timer, WAITING_NOTE_AFTER, lambda: done.is_set() or self.say(note))
+
+        def say_waiting() -> None:
+            if not done.is_set():
+                self.say(note)
+
+        def clear_waiting() -> None:
+            if self._message == note:
+                self.say("")
+
+        app._from_thread(self.set_timer, WAITING_NOTE_AFTER, say_waiting)
         try:
             message = write(app.write_context(confirmed))
         except KdashError as exc:
@@ -139,7 +169,7 @@ class RolloutControl(EditApply):
             return
         finally:
             done.set()
-            app._from_thread(lambda: self._message == note and self.say(""))
+            app._from_thread(clear_waiting)
         if track_uid:
             app.call_from_thread(app.track_rollout, track_uid)
         app.notify(message, title="Done", timeout=6)
@@ -152,25 +182,32 @@ class RolloutControl(EditApply):
             return
         node, deployment = target
         current = int((deployment.get("spec") or {}).get("replicas", 1))
+        self._ask(PromptScreen(f"Scale Deployment {node.namespace}/{node.name}", str(current),
+                               hint=f"replicas now: {current}; 0–10000"),
+                  scale_action.parse_replicas,
+                  lambda replicas: self._confirm_scale(node, deployment, current, replicas))
 
+    def _ask(self, prompt: PromptScreen, parse: Callable[[str], T], then: Callable[[T], object]) -> None:
+        """Prompt, parse the answer (a parse error is said, nothing else happens), then go on with it."""
         def entered(text: str | None) -> None:
             if text is None:
                 return
             try:
-                replicas = scale_action.parse_replicas(text)
+                value = parse(text)
             except KdashError as exc:
                 self.app.notify(exc.message, title=exc.title, severity="error")
                 return
-            self._confirm_scale(node, deployment, current, replicas)
+            then(value)
 
-        self.app.push_screen(PromptScreen(f"Scale Deployment {node.namespace}/{node.name}", str(current),
-                                          hint=f"replicas now: {current}; 0–10000"), entered)
+        self.app.push_screen(prompt, entered)
 
     @work(thread=True, group="write-prep")
     def _confirm_scale(self, node: Node, deployment: dict, current: int, replicas: int) -> None:
         # Looking for an HPA is a request: do it off the UI thread, then ask on it.
         connection = self.app.connection
         try:
+            if connection is None:
+                raise KdashError("Not connected", "no cluster connection")
             hpa = scale_action.hpa_for(connection.api_client, node.namespace, node.name)
         except KdashError:
             hpa = None
@@ -202,15 +239,8 @@ class RolloutControl(EditApply):
 
         self.app.push_screen(PickScreen("Container", choices), picked)
 
-    def _prompt_image(self, node: Node, deployment: dict, ref: image_action.ContainerRef) -> None:
-        def entered(text: str | None) -> None:
-            if text is None:
-                return
-            try:
-                image = image_action.parse_image(text)
-            except KdashError as exc:
-                self.app.notify(exc.message, title=exc.title, severity="error")
-                return
+    def _prompt_image(self, node: Node, deployment: Obj, ref: image_action.ContainerRef) -> None:
+        def entered(image: str) -> None:
             if image == ref.image:
                 self.app.notify(f"{ref.name} already runs {image}", severity="warning")
                 return
@@ -221,8 +251,8 @@ class RolloutControl(EditApply):
                 verb="Set image", track_uid=node.uid)
 
         kind = "init container" if ref.init else "container"
-        self.app.push_screen(PromptScreen(f"Image for {kind} {ref.name}", ref.image,
-                                          hint=f"now: {ref.image}"), entered)
+        self._ask(PromptScreen(f"Image for {kind} {ref.name}", ref.image, hint=f"now: {ref.image}"),
+                  image_action.parse_image, entered)
 
     # -- history / undo, restart ----------------------------------------------------------------
 
@@ -350,13 +380,13 @@ class RolloutControl(EditApply):
         _, configmap = target
         self.offer_configmap_restart(configmap, changed=False)
 
-    def configmaps_changed(self, configmaps: list[dict]) -> None:
+    def configmaps_changed(self, configmaps: list[Obj]) -> None:
         """Watch mode: a real data change offers to restart the consumers that don't run it yet
         (or says so, read-only); opted-in consumers restart by themselves once the data settles."""
         app = self.app
         for configmap in configmaps:
             meta = configmap["metadata"]
-            items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", meta["namespace"]))
+            items = [i for i in restart_plan(configmap, app.store.list("Deployment", meta["namespace"]))
                      if i.needed]
             if not items:
                 continue
@@ -366,13 +396,16 @@ class RolloutControl(EditApply):
                            "data (read-only: not restarting)", severity="warning", timeout=10)
                 continue
             auto = frozenset(i.consumer.deployment for i in items
-                             if reload.wants_auto_restart(i.deployment, meta["name"]))
+                             if wants_auto_restart(i.deployment, meta["name"]))
             if auto:
                 self._auto_restart_soon(meta["namespace"], meta["name"])
             if len(auto) < len(items):
                 self.offer_configmap_restart(configmap, changed=True, skip=auto)
 
-    def offer_configmap_restart(self, configmap: dict, *, changed: bool, skip: frozenset[str] = frozenset()) -> None:
+    def _forget_offer(self, namespace: str, cm_name: str) -> None:
+        self._configmap_offers.pop((namespace, cm_name), None)
+
+    def offer_configmap_restart(self, configmap: Obj, *, changed: bool, skip: frozenset[str] = frozenset()) -> None:
         """Ask to restart the consumers that don't yet run this ConfigMap's data (watch mode and `R`).
 
         One offer per ConfigMap: while it is open, a further change retitles it rather than
@@ -383,7 +416,7 @@ class RolloutControl(EditApply):
         app = self.app
         meta = configmap["metadata"]
         namespace, cm_name = meta["namespace"], meta["name"]
-        items = [i for i in reload.restart_plan(configmap, app.store.list("Deployment", namespace))
+        items = [i for i in restart_plan(configmap, app.store.list("Deployment", namespace))
                  if i.consumer.deployment not in skip]
         pending = [i for i in items if i.needed]
         name = f"ConfigMap {namespace}/{cm_name}"
@@ -412,7 +445,7 @@ class RolloutControl(EditApply):
         names = [i.consumer.deployment for i in pending]
         screen = self.confirm_write(
             title, detail, lambda ctx: reload.restart_consumers(ctx, namespace, cm_name, names), verb="Restart",
-            answered=lambda _yes: self._configmap_offers.pop((namespace, cm_name), None))
+            answered=lambda _yes: self._forget_offer(namespace, cm_name))
         self._configmap_offers[(namespace, cm_name)] = [screen, 1 if changed else 0]
         for item in pending:
             app.track_rollout(item.deployment["metadata"]["uid"])
@@ -435,8 +468,8 @@ class RolloutControl(EditApply):
         # Another context or namespace since (a new store), or read-only now: not this restart.
         if app.store is not store or app.readonly or configmap is None:
             return
-        items = [i for i in reload.restart_plan(configmap, store.list("Deployment", namespace))
-                 if i.needed and reload.wants_auto_restart(i.deployment, cm_name)]
+        items = [i for i in restart_plan(configmap, store.list("Deployment", namespace))
+                 if i.needed and wants_auto_restart(i.deployment, cm_name)]
         if items:
             for item in items:
                 app.track_rollout(item.deployment["metadata"]["uid"])
@@ -459,5 +492,3 @@ def _full_images(replicasets: list, rev: Revision) -> str:
     rs = next((r for r in replicasets if (r.get("metadata") or {}).get("uid") == rev.uid), None)
     spec = (((rs or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
     return ", ".join(container_images(spec, short=False) or rev.images)
-
-

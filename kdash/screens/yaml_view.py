@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 from rich.syntax import Syntax
@@ -11,7 +13,6 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-
 
 # Characters PyYAML writes raw once unicode is allowed, but which break lines or act on a terminal:
 # they go in double quotes, where PyYAML escapes them (\N, \L, \P; C0 and C1 it escapes anyway).
@@ -30,7 +31,7 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 
-def to_yaml(obj: dict) -> str:
+def to_yaml(obj: Mapping[str, Any]) -> str:
     return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000,
                      allow_unicode=True)
 
@@ -43,7 +44,7 @@ class YamlScreen(Screen[None]):
     YamlScreen #title { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, title: str, obj: dict, theme_dark: bool = True) -> None:
+    def __init__(self, title: str, obj: Mapping[str, Any], theme_dark: bool = True) -> None:
         super().__init__()
         self._title = title
         self._text = to_yaml(obj)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -61,7 +61,7 @@ class ResourceTree(Tree[str]):
         self.show_root = False
         self.guide_depth = 2
         self._styler = styler
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         # Ages are painted as of this moment (see render_label), moved by the age tick.
         self._now = self._clock()
         self._widget_by_key: dict[str, TreeNode[str]] = {}
@@ -353,7 +353,8 @@ class ResourceTree(Tree[str]):
         # Cached strips are keyed by line number (and update counts, not node identity): from
         # `first` on a number may now mean another node, so those go; the lines above stay.
         cache = self._line_cache
-        for stale in [k for k in cache.keys() if k[0] >= first]:
+        # LRUCache has keys() but no __iter__; a key starts with its line number (an int).
+        for stale in [k for k in cache.keys() if k[0] >= first]:  # type: ignore[operator]  # noqa: SIM118
             cache.discard(stale)
         self._set_lines(lines, widest)
         return first < self._visible.stop

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Group
 from rich.progress_bar import ProgressBar
@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from kdash.render.rollout import RolloutStatus
+from kdash.core.rollout import RolloutStatus
 
 MAX_ROWS = 3
 # The rows go first to rollouts in progress, then to failing or stuck ones, then to finished ones.

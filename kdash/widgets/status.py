@@ -27,7 +27,7 @@ class HeaderLine(Widget):
     _shown: tuple | None = None
 
     def show(self, context: str, namespace: str, version: str, health: str, view: str,
-             readonly: bool, health_style: str, pending: str = "") -> None:
+             readonly: bool, health_style: str | Style, pending: str = "") -> None:
         """`pending`: the context a switch is connecting to (the one shown stays in use meanwhile)."""
         # Called on every store flush; the line rarely changes. A refresh repaints this line only.
         shown = (context, namespace, version, health, view, readonly, health_style, pending)
@@ -75,7 +75,7 @@ def header_text(width: int, *, context: str, namespace: str, version: str, view:
             ("pending", [(f"connecting to {values['pending']}…", "italic")] if pending else []),
         ):
             if segment and name not in dropped and (name not in ("version", "view") or values[name]):
-                parts.append(segment)
+                parts.append(segment)  # type: ignore[arg-type]  # mypy joins the literals too narrowly
         return parts
 
     def overflow() -> int:
@@ -114,7 +114,7 @@ class DetailsPane(Static):
     _shown: tuple | None = None
 
     def show(self, title: str, sections: list[tuple[str, list[tuple[str, str]]]],
-             events: list[tuple[str, str, str, str]], muted: str) -> None:
+             events: list[tuple[str, str, str, str]], muted: str | Style) -> None:
         shown = (title, sections, events[-8:], muted)
         if shown == self._shown:
             return  # re-rendering the tables (and laying out the screen) for nothing is slow

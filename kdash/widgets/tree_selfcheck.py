@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 import logging
-from datetime import datetime, timezone
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from kdash.render.tree import Node
 from kdash.widgets.resource_tree import ResourceTree
@@ -46,7 +46,7 @@ class TreeSelfCheck:
         diff = list(difflib.unified_diff(expected, shown, "fresh build", "widget", lineterm="", n=1))
         if len(diff) > DIFF_LINES:
             diff = diff[:DIFF_LINES] + [f"... {len(diff) - DIFF_LINES} more diff lines"]
-        changes = [f"{datetime.fromtimestamp(at, timezone.utc):%H:%M:%S.%f} {kind} {change} {name} rv={rv}"
+        changes = [f"{datetime.fromtimestamp(at, UTC):%H:%M:%S.%f} {kind} {change} {name} rv={rv}"
                    for at, kind, change, name, rv in self._recent()]
         report = (f"tree self-check: the {self._view()} widget differs from a fresh build "
                   f"({len(shown)} lines shown, {len(expected)} expected)\n" + "\n".join(diff)

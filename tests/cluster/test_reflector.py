@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from devcluster.testing import service_account_kubeconfig, wait_for
+from kdash.core.kinds import ALL_KINDS, CONFIGMAP, DEPLOYMENT, NAMESPACE, POD, REPLICASET, Kind
 from kdash.kube.client import Connection, connect
-from kdash.kube.kinds import ALL_KINDS, CONFIGMAP, DEPLOYMENT, NAMESPACE, POD, REPLICASET, Kind
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 from kdash.screens.yaml_view import to_yaml
 

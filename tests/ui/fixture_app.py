@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kdash.app import KdashApp, make_app
 from kdash.config import Settings
-from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 
 FIXTURE = Path(__file__).parent.parent / "unit" / "fixtures" / "cluster.json"

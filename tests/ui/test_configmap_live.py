@@ -8,11 +8,10 @@ import time
 
 import pytest
 
-from kdash.actions.configmap import data_hash
-from kdash.actions.reload import stamp_key
-from tests.ui.pilot_helpers import live_app, until
+from kdash.core.configmaps import data_hash, stamp_key
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
+from tests.ui.pilot_helpers import live_app, until
 
 pytestmark = pytest.mark.cluster
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import copy
 import time
 
-from kdash.actions.configmap import data_hash
 from kdash.actions.safety import AuditLog
-from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.core.configmaps import data_hash
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 from kdash.screens import rollout_control
 from kdash.screens.confirm import ConfirmScreen

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from tests.ui.pilot_helpers import live_app, until
 from kdash.screens.dashboard import DashboardScreen
 from kdash.widgets.status import DetailsPane
+from tests.ui.pilot_helpers import live_app, until
 
 pytestmark = pytest.mark.cluster
 

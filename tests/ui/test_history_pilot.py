@@ -7,9 +7,9 @@ import copy
 
 from textual.widgets import DataTable
 
-from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.core.kinds import KINDS_BY_NAME
+from kdash.core.rollout import REVISION_ANNOTATION
 from kdash.kube.objects import slim
-from kdash.render.rollout import REVISION_ANNOTATION
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.history import HistoryScreen

@@ -11,8 +11,8 @@ import pytest
 from devcluster.fake_kubelet import LOG_RATE
 from kdash.config import Settings
 from kdash.logs.follower import LogSource
-from tests.ui.pilot_helpers import live_app, until
 from kdash.screens.logs import LogsScreen
+from tests.ui.pilot_helpers import live_app, until
 
 pytestmark = pytest.mark.cluster
 

@@ -7,7 +7,6 @@ import random
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.geometry import Region
-
 from textual.widgets import Tree
 
 from kdash.render.tree import Node, flatten

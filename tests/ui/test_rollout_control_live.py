@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from tests.ui.pilot_helpers import live_app, until
 from kdash.config import Settings
 from kdash.screens.apply_preview import ApplyPreviewScreen
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.history import HistoryScreen
 from kdash.screens.modals import PromptScreen
+from tests.ui.pilot_helpers import live_app, until
 
 pytestmark = pytest.mark.cluster
 

@@ -9,7 +9,7 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
-from kdash.render.rollout import rollout_status
+from kdash.core.rollout import rollout_status
 from kdash.widgets.rollout_progress import RolloutProgress
 from tests.unit.render_fixtures import by_name, items
 

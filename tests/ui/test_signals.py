@@ -14,7 +14,6 @@ from contextlib import contextmanager
 
 import pytest
 
-
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXIT_LIMIT = 1.0
 

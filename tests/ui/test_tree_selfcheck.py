@@ -38,7 +38,7 @@ async def test_the_check_waits_for_a_pending_flush():
         world = item1_namespace()
         app.put("Deployment", world["Deployment"])
         await pilot.pause()
-        from kdash.kube.kinds import KINDS_BY_NAME
+        from kdash.core.kinds import KINDS_BY_NAME
         from kdash.kube.objects import slim
 
         # In the store but not flushed yet: the widget may lag, that is no difference.

@@ -11,12 +11,21 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 from kdash.kube.store import DELETED, MODIFIED
 from kdash.screens.dashboard import VIEWS
 from tests.ui.tree_world import (
-    TREE_KINDS, configmap, deployment, endpoints, fed_app, pod, refreshed, replicaset, service, shown_vs_fresh,
+    TREE_KINDS,
+    configmap,
+    deployment,
+    endpoints,
+    fed_app,
+    pod,
+    refreshed,
+    replicaset,
+    service,
+    shown_vs_fresh,
 )
 
 NAMESPACES = ("demo", "other")

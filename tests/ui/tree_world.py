@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import itertools
 from argparse import Namespace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from kdash.app import KdashApp, make_app
 from kdash.config import Settings
-from kdash.kube.kinds import KINDS_BY_NAME
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 CREATED = (NOW - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
 TREE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "Endpoints", "ConfigMap")
 _versions = itertools.count(1000)

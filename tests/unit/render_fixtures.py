@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kdash.render.format import parse_time
+from kdash.core.values import parse_time
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

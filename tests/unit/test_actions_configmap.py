@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from kdash.actions.configmap import Consumer, consumers, data_hash, reloader_env_name
+from kdash.core.configmaps import Consumer, consumers, data_hash, reloader_env_name
 
 
 def deployment(name: str, pod_spec: dict[str, Any], namespace: str = "prod") -> dict[str, Any]:

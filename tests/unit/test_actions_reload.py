@@ -11,13 +11,13 @@ import pytest
 from kubernetes.client import ApiClient, Configuration
 
 from kdash.actions import reload
-from kdash.actions.configmap import data_hash
 from kdash.actions.safety import AuditLog, WriteContext
+from kdash.core.configmaps import data_hash, stamp_key
 from kdash.errors import KdashError
 from tests.unit.test_actions_safety import FakeRest
 
 CM_PATH = "/api/v1/namespaces/default/configmaps/web-config"
-STAMP = reload.stamp_key("web-config")
+STAMP = stamp_key("web-config")
 
 
 def configmap(level: str) -> dict[str, Any]:

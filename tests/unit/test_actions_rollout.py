@@ -134,10 +134,10 @@ def test_deployment_without_annotations_gets_an_add_op() -> None:
 
 
 def test_skip_list_is_kubectls() -> None:
-    assert SKIP_ANNOTATIONS == {
+    assert {
         "kubectl.kubernetes.io/last-applied-configuration", REV,
         "deployment.kubernetes.io/revision-history", "deployment.kubernetes.io/desired-replicas",
-        "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to"}
+        "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to"} == SKIP_ANNOTATIONS
 
 
 def test_label_selector_renders_match_labels_and_expressions() -> None:
@@ -176,7 +176,7 @@ def test_undo_of_a_paused_deployment_says_how_to_resume() -> None:
 
 
 def test_history_is_settled_once_the_controller_renumbered_after_an_undo() -> None:
-    from kdash.render.rollout import history_settled
+    from kdash.core.rollout import history_settled
 
     # Undo to revision 1 sent at generation 5: the template is revision 1's, nothing renumbered yet.
     sent = deployment("nginx:1.24", 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -279,11 +280,11 @@ def test_delete_pod_sends_a_uid_precondition_and_background_propagation(ctx: Wri
 
 
 def test_restart_stamps_the_template_like_kubectl(ctx: WriteContext, rest: FakeRest) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     rest.on("GET", DEPLOY_PATH, body=DEPLOYMENT)
     rest.on("PATCH", DEPLOY_PATH, body=DEPLOYMENT)
-    rollout.restart(ctx, "prod", "web", now=datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=timezone.utc))
+    rollout.restart(ctx, "prod", "web", now=datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC))
     [patch] = rest.writes()
     assert patch["content_type"] == "application/strategic-merge-patch+json"
     assert patch["body"] == {"spec": {"template": {"metadata": {"annotations": {

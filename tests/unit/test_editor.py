@@ -132,7 +132,7 @@ def test_sigterm_while_editing_ends_the_editor_and_is_handed_back(tmp_path: Path
 
 
 def test_the_editor_runner_needs_no_textual() -> None:
-    from tests.unit.test_ui_free import imported_modules
+    from tests.unit.test_layers import imported_modules
 
     loaded = imported_modules("kdash.editor")
     assert "kdash.editor" in loaded and "textual" not in loaded

@@ -14,11 +14,11 @@ from kdash import config
 from kdash.actions.apply import parse_manifests
 from kdash.actions.image import InvalidImage, parse_image
 from kdash.actions.scale import MAX_REPLICAS, parse_replicas
+from kdash.core.labels import parse_selector
 from kdash.errors import KdashError
 from kdash.kube.client import load_merged_kubeconfig
 from kdash.logs.stream import split_timestamp
 from kdash.logs.text import find_spans, sanitize
-from kdash.render.labels import parse_selector
 
 # Deterministic and quick: CI must not find a new example on a random day.
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,

@@ -6,8 +6,14 @@ import gc
 import time
 import weakref
 
-from kdash.heap import (DEEP_CLEAN_SECONDS, LOAD_TIMEOUT, MAX_REFREEZES, REFREEZE_AFTER_MS, REFREEZE_INTERVAL,
-                        HeapFreezer)
+from kdash.heap import (
+    DEEP_CLEAN_SECONDS,
+    LOAD_TIMEOUT,
+    MAX_REFREEZES,
+    REFREEZE_AFTER_MS,
+    REFREEZE_INTERVAL,
+    HeapFreezer,
+)
 
 
 class Cycle:

@@ -10,8 +10,10 @@ import time
 import pytest
 from kubernetes.client import ApiClient
 
+from kdash.core import objects as core_objects
+from kdash.core.kinds import ALL_KINDS, CONFIGMAP, DEPLOYMENT, NAMESPACE, POD, kind_named
+from kdash.core.labels import matches_selector
 from kdash.kube import objects
-from kdash.kube.kinds import ALL_KINDS, CONFIGMAP, DEPLOYMENT, NAMESPACE, POD, kind_named
 
 
 def test_list_paths_for_namespaced_all_namespaces_and_cluster_scoped():
@@ -41,7 +43,7 @@ def pod(i: int) -> dict:
             "uid": f"0b5c2a1e-1111-2222-3333-{i:012d}", "resourceVersion": str(1000 + i),
             "creationTimestamp": "2026-11-22T05:00:00Z",
             "labels": {"app": "web", "pod-template-hash": "5d78c9b8c"},
-            "annotations": {objects.LAST_APPLIED: '{"big": "blob"}', "team": "a"},
+            "annotations": {core_objects.LAST_APPLIED: '{"big": "blob"}', "team": "a"},
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
                                  "name": "web-5d78c9b8c", "uid": "rs-uid", "controller": True,
                                  "blockOwnerDeletion": True}],
@@ -105,15 +107,15 @@ def test_slim_drops_bulk_but_keeps_what_the_ui_needs():
 
 def test_key_owner_and_selector_helpers():
     p = pod(3)
-    assert objects.key(p) == ("default", "web-5d78c9b8c-00003")
-    assert objects.key({"metadata": {"name": "kube-system"}}) == ("", "kube-system")
-    assert objects.owner_uid(p) == "rs-uid"
+    assert core_objects.key(p) == ("default", "web-5d78c9b8c-00003")
+    assert core_objects.key({"metadata": {"name": "kube-system"}}) == ("", "kube-system")
+    assert core_objects.owner_uid(p) == "rs-uid"
     p["metadata"]["ownerReferences"][0]["controller"] = False
-    assert objects.owner_uid(p) is None
-    assert objects.matches_selector(p, {"app": "web"})
-    assert not objects.matches_selector(p, {"app": "web", "tier": "db"})
-    assert not objects.matches_selector(p, {})
-    assert not objects.is_terminating(p)
+    assert core_objects.owner_uid(p) is None
+    assert matches_selector(p, {"app": "web"})
+    assert not matches_selector(p, {"app": "web", "tier": "db"})
+    assert not matches_selector(p, {})
+    assert not core_objects.is_terminating(p)
 
 
 def best_of(fn, repeat: int) -> float:
@@ -141,7 +143,7 @@ def test_raw_json_parsing_is_much_cheaper_than_the_client_models():
 
 
 def test_the_kube_layer_never_imports_textual():
-    code = ("import sys, kdash.errors, kdash.kube.client, kdash.kube.kinds, kdash.kube.objects, "
+    code = ("import sys, kdash.errors, kdash.kube.client, kdash.core.kinds, kdash.core.objects, kdash.kube.objects, "
             "kdash.kube.reflector, kdash.kube.store, kdash.kube.watcher; "
             "sys.exit(1 if 'textual' in sys.modules else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

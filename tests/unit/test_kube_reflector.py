@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
+from kdash.core.kinds import CONFIGMAP, NAMESPACE
 from kdash.kube.client import connect
-from kdash.kube.kinds import CONFIGMAP, NAMESPACE
 from kdash.kube.reflector import Backoff, Reflector
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher

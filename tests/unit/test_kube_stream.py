@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from kdash.kube.kinds import POD
+from kdash.core.kinds import POD
 from kdash.kube.reflector import Backoff, LineSplitter, Reflector, WatchErrorEvent, WatchExpired
 from kdash.kube.store import Store
 

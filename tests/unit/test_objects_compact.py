@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import json
 
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube import objects
-from kdash.kube.kinds import KINDS_BY_NAME
 
 POD = KINDS_BY_NAME["Pod"]
 RAW = json.dumps({

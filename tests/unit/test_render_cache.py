@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from kdash.render.rollout import RolloutIndex, rollout_status
+from kdash.core.rollout import RolloutIndex, rollout_status
 from kdash.kube.store import Store
-from kdash.render.tree import RenderCache, build_workload_tree, build_workload_tree_from, flatten, label_at
+from kdash.render.tree import flatten, label_at
+from kdash.render.workloads import RenderCache, build_workload_tree, build_workload_tree_from
 
-NOW = datetime(2021, 3, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2021, 3, 1, 12, 0, tzinfo=UTC)
 
 
 class World:

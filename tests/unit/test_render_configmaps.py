@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from kdash.render.configmaps import build_configmap_tree
 
-NOW = datetime(2021, 3, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2021, 3, 1, 12, 0, tzinfo=UTC)
 # Chinese text is 3 UTF-8 bytes per character; binaryData arrives base64-encoded.
 GREETING = "你好，世界"
 BLOB = bytes(range(10))

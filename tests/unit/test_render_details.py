@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from kdash.render.details import Section, describe, events_for, events_section
 from render_fixtures import NOW, by_name, items
+
+from kdash.render.details import Section, describe, events_for, events_section
 
 RELATED = {"ReplicaSet": items("replicasets"), "Pod": items("pods"), "Endpoints": items("endpoints")}
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kdash.core.values import parse_time, short_image
 from kdash.render.format import (
-    age, ago, human_duration, labels_text, parse_time, ports_text, short_image, size_text, timestamp_text,
+    age,
+    ago,
+    human_duration,
+    labels_text,
+    ports_text,
+    size_text,
+    timestamp_text,
 )
 
-NOW = datetime(2021, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2021, 3, 1, 12, 0, 0, tzinfo=UTC)
 S, M, H, D = 1, 60, 3600, 86400
 
 
@@ -66,7 +73,7 @@ def test_age_of_timestamps() -> None:
     "2021-03-01T10:00:00",
 ])
 def test_parse_time_accepts_api_variants(text: str) -> None:
-    assert parse_time(text) == datetime(2021, 3, 1, 10, 0, tzinfo=timezone.utc)
+    assert parse_time(text) == datetime(2021, 3, 1, 10, 0, tzinfo=UTC)
 
 
 def test_parse_time_keeps_microseconds() -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kdash.render.labels import (
-    format_label_selector, parse_selector, selector_from_label_selector, selector_from_map,
+from kdash.core.labels import (
+    format_label_selector,
+    parse_selector,
+    selector_from_label_selector,
+    selector_from_map,
 )
 
 LABELS = {"app": "web", "tier": "frontend", "version": "3", "example.com/team": "a"}

@@ -6,11 +6,13 @@ import dataclasses
 import json
 
 import yaml
+from render_fixtures import NOW, items
 
 from kdash.render.output import node_data, render, wide_table
-from kdash.render.tree import build_service_tree, build_workload_tree, flatten
-from render_fixtures import NOW, items
-from test_ui_free import imported_modules
+from kdash.render.services import build_service_tree
+from kdash.render.tree import flatten
+from kdash.render.workloads import build_workload_tree
+from tests.unit.test_layers import imported_modules
 
 
 def _trees():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from kdash.render.pods import is_pod_ready, pod_row, pod_status
 from render_fixtures import NOW, by_name, pod_cases
+
+from kdash.core.pods import is_pod_ready, pod_status
+from kdash.render.pods import pod_row
 
 CASES = pod_cases()
 

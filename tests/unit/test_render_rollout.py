@@ -6,12 +6,18 @@ import copy
 import dataclasses
 
 import pytest
+from render_fixtures import by_name, items
 
-from kdash.render.rollout import (
-    history, new_replicaset, owned_replicasets, previous_revision, revision_of, rollout_status, rollout_statuses,
+from kdash.core.rollout import (
+    history,
+    new_replicaset,
+    owned_replicasets,
+    previous_revision,
+    revision_of,
+    rollout_status,
+    rollout_statuses,
     strategy_text,
 )
-from render_fixtures import by_name, items
 
 RS = items("replicasets")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from render_fixtures import NOW, by_name, items
 from rich.console import Console
 
 from kdash.render.details import describe
+from kdash.render.services import build_service_tree
 from kdash.render.text import node_text, render_sections, render_trees
-from kdash.render.tree import build_service_tree, build_workload_tree, find
-from render_fixtures import NOW, by_name, items
+from kdash.render.tree import find
+from kdash.render.workloads import build_workload_tree
 
 
 def export(renderable) -> str:

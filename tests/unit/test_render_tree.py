@@ -6,11 +6,12 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from render_fixtures import NOW, items, pod_cases
 
 from kdash.render.configmaps import build_configmap_tree
-from kdash.render.tree import (Node, build_service_tree, build_workload_tree, filter_tree, find, flatten,
-                               label_at)
-from render_fixtures import NOW, items, pod_cases
+from kdash.render.services import build_service_tree
+from kdash.render.tree import Node, filter_tree, find, flatten, label_at
+from kdash.render.workloads import build_workload_tree
 
 
 def workloads(**kwargs) -> list[Node]:

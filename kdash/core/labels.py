@@ -1,10 +1,13 @@
-"""Kubernetes label selectors: kubectl's `-l` syntax and metav1.LabelSelector dicts."""
+"""Label selectors as apimachinery parses and matches them, and the one equality-map matcher."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
+
+from kdash.core.objects import labels as object_labels
 
 # Operators, as apimachinery's labels.Selector spells them.
 EXISTS = "exists"
@@ -248,6 +251,8 @@ def format_label_selector(spec: Mapping[str, Any] | None) -> str:
     return text or "<none>"
 
 
-def matches_all(selector: Selector, objects: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The objects whose metadata.labels match `selector`."""
-    return [o for o in objects if selector.matches((o.get("metadata") or {}).get("labels"))]
+def matches_selector(obj: Mapping[str, Any], selector: Mapping[str, str] | None) -> bool:
+    """Equality-map selector match (Service.spec.selector); an empty selector matches nothing."""
+    if not selector:
+        return False
+    return selector.items() <= object_labels(obj).items()

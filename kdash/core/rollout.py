@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from kdash.render.format import int_or_str, parse_time, short_image
+from kdash.core import objects
+from kdash.core.values import int_or_str, parse_time, short_image
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause"
 HASH_LABEL = "pod-template-hash"
 TIMED_OUT_REASON = "ProgressDeadlineExceeded"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 RolloutState = Literal["complete", "progressing", "failed", "paused", "scaled-to-zero"]
 
@@ -81,33 +83,18 @@ class Revision:
 
 def revision_of(obj: Mapping[str, Any]) -> int:
     """The `deployment.kubernetes.io/revision` annotation as an int (0 when missing or bad)."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    annotations = objects.meta(obj).get("annotations") or {}
     try:
         return int(annotations.get(REVISION_ANNOTATION, "0"))
     except (TypeError, ValueError):
         return 0
 
 
-def is_controlled_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
-    """metav1.IsControlledBy: a `controller: true` ownerReference with the owner's uid."""
-    if not owner_uid:
-        return False
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or ()
-    return any(ref.get("controller") and ref.get("uid") == owner_uid for ref in refs)
-
-
-def controller_ref(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The ownerReference with `controller: true`, if any."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
-        if ref.get("controller"):
-            return ref
-    return None
-
-
-def owned_replicasets(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def owned_replicasets(deployment: Mapping[str, Any],
+                      replicasets: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The ReplicaSets this Deployment controls (by uid, so names may repeat across namespaces)."""
-    uid = (deployment.get("metadata") or {}).get("uid")
-    return [rs for rs in replicasets if is_controlled_by(rs, uid)]
+    uid = objects.meta(deployment).get("uid")
+    return [rs for rs in replicasets if objects.is_controlled_by(rs, uid)]
 
 
 def new_replicaset(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
@@ -162,7 +149,7 @@ def _created_key(obj: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _observed(deployment: Mapping[str, Any]) -> bool:
-    generation = (deployment.get("metadata") or {}).get("generation") or 0
+    generation = objects.meta(deployment).get("generation") or 0
     observed = (deployment.get("status") or {}).get("observedGeneration") or 0
     return generation <= observed
 
@@ -216,7 +203,7 @@ def rollout_status(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[
     old_replicas = sum(
         (rs.get("status") or {}).get("replicas") or 0
         for rs in owned_replicasets(deployment, replicasets)
-        if ((rs.get("metadata") or {}).get("uid")) != new_uid
+        if (objects.meta(rs).get("uid")) != new_uid
     )
     message, done, failed = _kubectl_message(name, deployment, spec_replicas, updated, current, available)
     paused = bool(spec.get("paused"))
@@ -356,7 +343,7 @@ def history_settled(deployment: Mapping[str, Any], replicasets: Iterable[Mapping
                     after_generation: int) -> bool:
     """The controller has acted on a spec change made at `after_generation` and renumbered the
     revisions: a history read now no longer shows the numbers from before that change."""
-    generation = (deployment.get("metadata") or {}).get("generation") or 0
+    generation = objects.meta(deployment).get("generation") or 0
     if generation <= after_generation or not _observed(deployment):
         return False
     new_rs = new_replicaset(deployment, replicasets)
@@ -430,7 +417,7 @@ class RolloutIndex:
                     del self._by_owner[owner]
                 dirty.add(owner)
         for added in new_rs.keys() - old_rs.keys():
-            ref = controller_ref(new_rs[added])
+            ref = objects.controller_ref(new_rs[added])
             owner = (ref or {}).get("uid") or ""
             if owner:
                 self._rs_owner[added] = owner
@@ -440,28 +427,24 @@ class RolloutIndex:
         new_deps = {id(d): d for d in deployments}
         old_deps = self._deployments
         for gone in old_deps.keys() - new_deps.keys():
-            uid = _uid_of(old_deps[gone])
+            uid = objects.uid(old_deps[gone])
             if self._by_uid.get(uid) is old_deps[gone]:
                 del self._by_uid[uid]
             dirty.add(uid)
         for added in new_deps.keys() - old_deps.keys():
             deployment = new_deps[added]
-            self._by_uid[_uid_of(deployment)] = deployment
-            dirty.add(_uid_of(deployment))
+            self._by_uid[objects.uid(deployment)] = deployment
+            dirty.add(objects.uid(deployment))
         self._deployments = new_deps
         for uid in dirty:
-            deployment = self._by_uid.get(uid)
-            if deployment is None:
+            current = self._by_uid.get(uid)
+            if current is None:
                 self.statuses.pop(uid, None)
                 self.active.pop(uid, None)
                 continue
-            status = rollout_status(deployment, self._by_owner.get(uid, {}).values())
+            status = rollout_status(current, self._by_owner.get(uid, {}).values())
             self.statuses[uid] = status
             if status.state in ACTIVE_STATES:
                 self.active[uid] = status
             else:
                 self.active.pop(uid, None)
-
-
-def _uid_of(obj: Mapping[str, Any]) -> str:
-    return (obj.get("metadata") or {}).get("uid", "")
