@@ -22,6 +22,7 @@ from textual.theme import Theme
 
 from kdash import config
 from kdash.actions.access import denied_actions
+from kdash.actions.port_forward import Forwards
 from kdash.actions.registry import ACTIONS, Action
 from kdash.actions.safety import AuditLog, WriteContext, WriteGate
 from kdash.core.configmaps import DataChanges
@@ -113,6 +114,8 @@ class KdashApp(App[None]):
         self.denied: set[str] = set()  # action ids an RBAC pre-check refused
         self.configmap_changes = DataChanges()
         self.audit = audit or AuditLog.default()
+        # Every port-forward of this session; all stop when kdash exits, however it exits.
+        self.forwards = Forwards()
         self._control_filter = ControlCharacterFilter()
         self._lifeline: Lifeline | None = None
         # Deployment uid -> monotonic time until which its rollout bar stays visible.
@@ -172,7 +175,8 @@ class KdashApp(App[None]):
         fd = getattr(driver, "fileno", None)
         try:
             self._lifeline = Lifeline(request_exit, fd if isinstance(fd, int) else None,
-                                      getattr(driver, "attrs_before", None), output_fd=_output_fd())
+                                      getattr(driver, "attrs_before", None), output_fd=_output_fd(),
+                                      cleanup=self.forwards.stop_all)
             self._lifeline.install()
         except (ValueError, OSError):
             self._lifeline = None  # not the main thread, or a platform without these signals
@@ -284,7 +288,8 @@ class KdashApp(App[None]):
         self.exit()
 
     def _stop_watching(self) -> None:
-        """On exit: tell every watch thread to stop, without waiting (they are daemons)."""
+        """On exit: tell every watch thread to stop, without waiting (they are daemons); end the forwards."""
+        self.forwards.stop_all()
         self._stop_events_feed()
         if self.watcher is not None:
             watcher, self.watcher = self.watcher, None

@@ -65,6 +65,10 @@ class Settings:
     readonly_contexts: list[str] = dataclasses.field(default_factory=list)
     protected_contexts: list[str] = dataclasses.field(default_factory=list)
     log_buffer_lines: int = 10_000
+    # Exec's last resort after bash and sh (shell words), e.g. "/busybox/sh" for distroless images.
+    exec_shell: str = ""
+    # Where port-forwards listen; anything but loopback exposes the pod to the network.
+    port_forward_address: str = "127.0.0.1"
     # Every few seconds compare each tree widget with a fresh build; differences go to kdash.log.
     debug_selfcheck: bool = False
     # Problems found while loading, shown once in the app instead of failing.

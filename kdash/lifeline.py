@@ -13,6 +13,7 @@ from typing import Any
 
 # The clean exit (Textual restores the terminal) gets this long before the process ends anyway.
 EXIT_GRACE = 0.5
+CLEANUP_GRACE = 1.0  # seconds a forced exit waits for the app's cleanup (stopping port-forwards)
 # How often the terminal and the parent process are checked.
 POLL_INTERVAL = 0.1
 # Undoes what a Textual app turns on: kitty keyboard protocol, mouse reporting, bracketed paste,
@@ -36,16 +37,19 @@ class Lifeline:
 
     def __init__(self, request_exit: Callable[[], None], terminal_fd: int | None,
                  cooked_attrs: list[Any] | None = None, *, output_fd: int | None = None,
-                 grace: float = EXIT_GRACE, exit_code: int = 0) -> None:
+                 grace: float = EXIT_GRACE, exit_code: int = 0,
+                 cleanup: Callable[[], object] | None = None) -> None:
         """`terminal_fd`: the terminal the app reads (watched, and its modes restored);
         `output_fd`: where the app draws (default: terminal_fd); `cooked_attrs`: the termios
-        attributes from before the app's raw mode."""
+        attributes from before the app's raw mode; `cleanup`: run (for CLEANUP_GRACE at most)
+        before a forced exit, e.g. stopping port-forwards so their stop is audited."""
         self._request_exit = request_exit
         self._fd = terminal_fd
         self._out = output_fd if output_fd is not None else terminal_fd
         self._cooked = cooked_attrs
         self._grace = grace
         self._exit_code = exit_code
+        self._cleanup = cleanup
         self._parent = os.getppid()
         self._exiting = threading.Event()
         # Taken once, never released: fire() acts once, and a signal arriving inside fire() on the
@@ -86,8 +90,17 @@ class Lifeline:
                 os.kill(pid, signal.SIGHUP)  # what an editor gets when its terminal closes
             except OSError:
                 pass
+        self._run_cleanup()
         self._restore_terminal()
         os._exit(self._exit_code)
+
+    def _run_cleanup(self) -> None:
+        if self._cleanup is None:
+            return
+        # In a thread with a deadline: a cleanup stuck on the network must not keep the process alive.
+        worker = threading.Thread(target=_quietly, args=(self._cleanup,), name="kdash-lifeline-cleanup", daemon=True)
+        worker.start()
+        worker.join(CLEANUP_GRACE)
 
     def terminal_gone(self) -> bool:
         """The terminal hung up (its window or SSH session closed), without reading from it."""
@@ -112,6 +125,13 @@ class Lifeline:
                 termios.tcsetattr(self._fd, termios.TCSANOW, self._cooked)
         except (OSError, termios.error):
             pass
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    try:
+        call()
+    except Exception:  # noqa: BLE001 - the process ends next whatever happened
+        pass
 
 
 def _children() -> list[int]:

@@ -10,7 +10,11 @@ from kubernetes.client import ApiClient
 
 from kdash.actions.access import may_use
 from kdash.actions.safety import WriteContext, target_of
+from kdash.errors import KdashError
 from kdash.kube import exec as kexec
+from kdash.kube.exec import ExecResult, container_names, default_container
+
+__all__ = ["ExecResult", "container_names", "default_container", "parse_command", "run_command", "run_shell"]
 
 VERB = "exec"
 # A WebSocket exec is a GET: servers before 1.30 authorize it as `get pods/exec`, newer ones also
@@ -22,6 +26,17 @@ SHELLS = ("bash", "sh")
 def allowed(api_client: ApiClient, namespace: str) -> bool:
     """Whether RBAC lets this user exec into pods of `namespace` (a failing review allows: the server decides)."""
     return may_use(api_client, "pods/exec", namespace, RBAC_VERBS)
+
+
+def parse_command(text: str) -> list[str]:
+    """A typed command as shell words (`printenv HOME`, quotes allowed); KdashError if empty or unbalanced."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise KdashError("Bad command", f"{text!r}: {exc}") from None
+    if not words:
+        raise KdashError("No command", "type a command to run in the container")
+    return words
 
 
 def _detail(container: str | None, command: Sequence[str], tty: bool, exit_code: int | None,
@@ -46,7 +61,7 @@ def run_command(ctx: WriteContext, namespace: str, pod: str, container: str | No
 
 
 def run_interactive(ctx: WriteContext, namespace: str, pod: str, container: str | None,
-                    command: Sequence[str], drive: Callable[[kexec.ExecSession], None]) -> int | None:
+                    command: Sequence[str], drive: Callable[[kexec.ExecSession], object]) -> int | None:
     """Open a tty session and hand it to `drive` (which owns the terminal) until it returns; audited.
 
     Returns the exit code (None if `drive` hung up first). The session is always closed.
@@ -63,7 +78,7 @@ def run_interactive(ctx: WriteContext, namespace: str, pod: str, container: str 
 
 
 def run_shell(ctx: WriteContext, namespace: str, pod: str, container: str | None,
-              drive: Callable[[kexec.ExecSession], None], configured: str | None = None,
+              drive: Callable[[kexec.ExecSession], object], configured: str | None = None,
               probe: float = 2.0) -> tuple[list[str], int | None]:
     """An interactive shell: bash, else sh, else the configured command; audited as one exec.
 

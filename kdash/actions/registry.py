@@ -17,7 +17,8 @@ class Action:
     kinds: tuple[str, ...] = ()  # object kinds it needs selected; () = anywhere
     writes: bool = False  # changes the cluster: confirmation, --readonly, audit
     footer: bool = True
-    # (verb, api group, resource) for the SelfSubjectAccessReview that greys the key out.
+    # (verb, api group, resource) for the SelfSubjectAccessReview that greys the key out; "create,get"
+    # asks for each verb (a WebSocket exec or forward is a GET: older servers authorize `get`, newer `create`).
     rbac: tuple[str, str, str] | None = None
 
 
@@ -61,6 +62,19 @@ ACTIONS: tuple[Action, ...] = (
     Action("edit", "e", "Edit", "Edit the selected ConfigMap in $EDITOR; dry-run diff, then send only your "
            "changes",
            group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "", "configmaps"), footer=False),
+    # Exec and port-forward: RBAC verbs as actions/exec.py and actions/port_forward.py check them.
+    Action("exec", "x", "Shell", "Open a shell in a container of the selected pod (of a ready pod of the "
+           "selected Deployment or ReplicaSet): bash, else sh, else the exec_shell setting", group="pods",
+           kinds=("Pod", "Deployment", "ReplicaSet"), writes=True, rbac=("create,get", "", "pods/exec"),
+           footer=False),
+    Action("exec_command", "X", "Exec", "Run one command in a container and show its output and exit code "
+           "(kubectl exec POD -- CMD)", group="pods", kinds=("Pod", "Deployment", "ReplicaSet"), writes=True,
+           rbac=("create,get", "", "pods/exec"), footer=False),
+    Action("port_forward", "F", "Forward", "Forward a local port to a port of the selected Pod or Service "
+           "(a Service forward follows its ready pods)", group="pods", kinds=("Pod", "Service"), writes=True,
+           rbac=("create,get", "", "pods/portforward"), footer=False),
+    Action("forwards", "p", "Forwards", "List the port-forwards (state, connections, bytes); d stops one, "
+           "D stops all", group="pods", footer=False),
     Action("logs", "l", "Logs", "Follow the logs of the selected pod, or of all pods of the selected "
            "ReplicaSet, Deployment or Service (new pods attach as a rollout goes)",
            kinds=("Pod", "ReplicaSet", "Deployment", "Service")),

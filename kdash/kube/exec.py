@@ -6,7 +6,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,12 +36,12 @@ class ExecResult:
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 
 
-def container_names(pod: dict[str, Any]) -> list[str]:
+def container_names(pod: Mapping[str, Any]) -> list[str]:
     """The pod's (non-init) containers, in spec order: what a container picker offers."""
     return [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or []]
 
 
-def default_container(pod: dict[str, Any]) -> str | None:
+def default_container(pod: Mapping[str, Any]) -> str | None:
     """The container kubectl would pick without -c (its annotation, or the only one); None = ask."""
     names = container_names(pod)
     wanted = ((pod.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CONTAINER)

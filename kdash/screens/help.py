@@ -12,7 +12,8 @@ from textual.widgets import Static
 
 from kdash.actions.registry import ACTIONS
 
-GROUP_TITLES = {"app": "Application", "view": "View", "rollout": "Rollout control", "logs": "Logs"}
+GROUP_TITLES = {"app": "Application", "view": "View", "rollout": "Rollout control",
+                "pods": "Exec and port-forward", "logs": "Logs"}
 
 
 def help_table(keys_for) -> Table:

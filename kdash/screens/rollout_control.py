@@ -113,13 +113,16 @@ class RolloutControl(EditApply):
     def confirm_write(self, title: str, detail: str | Text | Syntax, write: Write, *, verb: str = "Apply",
                       track_uid: str | None = None, started: Callable[[], None] | None = None,
                       answered: Callable[[bool], None] | None = None,
-                      prepared_on: object | None = None) -> ConfirmScreen | None:
+                      prepared_on: object | None = None,
+                      run: Callable[[Connection | None], None] | None = None) -> ConfirmScreen | None:
         """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown.
 
         `started` runs on the UI thread once the user said yes, before the worker; `answered`
         with the answer, either way. Returns the confirmation screen. `prepared_on`: the
         connection a worker read from to prepare this (a dry run, an HPA lookup); if the context
-        changed since, nothing is asked (None is returned) and nothing is sent.
+        changed since, nothing is asked (None is returned) and nothing is sent. `run`, given, is
+        called on the UI thread with the confirmed connection instead of the worker (an interactive
+        shell needs the terminal).
         """
         app = self.app
         if not self._same_connection(prepared_on):
@@ -132,7 +135,10 @@ class RolloutControl(EditApply):
             if yes:
                 if started is not None:
                     started()
-                self._run_write(write, track_uid, confirmed)
+                if run is not None:
+                    run(confirmed)
+                else:
+                    self._run_write(write, track_uid, confirmed)
 
         screen = ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb)
         app.push_screen(screen, on_answer)

@@ -15,7 +15,7 @@ def test_registry_has_write_actions_and_each_names_its_kinds():
     assert {a.id for a in writes} >= {"scale", "set_image", "undo", "restart", "delete_pod", "apply"}
     assert all(a.rbac or a.id == "apply" for a in writes)
     # Keys are unique within a screen: the dashboard's (plus the app's), and the logs screen's.
-    for scope in ({"app", "view", "rollout"}, {"logs"}):
+    for scope in ({"app", "view", "rollout", "pods"}, {"logs"}):
         keys = [k for a in ACTIONS if a.group in scope for k in a.keys.split(",")]
         assert len(keys) == len(set(keys)), f"two actions share a key in {scope}"
     # The logs screen shadows app keys only on purpose: q leaves the logs (as in k9s), not kdash.
