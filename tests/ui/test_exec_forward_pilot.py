@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from types import SimpleNamespace
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from kdash import exec_terminal
 from kdash.actions import exec as exec_action
