@@ -289,3 +289,17 @@ def test_rbac_greys_exec_unless_both_create_and_get_are_allowed(monkeypatch):
         assert not exec_action.allowed(None, "default") and not forward_action.allowed(None, "default")
     monkeypatch.setattr(access, "can_i", lambda *a: True)
     assert not {"exec", "exec_command", "port_forward"} & denied_actions(None, ACTIONS, "default")
+
+
+async def test_a_signal_exit_stops_the_forwards(tmp_path, monkeypatch):
+    FakeForward.made = []
+    monkeypatch.setattr(forward_action, "PortForward", FakeForward)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(130, 32)) as pilot:
+        await dashboard(pilot, app, "Service/default/web")
+        app.forwards.start("default", "Service", "web", 80, 9005, ctx=app.write_context())
+        app._exit_on_signal()  # what SIGTERM / SIGHUP / a hung-up terminal ask for
+        await pilot.pause()
+    (forward,) = FakeForward.made
+    assert forward.stopped
+    assert [line["detail"].split(":")[0] for line in app.audit.lines()] == ["start 127.0.0.1", "stop 127.0.0.1"]
