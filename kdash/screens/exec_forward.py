@@ -118,8 +118,10 @@ class ExecForward(RolloutControl):
                 "exit code are shown when it ends (60 s at most).",
                 lambda ctx: self._exec_once(ctx, namespace, name(pod), container, command), verb="Run")
 
-        self._ask(PromptScreen(f"Command to run in {where}", placeholder="printenv",
-                               hint="shell words, e.g. sh -c 'ls /etc | head'"),
+        # Names can be long: where it runs goes on lines of its own rather than in the one-line title.
+        hint = f"in pod {namespace}/{name(pod)}" + (f"\ncontainer {container}" if container else "")
+        self._ask(PromptScreen("Command to run", placeholder="printenv",
+                               hint=f"{hint}\nshell words, e.g. sh -c 'ls /etc | head'"),
                   exec_action.parse_command, confirm)
 
     def _exec_once(self, ctx: WriteContext, namespace: str, pod: str, container: str | None,
@@ -142,8 +144,8 @@ class ExecForward(RolloutControl):
             self._prompt_local_port(node.kind, node.namespace, node.name, ports[0][0])
             return
         if not ports:
-            self._ask(PromptScreen(f"Port of {node.kind} {node.namespace}/{node.name} to forward to",
-                                   hint="it declares no TCP port"),
+            self._ask(PromptScreen("Remote port", hint=f"{node.kind} {node.namespace}/{node.name} declares no TCP "
+                                                       "port: which one to forward to?"),
                       lambda text: forward_action.parse_port(text, "remote port"),
                       lambda port: self._prompt_local_port(node.kind, node.namespace, node.name, port))
             return
@@ -158,9 +160,9 @@ class ExecForward(RolloutControl):
     def _prompt_local_port(self, kind: str, namespace: str, obj_name: str, remote: int) -> None:
         address = self.app.settings.port_forward_address
         suggested = forward_action.suggest_local_port(remote, address)
-        self._ask(PromptScreen(f"Local port on {address} for {kind} {namespace}/{obj_name}:{remote}",
-                               str(suggested or ""), hint="1–65535; the remote port if free here, else the next "
-                                                          "free one"),
+        self._ask(PromptScreen("Local port", str(suggested or ""),
+                               hint=f"listens on {address}, forwards to\n{kind} {namespace}/{obj_name}:{remote}\n"
+                                    "1–65535; offered: the remote port if free here, else the next free one"),
                   forward_action.parse_port,
                   lambda local: self._confirm_forward(kind, namespace, obj_name, remote, address, local))
 

@@ -19,6 +19,7 @@ def output_text(result: ExecResult) -> Text:
         if text and not text.plain.endswith("\n"):
             text.append("\n")
         text.append(result.stderr.decode("utf-8", "replace"), style="red")
+    text.rstrip()  # the last newline would show as an empty line
     if result.truncated:
         text.append("\n(output cut: too long to keep)", style="italic")
     return text

@@ -129,6 +129,7 @@ async def test_shift_x_runs_a_command_and_shows_its_output_and_exit_code(tmp_pat
         await dashboard(pilot, app, "Pod/default/debug-shell")
         await pilot.press("X")
         await until(pilot, lambda: isinstance(app.screen, PromptScreen), message="command prompt")
+        assert "in pod default/debug-shell container debug" in shown(app.screen)
         await pilot.press(*"printenv DATASOURCE_NAME", "enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), message="confirmation")
         assert "Run printenv DATASOURCE_NAME in pod default/debug-shell, container debug?" in shown(app.screen.query_one("#title"))
@@ -214,7 +215,7 @@ async def test_shift_f_on_a_service_forwards_and_p_lists_and_stops_it(tmp_path, 
         await dashboard(pilot, app, "Service/default/web")
         await pilot.press("F")
         await until(pilot, lambda: isinstance(app.screen, PromptScreen), message="local port prompt")
-        assert "Local port on 127.0.0.1 for Service default/web:80" in shown(app.screen)
+        assert "listens on 127.0.0.1, forwards to Service default/web:80" in shown(app.screen)
         await pilot.press("enter")  # the suggested port
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), message="confirmation")
         assert "Forward 127.0.0.1:8080 → Service default/web:80?" in shown(app.screen.query_one("#title"))
