@@ -24,7 +24,7 @@ from kdash.screens.forwards import ForwardsScreen
 from kdash.screens.modals import PromptScreen
 from tests.ui.pilot_helpers import live_app, until
 from tests.ui.test_exec_forward_pilot import messages, shown
-from tests.ui.test_signals import REPO, _wait_for
+from tests.ui.test_signals import REPO, _read, _wait_for
 
 
 def _apply(kubectl, namespace: str, *docs: dict) -> None:
@@ -46,6 +46,15 @@ def _ready_pod(kubectl, namespace: str, app: str) -> str:
                      if any(c["type"] == "Ready" and c["status"] == "True"
                             for c in p.get("status", {}).get("conditions") or [])), None)
     return wait_for(ready, timeout=60, message=f"a ready pod of {app}")
+
+
+def _until(fd: int, marker: bytes, seen: bytes = b"", seconds: float = 30) -> bytes:
+    """What the terminal got since `marker`'s first appearance (reading more until it appears)."""
+    deadline = time.monotonic() + seconds
+    while marker not in seen and time.monotonic() < deadline:
+        seen += _read(fd, 0.2)
+    assert marker in seen, f"{marker!r} never appeared"
+    return seen[seen.index(marker):]
 
 
 def _get(port: int) -> str:
@@ -132,17 +141,18 @@ def test_x_through_a_pty_runs_a_shell_and_gives_the_dashboard_back(cluster, kube
                             start_new_session=True)
     os.close(follower)
     try:
-        _wait_for(leader, b"busy", 60)  # the Deployment's row: the first one, selected
-        time.sleep(1.0)  # its pod has arrived too (x picks a ready pod of the Deployment)
+        # The Deployment's row is the first one, selected; x picks a ready pod of it: wait for the pod's row.
+        _wait_for(leader, pod.encode(), 60)
+        time.sleep(0.5)  # the row painted is in the store: the ready condition came with it
         os.write(leader, b"x")
         _wait_for(leader, b"Open a shell", 30)
         os.write(leader, b"y")
         _wait_for(leader, b"\x1b[?1049l", 30)  # the dashboard handed the terminal over
         time.sleep(1.0)  # the shell's prompt
         os.write(leader, b"echo hi-$((40+2)); exit\r")
-        after = _wait_for(leader, b"hi-42", 30)  # the shell's output, not the echo of what was typed
-        after += _wait_for(leader, b"\x1b[?1049h", 30)  # the dashboard is back
-        after += _wait_for(leader, b"exited with code 0", 30)
+        after = _until(leader, b"hi-42")  # the shell's output, not the echo of what was typed
+        after = _until(leader, b"\x1b[?1049h", after)  # the dashboard is back
+        _until(leader, b"exited with code 0", after)
         os.write(leader, b"q")
         proc.wait(timeout=10)
     finally:
