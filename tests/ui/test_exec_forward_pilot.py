@@ -30,7 +30,7 @@ CONNECTION = SimpleNamespace(api_client=object(), namespace="default", context_n
 def shown(widget) -> str:
     """The lines the widget paints, as text (a modal screen: its labels and texts), wrapped lines joined."""
     if widget.is_modal:
-        return " ".join(shown(w) for w in widget.query("Label, Static"))
+        return " ".join(shown(w) for w in widget.query("Label, Static, OptionList"))
     return " ".join(" ".join(widget.render_line(y).text.split()) for y in range(widget.size.height))
 
 
@@ -304,3 +304,32 @@ async def test_a_signal_exit_stops_the_forwards(tmp_path, monkeypatch):
     (forward,) = FakeForward.made
     assert forward.stopped
     assert [line["detail"].split(":")[0] for line in app.audit.lines()] == ["start 127.0.0.1", "stop 127.0.0.1"]
+
+
+async def test_shift_f_picks_among_a_services_ports_and_asks_for_a_port_a_pod_does_not_declare(tmp_path,
+                                                                                                 monkeypatch):
+    from kdash.screens.modals import PickScreen
+
+    monkeypatch.setattr(forward_action, "suggest_local_port", lambda port, address: port + 1)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(130, 32)) as pilot:
+        await dashboard(pilot, app, "Service/default/api")
+        await pilot.press("F")
+        await until(pilot, lambda: isinstance(app.screen, PickScreen), message="port picker")
+        picker = shown(app.screen)
+        assert "8080 http → 8080" in picker and "9090 metrics → metrics" in picker
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, PromptScreen), message="local port prompt")
+        assert "forwards to Service default/api:9090" in shown(app.screen)
+        assert app.screen.query_one("LineInput").value == "9091"
+        await pilot.press("escape")
+        await pilot.press("1")
+        await until(pilot, lambda: app.screen.tree.node("Pod/default/debug-shell"), message="the pod")
+        assert app.screen.tree.select_key("Pod/default/debug-shell")
+        await pilot.press("F")
+        await until(pilot, lambda: isinstance(app.screen, PromptScreen), message="remote port prompt")
+        assert "Pod default/debug-shell declares no TCP port" in shown(app.screen)
+        await pilot.press(*"abc", "enter")
+        await until(pilot, lambda: any("remote port 'abc' is not a number" in m for m in messages(app)),
+                    message="the error")
+        assert isinstance(app.screen, DashboardScreen) and app.audit.lines() == []
