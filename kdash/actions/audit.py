@@ -253,17 +253,21 @@ def _check_line(number: int, text: bytes, hashes: dict[str, int], unchained: int
         if chained:
             return number, "no hash after chained lines (inserted, or its hash was removed)"
         return None
+    copied = hashes.get(line_hash(text))
+    if copied:  # chained lines differ from every other line by their seq and prev, at least
+        return number, f"a copy of line {copied} (replayed)"
     seq = record.get("seq")
     if not isinstance(seq, int) or not isinstance(record["prev"], str):
         return number, "malformed seq or prev (edited)"
+    if not chained and seq > number:
+        where = "the chain does not start at line 1" if number == 1 else f"sequence {seq} at line {number}"
+        return number, f"{seq - number} line(s) missing before it ({where})"
     if record["prev"] == prev_hash:
         if chained and seq != prev_seq + 1:
             return number, f"sequence number {seq} after {prev_seq} with a valid hash (edited)"
         if not chained and seq != number:
-            return number, f"sequence number {seq} at line {number} (edited, or lines missing before it)"
+            return number, f"sequence number {seq} at line {number} (edited, or lines inserted before it)"
         return None
-    if not chained and number == 1 and seq > 1:
-        return 1, f"{seq - 1} line(s) missing before it (the chain does not start at line 1)"
     if chained and seq > prev_seq + 1:
         return number, f"{seq - prev_seq - 1} line(s) missing before it (sequence {prev_seq} -> {seq})"
     if record["prev"] in hashes and hashes[record["prev"]] < number - 1:
