@@ -213,8 +213,7 @@ class Verdict:
         chained = f"unchained before line {self.unchained + 1}, " if self.unchained else ""
         if self.unchained == self.lines:
             return f"{path}: {self.lines} lines, all unchained (written before the chain): nothing to verify"
-        return (f"{path}: intact: {self.lines} lines, {chained}chain valid through line {self.lines} "
-                f"(deleting whole lines at the end cannot be detected from the file alone)")
+        return f"{path}: intact: {self.lines} lines, {chained}chain valid through line {self.lines}"
 
 
 def verify(data: bytes) -> Verdict:
