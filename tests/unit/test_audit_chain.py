@@ -10,6 +10,7 @@ import subprocess
 import sys
 import syslog
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,12 @@ def test_chain_stays_valid_across_threads(audit: AuditLog) -> None:
 
 
 WRITER = """
-import sys
+import os, sys, time
 from kdash.actions.audit import AuditLog
 log = AuditLog(sys.argv[1])
-for i in range(150):
+while not os.path.exists(sys.argv[3]):  # both start writing at once
+    time.sleep(0.001)
+for i in range(300):
     log.record(context="dev", verb="scale", target=f"Deployment/ns/{sys.argv[2]}{i}", dry_run=False,
                result="ok", detail="x" * 300)
 """
@@ -93,10 +96,13 @@ for i in range(150):
 
 def test_chain_stays_valid_with_two_kdash_processes_writing_at_once(audit: AuditLog) -> None:
     audit.path.parent.mkdir(parents=True)
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(audit.path), name]) for name in "ab"]
+    go = audit.path.parent / "go"
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(audit.path), name, str(go)]) for name in "ab"]
+    time.sleep(1.0)
+    go.touch()
     assert [w.wait(timeout=60) for w in writers] == [0, 0]
     verdict = verify_file(audit.path)
-    assert verdict.intact and verdict.lines == 300, verdict.summary(audit.path)
+    assert verdict.intact and verdict.lines == 600, verdict.summary(audit.path)
 
 
 def test_a_file_of_an_earlier_kdash_is_continued_and_reported_unchained(audit: AuditLog) -> None:
