@@ -1,0 +1,621 @@
+"""Random user actions and cluster events drive the whole app; every safety promise is checked after each step.
+
+A short, derandomized run is part of the normal `pytest`; `make stateful` (KDASH_STATEFUL_EXAMPLES=N)
+runs a longer random one. See tests/ui/stateful_harness.py for the fake clusters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from unittest import mock
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from textual.worker import WorkerState
+
+import kdash.app
+from kdash.actions.safety import AuditLog
+from kdash.app import KdashApp
+from kdash.config import Settings
+from kdash.kube.kinds import WATCHED_KINDS
+from kdash.render import tree as render_tree
+from kdash.render.configmaps import build_configmap_tree
+from kdash.screens.confirm import ConfirmScreen
+from kdash.screens.dashboard import CONFIGMAPS, SERVICES, WORKLOADS, DashboardScreen
+from kdash.screens.modals import PickScreen, PromptScreen
+from tests.ui.stateful_harness import (ADMIN, CONTEXTS, DOWN, SILENT, HEALTHY, HOSTILE, NAMESPACES, PROD, FakeEventFeed,
+                                       FakeWatcher, World, control_chars, event, kubeconfig_text, pod)
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+SIZE = (120, 40)  # tall enough for the details pane (annotations, events)
+SETTLE_ROUNDS = 400
+WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "Pod")
+TARGET = re.compile(r"\b(Deployment|Pod) ([^/\s]+)/([^\s?]+)")
+OBJECT_PATH = re.compile(r"/namespaces/(?P<ns>[^/]+)/(?P<plural>deployments|pods)/(?P<name>[^/]+)")
+HEADER_CONTEXT = re.compile(r"\bctx (\S+)")
+AFFIRMATIVE = ("y", "enter", "type_context", "type_wrong")
+
+hostile = st.sampled_from(HOSTILE)
+healthy = st.sampled_from(HEALTHY)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How the test answered a confirmation, and what that confirmation said."""
+
+    how: str
+    typed: str
+    title: str
+    context: str
+    protected: bool
+    confirmed: bool = False
+
+
+async def _quick_idle(min_sleep: float = 0, max_sleep: float = 1) -> None:
+    """Textual's wait_for_idle sleeps until the CPU looks idle (tens of ms a key); the settle loop
+    below waits for the app's real work instead (workers, message queues)."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+class Driver:
+    """Runs the app inside `run_test` on a private loop; each command runs in that one task."""
+
+    def __init__(self, app: KdashApp) -> None:
+        self.app = app
+        self.loop = asyncio.new_event_loop()
+        self.queue: asyncio.Queue | None = None
+        self.patches = [mock.patch("textual.app.wait_for_idle", _quick_idle),
+                        mock.patch("textual.pilot.wait_for_idle", _quick_idle)]
+        for patch in self.patches:
+            patch.start()
+        self.task = self.loop.create_task(self._main())
+
+    async def _main(self) -> None:
+        self.queue = asyncio.Queue()
+        async with self.app.run_test(size=SIZE) as pilot:
+            while True:
+                command, done = await self.queue.get()
+                if command is None:
+                    done.set_result(None)
+                    return
+                try:
+                    done.set_result(await command(pilot))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    done.set_exception(exc)
+
+    def run(self, command):
+        async def send():
+            while self.queue is None:
+                if self.task.done():
+                    self.task.result()
+                await asyncio.sleep(0)
+            done = self.loop.create_future()
+            self.queue.put_nowait((command, done))
+            await asyncio.wait({done, self.task}, return_when=asyncio.FIRST_COMPLETED)
+            if done.done():
+                return done.result()
+            self.task.result()  # the app crashed: its exception
+            raise AssertionError("the app exited")
+
+        return self.loop.run_until_complete(send())
+
+    def close(self) -> None:
+        try:
+            if not self.task.done():
+                self.run(None)
+                self.loop.run_until_complete(self.task)
+        finally:
+            self.loop.close()
+            for patch in self.patches:
+                patch.stop()
+
+
+class KdashMachine(RuleBasedStateMachine):
+    CHECKS: tuple[str, ...] = ()
+    """The invariants this run checks (one test per invariant, so one broken promise hides no other)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = World()
+        self.tmp = tempfile.TemporaryDirectory(prefix="kdash-stateful-")
+        self.app: KdashApp | None = None
+        self.driver: Driver | None = None
+        self.patches: list = []
+        self.answers: list[Answer] = []  # answers given since the last check
+        self.writes_seen = 0
+        self.audit_seen = 0
+        self.events_made = 0
+        self.settings = Settings(readonly_contexts=[ADMIN], protected_contexts=[PROD])
+
+    # -- setup -------------------------------------------------------------------------------
+
+    @initialize(context=healthy, order=st.permutations(WORKLOAD_KINDS), note=st.sampled_from(("",) + HOSTILE))
+    def start(self, context, order, note):
+        for name, cluster in self.world.clusters.items():
+            self.world.seed(cluster, "default", "web", note=note, order=order)
+            self.world.seed(cluster, "shop", f"{name}-shop")
+            cluster.put("Pod", pod("default", "solo", message=note))
+        watcher = type("Watcher", (FakeWatcher,), {"order": tuple(order) + tuple(
+            k.name for k in WATCHED_KINDS if k.name not in order)})
+        self.patches = [mock.patch.object(kdash.app, "Watcher", watcher),
+                        mock.patch.object(kdash.app, "EventFeed", FakeEventFeed)]
+        for patch in self.patches:
+            patch.start()
+        kubeconfig = Path(self.tmp.name) / "kubeconfig"
+        kubeconfig.write_text(kubeconfig_text())
+        self.app = KdashApp(connector=self.world.connector, kubeconfig=str(kubeconfig), context=context,
+                            namespace="default", settings=self.settings, clock=lambda: NOW,
+                            start_watch=False, audit=AuditLog(Path(self.tmp.name) / "audit.log"))
+        self.world.recorder.app_context = self._app_context
+        self.driver = Driver(self.app)
+
+        async def connect(pilot):
+            self.app.coalescer.min_interval = 0  # flush every change at once: no timers to wait for
+            self.app.connect_and_watch(context)
+            await self._settle(pilot)
+
+        self.driver.run(connect)
+
+    def teardown(self) -> None:
+        try:
+            self.world.gate.release()
+            if self.driver is not None:
+                self.driver.close()
+        finally:
+            for patch in self.patches:
+                patch.stop()
+            self.tmp.cleanup()
+
+    def _app_context(self) -> str | None:
+        connection = self.app.connection if self.app is not None else None
+        return connection.context_name if connection is not None else None
+
+    # -- driving -----------------------------------------------------------------------------
+
+    async def _settle(self, pilot) -> None:
+        """Until every worker is done (or held by a silent server) and every store change is shown."""
+        app = self.app
+        for _ in range(SETTLE_ROUNDS):
+            await pilot.pause()
+            busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                    and w not in self.world.gate.workers]
+            if not busy and not app.coalescer._pending:
+                await pilot.pause()
+                return
+        raise AssertionError(f"the app did not settle: busy workers {busy}")
+
+    def _do(self, *keys: str, then=None) -> None:
+        async def command(pilot):
+            for key in keys:
+                await pilot.press(key)
+                await pilot.pause()
+            if then is not None:
+                await then(pilot)
+            await self._settle(pilot)
+
+        self.driver.run(command)
+
+    def _top(self, kind) -> bool:
+        return self.app is not None and isinstance(self.app.screen, kind)
+
+    def on_dashboard(self) -> bool:
+        return self._top(DashboardScreen)
+
+    def on_prompt(self) -> bool:
+        return self._top(PromptScreen)
+
+    def on_picker(self) -> bool:
+        return self._top(PickScreen)
+
+    def on_confirm(self) -> bool:
+        return self._top(ConfirmScreen)
+
+    def covered(self) -> bool:
+        return self.app is not None and not isinstance(self.app.screen, (DashboardScreen, PromptScreen, PickScreen,
+                                                                         ConfirmScreen))
+
+    # -- user actions ------------------------------------------------------------------------
+
+    @precondition(on_dashboard)
+    @rule(key=st.sampled_from(["1", "2", "3", "tab"]))
+    def switch_view(self, key):
+        self._do(key)
+
+    @precondition(on_dashboard)
+    @rule(key=st.sampled_from(["up", "down", "home", "end", "pagedown"]), times=st.integers(1, 3))
+    def move_cursor(self, key, times):
+        self._do(*[key] * times)
+
+    @precondition(on_dashboard)
+    @rule(kind=st.sampled_from(["Deployment", "Pod", "ReplicaSet", "ConfigMap", "Service"]), index=st.integers(0, 4))
+    def select(self, kind, index):
+        async def pick(pilot):
+            tree = self.app.dashboard.tree
+            keys = [k for k in tree.keys() if k.startswith(kind + "/") or f"/{kind}/" in k]
+            if keys:
+                tree.select_key(keys[index % len(keys)])
+
+        self._do(then=pick)
+
+    @precondition(on_dashboard)
+    @rule(text=st.sampled_from(["web", "shop", "r2", "-l app=web", "zzz", "-l app in (", ""]),
+          submit=st.booleans())
+    def filter(self, text, submit):
+        self._do("slash", *_typing(text, clear=True), "enter" if submit else "escape")
+
+    @precondition(on_dashboard)
+    @rule()
+    def clear_filter(self):
+        self._do("escape")
+
+    @precondition(on_dashboard)
+    @rule(choice=st.sampled_from(("*",) + NAMESPACES), cancel=st.booleans())
+    def switch_namespace(self, choice, cancel):
+        self._do("n", then=_choose(choice, cancel))
+
+    @precondition(on_dashboard)
+    @rule()
+    def all_namespaces(self):
+        self._do("0")
+
+    @precondition(on_dashboard)
+    @rule(choice=st.sampled_from(CONTEXTS + (DOWN, SILENT)), cancel=st.sampled_from([False, False, True]))
+    def switch_context(self, choice, cancel):
+        self._do("c", then=_choose(choice, cancel))
+
+    @precondition(on_dashboard)
+    @rule(key=st.sampled_from(["s", "i", "r", "U", "ctrl+d", "R"]), index=st.integers(0, 4))
+    def select_and_write(self, key, index):
+        """Select an object the write applies to (if any is shown), then press its key."""
+        kind = {"ctrl+d": "Pod", "R": "ConfigMap"}.get(key, "Deployment")
+        self.select(kind, index)
+        self._do(key)
+
+    @precondition(on_dashboard)
+    @rule(key=st.sampled_from(["s", "i", "r", "U", "ctrl+d", "R"]))
+    def open_write(self, key):
+        self._do(key)
+
+    @precondition(on_dashboard)
+    @rule()
+    def open_yaml(self):
+        self._do("y")
+
+    @precondition(covered)
+    @rule()
+    def leave_screen(self):
+        self._do("escape")
+
+    @precondition(on_prompt)
+    @rule(text=st.sampled_from(["3", "0", "1", "x", "-1", "nginx:1.26", "busybox", ""]), submit=st.booleans())
+    def answer_prompt(self, text, submit):
+        self._do(*_typing(text, clear=True), "enter" if submit else "escape")
+
+    @precondition(on_picker)
+    @rule(cancel=st.booleans())
+    def answer_picker(self, cancel):
+        self._do("escape" if cancel else "enter")
+
+    @precondition(on_confirm)
+    @rule(how=st.sampled_from(["y", "n", "escape", "enter", "type_context", "type_wrong"]))
+    def answer_confirm(self, how):
+        screen = self.app.screen
+        shown = Answer(how, "", _label(screen, "#title"), _label(screen, "#context").removeprefix("context: "),
+                       bool(screen.query("#typed")))
+        typed = {"type_context": shown.context, "type_wrong": shown.context + "x"}.get(how)
+        if typed is not None and not shown.protected:
+            how, typed = "y", None  # no field to type into: a user presses y
+        keys = ["y"] if how == "y" else ["enter"] if how == "enter" else [how] if typed is None else \
+            [*_typing(typed, clear=True), "enter"]
+        confirmed = []
+
+        async def note(pilot):
+            confirmed.append(screen not in self.app.screen_stack)
+
+        self._do(*keys, then=note)
+        self.answers.append(Answer(how, typed or "", shown.title, shown.context, shown.protected,
+                                   confirmed=how in AFFIRMATIVE and bool(confirmed and confirmed[0])))
+
+    # -- cluster events ----------------------------------------------------------------------
+
+    @rule(context=healthy, namespace=st.sampled_from(NAMESPACES), name=st.sampled_from(["api", "db"]),
+          order=st.permutations(WORKLOAD_KINDS), note=st.sampled_from(("",) + HOSTILE))
+    def cluster_adds_workload(self, context, namespace, name, order, note):
+        async def add(pilot):
+            self.world.seed(self.world.clusters[context], namespace, name, note=note, order=order)
+
+        self._do(then=add)
+
+    @rule(context=healthy, kind=st.sampled_from(WORKLOAD_KINDS + ("ConfigMap", "Service")), index=st.integers(0, 9))
+    def cluster_deletes(self, context, kind, index):
+        cluster = self.world.clusters[context]
+        objs = cluster.list(kind)
+        if objs:
+            meta = objs[index % len(objs)]["metadata"]
+
+            async def delete(pilot):
+                cluster.remove(kind, meta["namespace"], meta["name"])
+
+            self._do(then=delete)
+
+    @rule(context=healthy, index=st.integers(0, 9), note=hostile, replicas=st.integers(0, 4))
+    def cluster_modifies_deployment(self, context, index, note, replicas):
+        cluster = self.world.clusters[context]
+        deployments = cluster.list("Deployment")
+        if not deployments:
+            return
+        changed = dict(deployments[index % len(deployments)])
+        changed["metadata"] = dict(changed["metadata"], annotations={**changed["metadata"]["annotations"],
+                                                                     "note": note})
+        changed["spec"] = dict(changed["spec"], replicas=replicas)
+
+        async def modify(pilot):
+            cluster.put("Deployment", changed)
+
+        self._do(then=modify)
+
+    @rule(context=healthy, index=st.integers(0, 9), text=hostile, kind=st.sampled_from(["Deployment", "Pod"]))
+    def cluster_emits_event(self, context, index, text, kind):
+        cluster = self.world.clusters[context]
+        objs = cluster.list(kind)
+        if objs:
+            self.events_made += 1
+            made = event(objs[index % len(objs)], kind, text, self.events_made)
+
+            async def emit(pilot):
+                cluster.put("Event", made)
+
+            self._do(then=emit)
+
+    @rule(context=healthy, namespace=st.sampled_from(NAMESPACES), text=hostile)
+    def cluster_changes_configmap(self, context, namespace, text):
+        cluster = self.world.clusters[context]
+        configmaps = cluster.list("ConfigMap", namespace)
+        if configmaps:
+            changed = dict(configmaps[0], data={"key": text, "other": "plain"})
+
+            async def change(pilot):
+                cluster.put("ConfigMap", changed)
+
+            self._do(then=change)
+
+    @rule()
+    def watches_relist(self):
+        async def relist(pilot):
+            for cluster in self.world.clusters.values():
+                for watcher in list(cluster.watchers):
+                    watcher.relist()
+
+        self._do(then=relist)
+
+    @precondition(lambda self: self.world.gate.waiting > 0)
+    @rule()
+    def silent_server_times_out(self):
+        async def release(pilot):
+            before = len(self.app._notifications)
+            held = self.world.gate.release()
+            for _ in range(SETTLE_ROUNDS):  # each failed connect says so once its thread is back
+                await pilot.pause()
+                if self.world.gate.waiting == 0 and len(self.app._notifications) >= before + held:
+                    break
+
+        self._do(then=release)
+
+    # -- invariants --------------------------------------------------------------------------
+
+    def _new_writes(self):
+        return self.world.recorder.writes(0)[self.writes_seen:]
+
+    def no_write_to_a_readonly_context(self):
+        for request in self._new_writes():
+            assert request.context not in self.settings.readonly_contexts, (
+                f"write {request.method} {request.path} reached read-only context {request.context!r} "
+                f"(header: {self._header()!r})")
+
+    def every_write_was_confirmed_as_its_context_requires(self):
+        confirmed = [a for a in self.answers if a.confirmed]
+        for request in self._new_writes():
+            assert confirmed, f"write {request.method} {request.path} to {request.context!r} without a confirmation"
+            answer = confirmed[-1]
+            if request.context in self.settings.protected_contexts:
+                assert answer.how == "type_context" and answer.typed == request.context, (
+                    f"write {request.method} {request.path} to protected context {request.context!r} confirmed "
+                    f"by {answer.how!r} (typed {answer.typed!r}) on a confirmation naming {answer.context!r}")
+
+    def every_write_went_to_the_connection_in_use(self):
+        for request in self._new_writes():
+            assert request.app_context == request.context, (
+                f"write {request.method} {request.path} went to {request.context!r} while the app used "
+                f"{request.app_context!r}")
+        lines = self.app.audit.lines()[self.audit_seen:] if self.app else []
+        in_use = self._app_context()
+        for line in lines:
+            assert line["context"] == in_use, (
+                f"audit line names context {line['context']!r} but the connection in use is {in_use!r}: {line}")
+
+    def header_names_the_connection_in_use(self):
+        if self.app is None:
+            return
+        header = self._header()
+        in_use = self._app_context()
+        if "connecting" in header:
+            return
+        shown = HEADER_CONTEXT.search(header)
+        assert shown and shown.group(1) == in_use, (
+            f"header says {header.strip()!r} but the connection in use is {in_use!r}")
+        readonly = in_use in self.settings.readonly_contexts
+        assert ("READONLY" in header) == readonly, (
+            f"header {header.strip()!r}: READONLY badge {'missing' if readonly else 'shown'} for {in_use!r}")
+
+    def confirmation_named_what_the_write_targeted(self):
+        confirmed = [a for a in self.answers if a.confirmed]
+        for request in self._new_writes():
+            if not confirmed:
+                continue  # reported by every_write_was_confirmed_as_its_context_requires
+            answer = confirmed[-1]
+            assert answer.context == request.context, (
+                f"confirmation named context {answer.context!r} ({answer.title!r}) but the write "
+                f"{request.method} {request.path} went to {request.context!r}")
+            named = TARGET.search(answer.title)
+            target = OBJECT_PATH.search(request.path)
+            if named and target:
+                kind = "Deployment" if target["plural"] == "deployments" else "Pod"
+                assert (named[1], named[2], named[3]) == (kind, target["ns"], target["name"]), (
+                    f"confirmation {answer.title!r} but the write {request.method} {request.path}")
+
+    def no_control_character_reaches_the_screen(self):
+        if self.app is None:
+            return
+        for screen in self.app.screen_stack:
+            for y, strip in enumerate(screen._compositor.render_strips()):
+                for segment in strip:
+                    if segment.control:
+                        continue
+                    bad = control_chars(segment.text)
+                    assert not bad, (f"{type(screen).__name__} line {y} shows control characters {bad}: "
+                                     f"{''.join(s.text for s in strip if not s.control)!r}")
+
+    def tree_shows_a_fresh_build_of_the_store(self):
+        if self.app is None or self.covered():
+            return
+        dashboard = self.app.dashboard
+        shown = _widget_lines(dashboard.tree)
+        expected = [(depth, node.key, render_tree.label_at(node, NOW))
+                    for depth, node in render_tree.flatten(_fresh_build(self.app, dashboard))]
+        assert shown == expected, _tree_difference(dashboard.view, shown, expected)
+
+    @invariant()
+    def safety_promises_hold(self):
+        """Each promise is its own check (its name and message say which broke); then the step is done."""
+        if self.driver is None:
+            return
+
+        async def check(pilot):  # inside the app's task: rendering needs its active app
+            self.check_all()
+
+        self.driver.run(check)
+
+    def check_all(self) -> None:
+        for name in self.CHECKS:
+            getattr(self, name)()
+        self.writes_seen = len(self.world.recorder.writes(0))
+        self.audit_seen = len(self.app.audit.lines())
+        self.answers = []
+
+    def _header(self) -> str:
+        try:
+            dashboard = self.app.dashboard
+        except LookupError:
+            return ""
+        strips = dashboard._compositor.render_strips()
+        return "".join(s.text for s in strips[0] if not s.control) if strips else ""
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _typing(text: str, *, clear: bool) -> list[str]:
+    """Keys that replace an Input's value with `text` (end, delete to the start, then each character)."""
+    keys = ["end", "ctrl+u"] if clear else []
+    return keys + [{" ": "space"}.get(c, c) for c in text]
+
+
+def _choose(target: str, cancel: bool):
+    """In a PickScreen: move the highlight to the option `target`, then enter (or escape)."""
+    async def choose(pilot):
+        screen = pilot.app.screen
+        if not isinstance(screen, PickScreen):
+            return
+        if not cancel:
+            from textual.widgets import OptionList
+
+            options = screen.query_one(OptionList)
+            ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+            if target in ids:
+                current = options.highlighted if options.highlighted is not None else -1
+                step = "down" if ids.index(target) > current else "up"
+                for _ in range(abs(ids.index(target) - current)):
+                    await pilot.press(step)
+                await pilot.press("enter")
+                return
+        await pilot.press("escape")
+
+    return choose
+
+
+def _label(screen, selector: str) -> str:
+    widget = screen.query_one(selector)
+    return str(widget.render()).strip()
+
+
+def _widget_lines(tree) -> list[tuple[int, str, str]]:
+    """Every node the tree widget holds (expanded or not): depth, key and painted label."""
+    lines: list[tuple[int, str, str]] = []
+
+    def walk(widget, depth: int) -> None:
+        for child in widget.children:
+            lines.append((depth, child.data, tree._painted(child).plain))
+            walk(child, depth + 1)
+
+    walk(tree.root, 0)
+    return lines
+
+
+def _fresh_build(app: KdashApp, dashboard: DashboardScreen) -> list[render_tree.Node]:
+    store = app.store
+    if dashboard.view == WORKLOADS:
+        nodes = render_tree.build_workload_tree(store.list("Deployment"), store.list("ReplicaSet"),
+                                                store.list("Pod"), NOW)
+    elif dashboard.view == SERVICES:
+        nodes = render_tree.build_service_tree(store.list("Service"), store.list("Pod"), store.list("Endpoints"), NOW)
+    else:
+        assert dashboard.view == CONFIGMAPS
+        nodes = build_configmap_tree(store.list("ConfigMap"), store.list("Deployment"), NOW)
+    return render_tree.filter_tree(nodes, name_substring=dashboard.name_filter or None,
+                                   label_selector=dashboard._selector)
+
+
+def _tree_difference(view: str, shown: list, expected: list) -> str:
+    shown_set, expected_set = set(shown), set(expected)
+    extra = [line for line in shown if line not in expected_set]
+    missing = [line for line in expected if line not in shown_set]
+    return (f"{view} tree differs from a fresh build of the store:\n  shown but not built: {extra[:8]}\n"
+            f"  built but not shown: {missing[:8]}" + ("" if extra or missing else "\n  (same lines, other order)"))
+
+
+EXAMPLES = int(os.environ.get("KDASH_STATEFUL_EXAMPLES", "0"))
+CHECKS = ("no_write_to_a_readonly_context", "every_write_was_confirmed_as_its_context_requires",
+          "every_write_went_to_the_connection_in_use", "confirmation_named_what_the_write_targeted",
+          "header_names_the_connection_in_use", "no_control_character_reaches_the_screen",
+          "tree_shows_a_fresh_build_of_the_store")
+SETTINGS = settings(
+    max_examples=EXAMPLES or 6,
+    stateful_step_count=40 if EXAMPLES else 20,
+    deadline=None,
+    derandomize=not EXAMPLES,
+    database=None if not EXAMPLES else settings.default.database,
+    suppress_health_check=list(HealthCheck),
+    # The short run reports the sequences it found as they are; `make stateful` shrinks them.
+    phases=list(Phase) if EXAMPLES else [Phase.explicit, Phase.generate],
+    print_blob=True,
+)
+
+
+def _test_case(check: str):
+    machine = type(f"Check_{check}", (KdashMachine,), {"CHECKS": (check,)})
+    case = machine.TestCase
+    case.settings = SETTINGS
+    case.__name__ = case.__qualname__ = "Test_" + check
+    return case
+
+
+for _check in CHECKS:
+    globals()["Test_" + _check] = _test_case(_check)
