@@ -406,14 +406,21 @@ class FakeWatcher:
         self.on_change = on_change or (lambda _kind: None)
         self.store = store if store is not None else Store()
         self._stop = threading.Event()
+        self.pending: list = []
 
     def start(self) -> FakeWatcher:
+        """Lists arrive later, one kind at a time (`list_next`), in `order`, as reflectors' would."""
         self._stop = threading.Event()
         self.cluster.watchers.append(self)
-        for name in self.order:
-            if name in self.kinds:
-                self._list(self.kinds[name])
+        self.pending = [self.kinds[name] for name in self.order if name in self.kinds]
         return self
+
+    def list_next(self) -> bool:
+        """Deliver the next kind's initial list; False when every kind has listed."""
+        if not self.pending or self._stop.is_set():
+            return False
+        self._list(self.pending.pop(0))
+        return True
 
     def stop(self, timeout: float = 1.0) -> bool:
         self._stop.set()
@@ -423,10 +430,12 @@ class FakeWatcher:
 
     def switch_namespace(self, namespace: str | None, timeout: float = 1.0) -> None:
         self.namespace = namespace
-        for kind in self.kinds.values():
-            if kind.namespaced:
-                self.store.clear(kind.name)
-                self._list(kind)
+        namespaced = [kind for kind in self.kinds.values() if kind.namespaced]
+        for kind in namespaced:
+            self.store.clear(kind.name)
+            self.on_change(kind.name)
+        self.pending = [k for k in self.pending if not k.namespaced] + sorted(
+            namespaced, key=lambda k: self.order.index(k.name) if k.name in self.order else len(self.order))
 
     def health(self) -> str:
         from kdash.kube.store import summarize_states
@@ -449,8 +458,8 @@ class FakeWatcher:
 
     def saw(self, kind_name: str, obj: dict, deleted: bool) -> None:
         kind = self.kinds.get(kind_name)
-        if kind is None or self._stop.is_set():
-            return
+        if kind is None or self._stop.is_set() or kind in self.pending:
+            return  # a reflector watches only after its list
         scope = self._scope(kind)
         if scope is not None and obj["metadata"].get("namespace") != scope:
             return
@@ -515,15 +524,18 @@ class World:
                           kubeconfig=kubeconfig)
 
     def seed(self, cluster: FakeCluster, namespace: str, name: str, *, note: str = "",
-             order: Iterable[str] = ("Deployment", "ReplicaSet", "Pod")) -> dict:
-        """A Deployment with two revisions (so undo has a target), its pods, a ConfigMap, a Service."""
-        dep = deployment(namespace, name, note=note)
-        old, new = replicaset(dep, 1, 0), replicaset(dep, 2, 2)
-        objs = {"Deployment": [dep], "ReplicaSet": [old, new],
-                "Pod": [pod(namespace, f"{new['metadata']['name']}-{i}", new) for i in range(2)]}
+             order: Iterable[str] = ("Deployment", "ReplicaSet", "Pod")) -> None:
+        """A workload (see `workload`) created in `order`, its ConfigMap and its Service."""
+        objs = self.workload(cluster, namespace, name, note=note)
         for kind in order:
             for obj in objs[kind]:
                 cluster.put(kind, obj)
+
+    def workload(self, cluster: FakeCluster, namespace: str, name: str, *, note: str = "") -> dict[str, list[dict]]:
+        """A Deployment with two revisions (so undo has a target) and its pods, not yet created;
+        its ConfigMap and Service are."""
+        dep = deployment(namespace, name, note=note)
+        old, new = replicaset(dep, 1, 0), replicaset(dep, 2, 2)
         cluster.put("ConfigMap", configmap(namespace, f"{name}-cfg", note or "v"))
         cluster.put("Service", {"apiVersion": "v1", "kind": "Service",
                                 "metadata": {"name": name, "namespace": namespace,
@@ -531,7 +543,8 @@ class World:
                                              "creationTimestamp": "2026-12-01T10:00:00Z"},
                                 "spec": {"selector": {"app": name}, "ports": [{"port": 80}],
                                          "type": "ClusterIP", "clusterIP": "10.96.0.10"}})
-        return dep
+        return {"Deployment": [dep], "ReplicaSet": [old, new],
+                "Pod": [pod(namespace, f"{new['metadata']['name']}-{i}", new) for i in range(2)]}
 
 
 def control_chars(text: str) -> list[str]:
