@@ -18,9 +18,11 @@ from kdash.kube.client import Connection
 from kdash.kube.kinds import KINDS_BY_NAME, WATCHED_KINDS
 from kdash.kube.store import Store
 
-DEV, ADMIN, PROD, DOWN, SILENT = "dev", "admin", "prod", "down", "silent"
-CONTEXTS = (DEV, ADMIN, PROD, DOWN, SILENT)
+DEV, ADMIN, PROD, DOWN, SILENT, SLOW = "dev", "admin", "prod", "down", "silent", "slow"
+CONTEXTS = (DEV, ADMIN, PROD, DOWN, SILENT, SLOW)
 HEALTHY = (DEV, ADMIN, PROD)
+HELD = (SILENT, SLOW)
+"""Servers that answer only when the test says: silent then times out, slow then answers."""
 NAMESPACES = ("default", "shop")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Asking the server what the user may do is a POST, not a change.
@@ -104,9 +106,10 @@ class Gate:
         self._cond = threading.Condition()
         self._generation = 0
         self.waiting = 0
+        self.failing = 0  # of which will fail (silent)
         self.workers: set[Any] = set()  # Textual workers whose thread is held here
 
-    def hold(self) -> None:
+    def hold(self, fails: bool) -> None:
         from textual.worker import NoActiveWorker, get_current_worker
 
         try:
@@ -116,15 +119,17 @@ class Gate:
         with self._cond:
             generation = self._generation
             self.waiting += 1
+            self.failing += fails
             self.workers.add(worker)
             self._cond.wait_for(lambda: self._generation != generation)
             self.waiting -= 1
+            self.failing -= fails
             self.workers.discard(worker)
 
     def release(self) -> int:
-        """Let every held request time out; returns how many there were."""
+        """Let every held request go on; returns how many of them will fail."""
         with self._cond:
-            held = self.waiting
+            held = self.failing
             self._generation += 1
             self._cond.notify_all()
             return held
@@ -185,8 +190,10 @@ class FakeREST:
         if self.context == DOWN:
             raise _refused(url)
         if self.context == SILENT:
-            self.gate.hold()
+            self.gate.hold(fails=True)
             raise _timed_out(url)
+        if self.context == SLOW and request.path == "/version":
+            self.gate.hold(fails=False)  # connecting takes long; once connected it answers at once
         assert self.cluster is not None
         status, payload = self.cluster.handle(request)
         return FakeResponse(status, payload)
@@ -512,7 +519,7 @@ class World:
     clusters: dict[str, FakeCluster] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in HEALTHY:
+        for name in HEALTHY + (SLOW,):
             self.clusters[name] = FakeCluster(name)
 
     def connector(self, kubeconfig: str | None, context: str | None) -> Connection:

@@ -31,7 +31,7 @@ from kdash.render.configmaps import build_configmap_tree
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import CONFIGMAPS, SERVICES, WORKLOADS, DashboardScreen
 from kdash.screens.modals import PickScreen, PromptScreen
-from tests.ui.stateful_harness import (ADMIN, CONTEXTS, DOWN, SILENT, HEALTHY, HOSTILE, NAMESPACES, PROD, FakeEventFeed,
+from tests.ui.stateful_harness import (ADMIN, CONTEXTS, DOWN, SILENT, SLOW, HEALTHY, HOSTILE, NAMESPACES, PROD, FakeEventFeed,
                                        FakeWatcher, World, control_chars, event, kubeconfig_text, pod)
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -135,6 +135,8 @@ class KdashMachine(RuleBasedStateMachine):
         self.audit_seen = 0
         self.events_made = 0
         self.settings = Settings(readonly_contexts=[ADMIN], protected_contexts=[PROD])
+        self.chosen: str | None = None  # the context the user switched to last that connected
+        self.slow_wanted = False  # the last choice was the slow server, still held
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -164,6 +166,7 @@ class KdashMachine(RuleBasedStateMachine):
             await self._settle(pilot)
 
         self.driver.run(connect)
+        self.chosen = context
 
     def teardown(self) -> None:
         try:
@@ -279,9 +282,18 @@ class KdashMachine(RuleBasedStateMachine):
         self._do("0")
 
     @precondition(on_dashboard)
-    @rule(choice=st.sampled_from(CONTEXTS + (DOWN, SILENT)), cancel=st.sampled_from([False, False, True]))
+    @rule(choice=st.sampled_from(CONTEXTS + (DOWN, SILENT, SLOW)), cancel=st.sampled_from([False, False, True]))
     def switch_context(self, choice, cancel):
-        self._do("c", then=_choose(choice, cancel))
+        chose = []
+
+        async def choose(pilot):
+            chose.append(await _choose(choice, cancel)(pilot))
+
+        self._do("c", then=choose)
+        if chose and chose[0]:
+            self.slow_wanted = choice == SLOW  # a later choice supersedes a held one
+            if choice in HEALTHY:
+                self.chosen = choice
 
     @precondition(on_dashboard)
     @rule(key=st.sampled_from(["s", "i", "r", "U", "ctrl+d", "R"]), index=st.integers(0, 4))
@@ -378,14 +390,21 @@ class KdashMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.world.gate.waiting > 0)
     @rule()
-    def silent_server_times_out(self):
+    def held_servers_answer(self):
+        """The silent server's requests time out; the slow server's are answered."""
+        if self.slow_wanted:
+            self.chosen, self.slow_wanted = SLOW, False
+
         async def release(pilot):
             before = len(self.app._notifications)
-            held = self.world.gate.release()
+            failing = self.world.gate.release()
             for _ in range(SETTLE_ROUNDS):  # each failed connect says so once its thread is back
                 await pilot.pause()
-                if self.world.gate.waiting == 0 and len(self.app._notifications) >= before + held:
+                if self.world.gate.waiting == 0 and len(self.app._notifications) >= before + failing:
                     break
+            for _ in range(3):  # a released connect that succeeds says nothing: let its thread report back
+                await asyncio.sleep(0.005)
+                await pilot.pause()
 
         self._do(then=release)
 
@@ -420,6 +439,12 @@ class KdashMachine(RuleBasedStateMachine):
         for line in lines:
             assert line["context"] == in_use, (
                 f"audit line names context {line['context']!r} but the connection in use is {in_use!r}: {line}")
+
+    def connection_in_use_is_the_last_one_chosen(self):
+        in_use = self._app_context()
+        assert in_use == self.chosen, (
+            f"the app uses context {in_use!r}, but the last context the user chose (that answered) is "
+            f"{self.chosen!r}")
 
     def header_names_the_connection_in_use(self):
         if self.app is None:
@@ -510,10 +535,11 @@ def _typing(text: str, *, clear: bool) -> list[str]:
 
 def _choose(target: str, cancel: bool):
     """In a PickScreen: move the highlight to the option `target`, then enter (or escape)."""
-    async def choose(pilot):
+    async def choose(pilot) -> bool:
+        """True if `target` was chosen."""
         screen = pilot.app.screen
         if not isinstance(screen, PickScreen):
-            return
+            return False
         if not cancel:
             from textual.widgets import OptionList
 
@@ -525,8 +551,9 @@ def _choose(target: str, cancel: bool):
                 for _ in range(abs(ids.index(target) - current)):
                     await pilot.press(step)
                 await pilot.press("enter")
-                return
+                return True
         await pilot.press("escape")
+        return False
 
     return choose
 
@@ -579,6 +606,7 @@ GROUPS = {
         "no_write_to_a_readonly_context", "every_write_was_confirmed_as_its_context_requires",
         "every_write_went_to_the_connection_in_use", "confirmation_named_what_the_write_targeted"),
     "header_names_the_connection_in_use": ("header_names_the_connection_in_use",),
+    "connection_in_use_is_the_last_one_chosen": ("connection_in_use_is_the_last_one_chosen",),
     "no_control_character_reaches_the_screen": ("no_control_character_reaches_the_screen",),
     "tree_shows_a_fresh_build_of_the_store": ("tree_shows_a_fresh_build_of_the_store",),
 }
