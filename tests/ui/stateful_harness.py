@@ -21,8 +21,6 @@ from kdash.kube.store import Store
 DEV, ADMIN, PROD, DOWN, SILENT, SLOW = "dev", "admin", "prod", "down", "silent", "slow"
 CONTEXTS = (DEV, ADMIN, PROD, DOWN, SILENT, SLOW)
 HEALTHY = (DEV, ADMIN, PROD)
-HELD = (SILENT, SLOW)
-"""Servers that answer only when the test says: silent then times out, slow then answers."""
 NAMESPACES = ("default", "shop")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Asking the server what the user may do is a POST, not a change.
@@ -100,7 +98,8 @@ class Recorder:
 
 
 class Gate:
-    """Holds requests to a silent server until `release()` (its timeout, on the test's clock)."""
+    """Holds requests to the silent server (which then time out) and the slow one's connect (which
+    then succeeds) until `release()`: their timing on the test's clock, not a real one."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
