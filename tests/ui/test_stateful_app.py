@@ -1,8 +1,4 @@
-"""Random user actions and cluster events drive the whole app; every safety promise is checked after each step.
-
-A short, derandomized run is part of the normal `pytest`; `make stateful` (KDASH_STATEFUL_EXAMPLES=N)
-runs a longer random one. See tests/ui/stateful_harness.py for the fake clusters.
-"""
+"""Random user actions and cluster events drive the whole app; every safety promise is checked after each step."""
 
 from __future__ import annotations
 
@@ -439,6 +435,8 @@ class KdashMachine(RuleBasedStateMachine):
     def every_write_was_confirmed_as_its_context_requires(self):
         confirmed = [a for a in self.answers if a.confirmed]
         for request in self._new_writes():
+            if request.dry_run:
+                continue  # a preview (apply, edit) changes nothing and comes before its confirmation
             assert confirmed, f"write {request.method} {request.path} to {request.context!r} without a confirmation"
             answer = confirmed[-1]
             if request.context in self.settings.protected_contexts:
@@ -480,7 +478,7 @@ class KdashMachine(RuleBasedStateMachine):
     def confirmation_named_what_the_write_targeted(self):
         confirmed = [a for a in self.answers if a.confirmed]
         for request in self._new_writes():
-            if not confirmed:
+            if not confirmed or request.dry_run:
                 continue  # reported by every_write_was_confirmed_as_its_context_requires
             answer = confirmed[-1]
             assert answer.context == request.context, (
@@ -615,6 +613,8 @@ def _tree_difference(view: str, shown: list, expected: list) -> str:
             f"  built but not shown: {missing[:8]}" + ("" if extra or missing else "\n  (same lines, other order)"))
 
 
+# A short, derandomized run belongs to the normal `pytest`; `make stateful` (KDASH_STATEFUL_EXAMPLES=N)
+# runs N random examples per group, longer ones, and shrinks what it finds.
 EXAMPLES = int(os.environ.get("KDASH_STATEFUL_EXAMPLES", "0"))
 # One hypothesis run per group, so that one broken promise hides no other; each check in a group
 # is its own method with its own message.
@@ -628,7 +628,7 @@ GROUPS = {
     "tree_shows_a_fresh_build_of_the_store": ("tree_shows_a_fresh_build_of_the_store",),
 }
 # Reaching a write through a failed switch takes a longer sequence than the other promises need.
-SHORT_RUN = {"writes_reach_only_what_was_confirmed": (20, 25), "connection_in_use_is_the_last_one_chosen": (10, 20)}
+SHORT_RUN = {"writes_reach_only_what_was_confirmed": (15, 25), "connection_in_use_is_the_last_one_chosen": (8, 20)}
 
 
 def _settings(group: str) -> settings:
@@ -656,3 +656,52 @@ def _test_case(group: str):
 
 for _group in GROUPS:
     globals()["Test_" + _group] = _test_case(_group)
+
+
+# -- the shortest sequences found, as plain scenarios (each fails while its promise is broken) ----------
+
+
+def _replay(group: str, context: str, *steps, note: str = "") -> None:
+    """Run `steps` (callables of the machine) from a start on `context`, the group's checks after each."""
+    machine = type("Replay", (KdashMachine,), {"CHECKS": GROUPS[group]})()
+    try:
+        machine.start(context, list(WORKLOAD_KINDS), note)
+        machine.safety_promises_hold()
+        for step in steps:
+            step(machine)
+            machine.safety_promises_hold()
+    finally:
+        machine.teardown()
+
+
+def test_failed_switch_from_a_readonly_context_writes_nothing():
+    _replay("writes_reach_only_what_was_confirmed", ADMIN, lambda m: m.switch_context(DOWN, False),
+            lambda m: m.select_and_write("s", 0),
+            lambda m: m.answer("3", True, "y"), lambda m: m.answer("", True, "y"))
+
+
+def test_failed_switch_from_a_protected_context_still_asks_for_its_name():
+    _replay("writes_reach_only_what_was_confirmed", PROD, lambda m: m.switch_context(DOWN, False),
+            lambda m: m.select_and_write("r", 0),
+            lambda m: m.answer("", True, "type_context"))
+
+
+def test_write_while_switching_to_a_silent_context_goes_where_the_confirmation_says():
+    _replay("writes_reach_only_what_was_confirmed", DEV, lambda m: m.switch_context(SILENT, False),
+            lambda m: m.select_and_write("ctrl+d", 0),
+            lambda m: m.answer("", True, "y"))
+
+
+def test_header_names_the_cluster_shown_while_a_switch_hangs():
+    _replay("header_names_the_connection_in_use", DEV, lambda m: m.switch_context(SILENT, False),
+            lambda m: m.all_namespaces())
+
+
+def test_an_abandoned_slow_switch_does_not_take_over_later():
+    _replay("connection_in_use_is_the_last_one_chosen", ADMIN, lambda m: m.switch_context(SLOW, False),
+            lambda m: m.switch_context(DEV, False),
+            lambda m: m.held_servers_answer())
+
+
+def test_annotation_escape_sequences_do_not_reach_the_screen():
+    _replay("no_control_character_reaches_the_screen", DEV, note=HOSTILE[0])
