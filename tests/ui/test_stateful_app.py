@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -511,6 +512,12 @@ class KdashMachine(RuleBasedStateMachine):
         expected = [(depth, node.key, render_tree.label_at(node, NOW))
                     for depth, node in render_tree.flatten(_fresh_build(self.app, dashboard))]
         assert shown == expected, _tree_difference(dashboard.view, shown, expected)
+        # The lines it paints come from its own line cache, patched separately from the nodes.
+        painted = [(line.node.data, label) for line, label in zip(dashboard.tree._tree_lines,
+                                                                  dashboard.tree.visible_labels())]
+        open_lines = [(key, label) for _, key, label in _widget_lines(dashboard.tree, expanded_only=True)]
+        assert painted == open_lines, _tree_difference(dashboard.view + " (painted lines of the)", painted,
+                                                       open_lines)
 
     @invariant()
     def safety_promises_hold(self):
@@ -578,14 +585,15 @@ def _label(screen, selector: str) -> str:
     return str(widget.render()).strip()
 
 
-def _widget_lines(tree) -> list[tuple[int, str, str]]:
-    """Every node the tree widget holds (expanded or not): depth, key and painted label."""
+def _widget_lines(tree, *, expanded_only: bool = False) -> list[tuple[int, str, str]]:
+    """The nodes the tree widget holds (all, or those under expanded nodes): depth, key, painted label."""
     lines: list[tuple[int, str, str]] = []
 
     def walk(widget, depth: int) -> None:
         for child in widget.children:
             lines.append((depth, child.data, tree._painted(child).plain))
-            walk(child, depth + 1)
+            if child.is_expanded or not expanded_only:
+                walk(child, depth + 1)
 
     walk(tree.root, 0)
     return lines
@@ -606,9 +614,8 @@ def _fresh_build(app: KdashApp, dashboard: DashboardScreen) -> list[render_tree.
 
 
 def _tree_difference(view: str, shown: list, expected: list) -> str:
-    shown_set, expected_set = set(shown), set(expected)
-    extra = [line for line in shown if line not in expected_set]
-    missing = [line for line in expected if line not in shown_set]
+    extra = list((Counter(shown) - Counter(expected)).elements())
+    missing = list((Counter(expected) - Counter(shown)).elements())
     return (f"{view} tree differs from a fresh build of the store:\n  shown but not built: {extra[:8]}\n"
             f"  built but not shown: {missing[:8]}" + ("" if extra or missing else "\n  (same lines, other order)"))
 
@@ -661,11 +668,11 @@ for _group in GROUPS:
 # -- the shortest sequences found, as plain scenarios (each fails while its promise is broken) ----------
 
 
-def _replay(group: str, context: str, *steps, note: str = "") -> None:
+def _replay(group: str, context: str, *steps, note: str = "", order=WORKLOAD_KINDS) -> None:
     """Run `steps` (callables of the machine) from a start on `context`, the group's checks after each."""
     machine = type("Replay", (KdashMachine,), {"CHECKS": GROUPS[group]})()
     try:
-        machine.start(context, list(WORKLOAD_KINDS), note)
+        machine.start(context, list(order), note)
         machine.safety_promises_hold()
         for step in steps:
             step(machine)
@@ -705,3 +712,7 @@ def test_an_abandoned_slow_switch_does_not_take_over_later():
 
 def test_annotation_escape_sequences_do_not_reach_the_screen():
     _replay("no_control_character_reaches_the_screen", DEV, note=HOSTILE[0])
+
+
+def test_pods_listed_before_their_replicasets_are_painted_once():
+    _replay("tree_shows_a_fresh_build_of_the_store", DEV, order=("Pod", "Deployment", "ReplicaSet"))
