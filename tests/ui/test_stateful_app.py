@@ -28,7 +28,7 @@ from kdash.render.configmaps import build_configmap_tree
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import CONFIGMAPS, SERVICES, WORKLOADS, DashboardScreen
 from kdash.screens.modals import PickScreen, PromptScreen
-from tests.ui.stateful_harness import (ADMIN, CONTEXTS, DOWN, HEALTHY, HOSTILE, NAMESPACES, PROD, SILENT, SLOW,
+from tests.ui.stateful_harness import (ADMIN, CONTEXTS, DEV, DOWN, HEALTHY, HOSTILE, NAMESPACES, PROD, SILENT, SLOW,
                                        FakeEventFeed, FakeWatcher, World, control_chars, event, kubeconfig_text,
                                        pod)
 
@@ -511,12 +511,12 @@ class KdashMachine(RuleBasedStateMachine):
         shown = _widget_lines(dashboard.tree)
         expected = [(depth, node.key, render_tree.label_at(node, NOW))
                     for depth, node in render_tree.flatten(_fresh_build(self.app, dashboard))]
-        assert shown == expected, _tree_difference(dashboard.view, shown, expected)
+        assert shown == expected, _tree_difference(f"the {dashboard.view} tree's nodes", shown, expected)
         # The lines it paints come from its own line cache, patched separately from the nodes.
         painted = [(line.node.data, label) for line, label in zip(dashboard.tree._tree_lines,
                                                                   dashboard.tree.visible_labels())]
         open_lines = [(key, label) for _, key, label in _widget_lines(dashboard.tree, expanded_only=True)]
-        assert painted == open_lines, _tree_difference(dashboard.view + " (painted lines of the)", painted,
+        assert painted == open_lines, _tree_difference(f"the {dashboard.view} tree's painted lines", painted,
                                                        open_lines)
 
     @invariant()
@@ -613,10 +613,10 @@ def _fresh_build(app: KdashApp, dashboard: DashboardScreen) -> list[render_tree.
                                    label_selector=dashboard._selector)
 
 
-def _tree_difference(view: str, shown: list, expected: list) -> str:
+def _tree_difference(what: str, shown: list, expected: list) -> str:
     extra = list((Counter(shown) - Counter(expected)).elements())
     missing = list((Counter(expected) - Counter(shown)).elements())
-    return (f"{view} tree differs from a fresh build of the store:\n  shown but not built: {extra[:8]}\n"
+    return (f"{what} differ from a fresh build of the store:\n  shown but not built: {extra[:8]}\n"
             f"  built but not shown: {missing[:8]}" + ("" if extra or missing else "\n  (same lines, other order)"))
 
 
