@@ -493,16 +493,14 @@ class KdashMachine(RuleBasedStateMachine):
                     f"confirmation {answer.title!r} but the write {request.method} {request.path}")
 
     def no_control_character_reaches_the_screen(self):
-        if self.app is None:
-            return
+        leaks = []
         for screen in self.app.screen_stack:
             for y, strip in enumerate(screen._compositor.render_strips()):
-                for segment in strip:
-                    if segment.control:
-                        continue
-                    bad = control_chars(segment.text)
-                    assert not bad, (f"{type(screen).__name__} line {y} shows control characters {bad}: "
-                                     f"{''.join(s.text for s in strip if not s.control)!r}")
+                bad = sorted({c for s in strip if not s.control for c in control_chars(s.text)})
+                if bad:
+                    leaks.append(f"{type(screen).__name__} line {y} {bad}: "
+                                 f"{''.join(s.text for s in strip if not s.control).strip()!r}")
+        assert not leaks, "control characters from the cluster reach the screen:\n  " + "\n  ".join(leaks)
 
     def tree_shows_a_fresh_build_of_the_store(self):
         if self.app is None or self.covered():
