@@ -321,6 +321,16 @@ class KdashMachine(RuleBasedStateMachine):
         self._do(key)
 
     @precondition(on_dashboard)
+    @rule(end=st.booleans())
+    def scroll_details(self, end):
+        """The mouse wheel over the details pane: its events are below the describe sections."""
+        async def scroll(pilot):
+            pane = self.app.dashboard.query_one("#details-scroll")
+            pane.scroll_end(animate=False) if end else pane.scroll_home(animate=False)
+
+        self._do(then=scroll)
+
+    @precondition(on_dashboard)
     @rule()
     def open_yaml(self):
         self._do("y")
