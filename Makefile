@@ -29,7 +29,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 # The whole-app state machine (tests/ui/test_stateful_app.py) with many more, shrunk, examples.
-STATEFUL_EXAMPLES ?= 200
+STATEFUL_EXAMPLES ?= 100
 stateful: $(STAMP)
 	KDASH_STATEFUL_EXAMPLES=$(STATEFUL_EXAMPLES) $(PY) -m pytest tests/ui/test_stateful_app.py -p no:timeout $(PYTEST_ARGS)
 
