@@ -707,6 +707,13 @@ def test_write_while_switching_to_a_silent_context_goes_where_the_confirmation_s
             lambda m: m.answer("", True, "y"))
 
 
+def test_configmap_restart_offer_during_a_hanging_switch_respects_readonly():
+    # The confirmation comes from the cluster (a ConfigMap's data changed), not from a key.
+    _replay("writes_reach_only_what_was_confirmed", ADMIN, lambda m: m.switch_context(SILENT, False),
+            lambda m: m.cluster_changes("configmap", ADMIN, "default", "ConfigMap", 0, "new data", WORKLOAD_KINDS),
+            lambda m: m.answer("", True, "y"))
+
+
 def test_header_names_the_cluster_shown_while_a_switch_hangs():
     _replay("header_names_the_connection_in_use", DEV, lambda m: m.switch_context(SILENT, False),
             lambda m: m.all_namespaces())
