@@ -435,13 +435,22 @@ class FakeWatcher:
         return True
 
     def switch_namespace(self, namespace: str | None, timeout: float = 1.0) -> None:
+        self.retire(self.begin_switch(namespace))
+
+    def begin_switch(self, namespace: str | None) -> list:
+        """The old namespace's objects go now; the new one's lists arrive later (`list_next`)."""
         self.namespace = namespace
         namespaced = [kind for kind in self.kinds.values() if kind.namespaced]
         for kind in namespaced:
             self.store.clear(kind.name)
-            self.on_change(kind.name)
         self.pending = [k for k in self.pending if not k.namespaced] + sorted(
             namespaced, key=lambda k: self.order.index(k.name) if k.name in self.order else len(self.order))
+        return []
+
+    def retire(self, old: list, timeout: float = 1.0) -> None:
+        for kind in self.kinds.values():
+            if kind.namespaced:
+                self.on_change(kind.name)
 
     def health(self) -> str:
         from kdash.kube.store import summarize_states
@@ -453,21 +462,22 @@ class FakeWatcher:
         for kind in self.kinds.values():
             self._list(kind)
 
-    def _scope(self, kind) -> str | None:
-        return self.namespace if kind.namespaced else None
+    def _scopes(self, kind) -> list[str | None]:
+        """One reflector per watched namespace ("a,b" is a subset); None = cluster-wide."""
+        return self.namespace.split(",") if kind.namespaced and self.namespace else [None]
 
     def _list(self, kind) -> None:
-        scope = self._scope(kind)
-        self.store.replace(kind.name, scope, self.cluster.list(kind.name, scope), stop=self._stop)
-        self.store.set_state(kind.name, scope, "live", stop=self._stop)
+        for scope in self._scopes(kind):
+            self.store.replace(kind.name, scope, self.cluster.list(kind.name, scope), stop=self._stop)
+            self.store.set_state(kind.name, scope, "live", stop=self._stop)
         self.on_change(kind.name)
 
     def saw(self, kind_name: str, obj: dict, deleted: bool) -> None:
         kind = self.kinds.get(kind_name)
         if kind is None or self._stop.is_set() or kind in self.pending:
             return  # a reflector watches only after its list
-        scope = self._scope(kind)
-        if scope is not None and obj["metadata"].get("namespace") != scope:
+        scopes = self._scopes(kind)
+        if scopes != [None] and obj["metadata"].get("namespace") not in scopes:
             return
         self.store.apply(kind_name, [("DELETED" if deleted else "MODIFIED", obj)], stop=self._stop)
         self.on_change(kind_name)
