@@ -346,6 +346,8 @@ class KdashMachine(RuleBasedStateMachine):
           how=st.sampled_from(["y", "type_context", "y", "type_context", "n", "escape", "enter", "type_wrong"]))
     def answer(self, text, submit, how):
         """Answer whatever asks: a prompt (type, then enter or escape), a picker, a confirmation."""
+        if not self.on_modal():
+            return  # (replayed scenarios) nothing asked: the write was refused before any prompt
         if self.on_prompt():
             self._do(*_typing(text, clear=True), "enter" if submit else "escape")
         elif self.on_picker():
