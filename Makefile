@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 PODS ?= 2000
 
-.PHONY: setup controlplane test test-unit stateful demo cluster-up cluster-down bench clean
+.PHONY: setup controlplane test test-unit demo cluster-up cluster-down bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kdash needs Python >= 3.11"; exit 1; }
@@ -30,6 +30,7 @@ test-unit: $(STAMP)
 
 # The whole-app state machine (tests/ui/test_stateful_app.py) with many more, shrunk, examples.
 STATEFUL_EXAMPLES ?= 100
+.PHONY: stateful
 stateful: $(STAMP)
 	KDASH_STATEFUL_EXAMPLES=$(STATEFUL_EXAMPLES) $(PY) -m pytest tests/ui/test_stateful_app.py -p no:timeout $(PYTEST_ARGS)
 
