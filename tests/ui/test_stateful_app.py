@@ -193,11 +193,15 @@ class KdashMachine(RuleBasedStateMachine):
     async def _settle(self, pilot) -> None:
         """Until every worker is done (or held by the silent or slow server) and every store change is shown."""
         app = self.app
+        unchanged, last = 0, None
         for _ in range(SETTLE_ROUNDS):
             await pilot.pause()
             busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)
                     and w not in self.world.gate.workers]
-            if not busy and not app.coalescer._pending:
+            # Work waiting on a held server from a thread no worker owns cannot finish before release.
+            unchanged = unchanged + 1 if self.world.gate.waiting and busy == last else 0
+            last = busy
+            if (not busy or unchanged > 20) and not app.coalescer._pending:
                 if self._list_next():
                     continue  # the next kind's list arrives once the previous one is shown
                 await pilot.pause()
@@ -610,6 +614,8 @@ def _widget_lines(tree, *, expanded_only: bool = False) -> list[tuple[int, str, 
 
 
 def _fresh_build(app: KdashApp, dashboard: DashboardScreen) -> list[render_tree.Node]:
+    if hasattr(dashboard, "view_nodes"):  # the dashboard's own fresh build, where it has one
+        return dashboard.view_nodes(fresh=True)
     store = app.store
     if dashboard.view == WORKLOADS:
         nodes = render_tree.build_workload_tree(store.list("Deployment"), store.list("ReplicaSet"),
