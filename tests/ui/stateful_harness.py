@@ -15,7 +15,7 @@ import urllib3
 from kubernetes.client import ApiClient, Configuration
 
 from kdash.kube.client import Connection
-from kdash.kube.kinds import KINDS_BY_NAME, WATCHED_KINDS
+from kdash.core.kinds import KINDS_BY_NAME, WATCHED_KINDS
 from kdash.kube.store import Store
 
 DEV, ADMIN, PROD, DOWN, SILENT, SLOW = "dev", "admin", "prod", "down", "silent", "slow"
@@ -413,6 +413,10 @@ class FakeWatcher:
         self.store = store if store is not None else Store()
         self._stop = threading.Event()
         self.pending: list = []
+        self.path = None  # no path monitor: the fake clusters' paths never stall
+
+    def stale(self) -> str:
+        return ""
 
     def start(self) -> FakeWatcher:
         """Lists arrive later, one kind at a time (`list_next`), in `order`, as reflectors' would."""
@@ -487,7 +491,7 @@ class FakeEventFeed:
     """Stands in for kdash.kube.events.EventFeed: the events of the followed object only."""
 
     def __init__(self, connection: Connection, store: Store, on_change: Callable[[str], None],
-                 watch_timeout: int = 45) -> None:
+                 watch_timeout: int = 45, path: object = None) -> None:
         self.cluster: FakeCluster = connection.api_client.rest_client.cluster
         self.store = store
         self.on_change = on_change

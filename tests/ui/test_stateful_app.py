@@ -8,7 +8,7 @@ import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from unittest import mock
 
@@ -22,17 +22,32 @@ import kdash.app
 from kdash.actions.safety import AuditLog
 from kdash.app import KdashApp
 from kdash.config import Settings
-from kdash.kube.kinds import WATCHED_KINDS
+from kdash.core.kinds import WATCHED_KINDS
 from kdash.render import tree as render_tree
-from kdash.render.configmaps import build_configmap_tree
 from kdash.screens.confirm import ConfirmScreen
-from kdash.screens.dashboard import CONFIGMAPS, SERVICES, WORKLOADS, DashboardScreen
+from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.modals import PickScreen, PromptScreen
-from tests.ui.stateful_harness import (ADMIN, CONTEXTS, DEV, DOWN, HEALTHY, HOSTILE, NAMESPACES, PROD, SILENT, SLOW,
-                                       FakeEventFeed, FakeWatcher, World, control_chars, event, kubeconfig_text,
-                                       pod)
+from tests.ui.stateful_harness import (
+    ADMIN,
+    CONTEXTS,
+    DEV,
+    DOWN,
+    HEALTHY,
+    HOSTILE,
+    NAMESPACES,
+    PROD,
+    SILENT,
+    SLOW,
+    FakeEventFeed,
+    FakeWatcher,
+    World,
+    control_chars,
+    event,
+    kubeconfig_text,
+    pod,
+)
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SIZE = (120, 40)  # tall enough for the details pane (annotations, events)
 SETTLE_ROUNDS = 400
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "Pod")
@@ -614,19 +629,8 @@ def _widget_lines(tree, *, expanded_only: bool = False) -> list[tuple[int, str, 
 
 
 def _fresh_build(app: KdashApp, dashboard: DashboardScreen) -> list[render_tree.Node]:
-    if hasattr(dashboard, "view_nodes"):  # the dashboard's own fresh build, where it has one
-        return dashboard.view_nodes(fresh=True)
-    store = app.store
-    if dashboard.view == WORKLOADS:
-        nodes = render_tree.build_workload_tree(store.list("Deployment"), store.list("ReplicaSet"),
-                                                store.list("Pod"), NOW)
-    elif dashboard.view == SERVICES:
-        nodes = render_tree.build_service_tree(store.list("Service"), store.list("Pod"), store.list("Endpoints"), NOW)
-    else:
-        assert dashboard.view == CONFIGMAPS
-        nodes = build_configmap_tree(store.list("ConfigMap"), store.list("Deployment"), NOW)
-    return render_tree.filter_tree(nodes, name_substring=dashboard.name_filter or None,
-                                   label_selector=dashboard._selector)
+    """The dashboard's own build from the store alone (no feed, no cache), filtered as shown."""
+    return dashboard.view_nodes(fresh=True)
 
 
 def _tree_difference(what: str, shown: list, expected: list) -> str:
