@@ -112,7 +112,7 @@ class KdashApp(App[None]):
         self.heap = HeapFreezer()
         self.denied: set[str] = set()  # action ids an RBAC pre-check refused
         self.configmap_changes = DataChanges()
-        self.audit = audit or AuditLog.default()
+        self.audit = audit or AuditLog.default(syslog=self.settings.audit_syslog)
         self._control_filter = ControlCharacterFilter()
         self._lifeline: Lifeline | None = None
         # Deployment uid -> monotonic time until which its rollout bar stays visible.
