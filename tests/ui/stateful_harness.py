@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl, urlsplit
 import urllib3
 from kubernetes.client import ApiClient, Configuration
 
-from kdash.kube.client import Connection
 from kdash.core.kinds import KINDS_BY_NAME, WATCHED_KINDS
+from kdash.kube.client import Connection
 from kdash.kube.store import Store
 
 DEV, ADMIN, PROD, DOWN, SILENT, SLOW = "dev", "admin", "prod", "down", "silent", "slow"
