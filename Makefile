@@ -34,6 +34,12 @@ test: setup lint
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+# The whole-app state machine (tests/ui/test_stateful_app.py) with many more, shrunk, examples.
+STATEFUL_EXAMPLES ?= 100
+.PHONY: stateful
+stateful: $(STAMP)
+	KDASH_STATEFUL_EXAMPLES=$(STATEFUL_EXAMPLES) $(PY) -m pytest tests/ui/test_stateful_app.py -p no:timeout $(PYTEST_ARGS)
+
 cluster-up: setup
 	@$(PY) -m devcluster up
 

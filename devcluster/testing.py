@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,13 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float 
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message} (last: {last!r})")
+
+
+def limited_kubeconfig(cluster, kubectl, namespace: str, path: Path, role: str) -> str:
+    """A service account of `namespace` bound by `role` (Role + RoleBinding YAML, NAMESPACE replaced)."""
+    kubeconfig = service_account_kubeconfig(cluster, kubectl, namespace, path)
+    kubectl("apply", "-n", namespace, "-f", "-", input=textwrap.dedent(role).replace("NAMESPACE", namespace))
+    return kubeconfig
 
 
 def service_account_kubeconfig(cluster, kubectl, namespace: str, path: Path, account: str = "viewer") -> str:

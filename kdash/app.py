@@ -113,7 +113,7 @@ class KdashApp(App[None]):
         self.heap = HeapFreezer()
         self.denied: set[str] = set()  # action ids an RBAC pre-check refused
         self.configmap_changes = DataChanges()
-        self.audit = audit or AuditLog.default()
+        self.audit = audit or AuditLog.default(syslog=self.settings.audit_syslog)
         # Every port-forward of this session; all stop when kdash exits, however it exits.
         self.forwards = Forwards()
         self._control_filter = ControlCharacterFilter()

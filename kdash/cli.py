@@ -42,6 +42,11 @@ def build_parser(prog: str = "kdash") -> argparse.ArgumentParser:
     completion = sub.add_parser("completion", help="print the shell completion script (bash or zsh)")
     completion.add_argument("shell", choices=("bash", "zsh"))
     sub.add_parser("keys", help="print the effective keymap: binding ids and their keys")
+    audit = sub.add_parser("audit", help="check the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the audit log's hash chain: the first tampered, "
+                                                 "inserted or missing line, exit 1; intact, exit 0")
+    verify.add_argument("--file", default=None, help="the audit log to check (default: kdash's own)")
     return parser
 
 
@@ -86,7 +91,7 @@ def main(argv: list[str] | None = None, prog: str = "kdash") -> int:
 
     autocomplete(parser)  # answers a shell's TAB and exits; a no-op otherwise
     args = parser.parse_args(argv)
-    if args.command in ("completion", "keys"):
+    if args.command in ("completion", "keys", "audit"):
         from kdash.commands import run
 
         return run(args)

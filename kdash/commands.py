@@ -1,4 +1,4 @@
-"""Subcommands that need no cluster: `kdash completion bash|zsh` and `kdash keys`."""
+"""Subcommands that need no cluster: `kdash completion bash|zsh`, `kdash keys` and `kdash audit verify`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(script(args.shell))
         return 0
+    if args.command == "audit":
+        return audit_verify(args.file)
     text, warnings = keys_text()
     for warning in warnings:
         print(f"kdash: {warning}", file=sys.stderr)
@@ -33,3 +35,17 @@ def keys_text() -> tuple[str, list[str]]:
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3] for row in rows]
     return "\n".join(lines) + "\n", [*settings.warnings, *refused]
+
+
+def audit_verify(file: str | None) -> int:
+    """One line: intact (0), or the first bad line and why (1); 2 when the file cannot be read."""
+    from kdash.actions.audit import AuditLog, verify_file
+
+    path = file or AuditLog.default().path
+    try:
+        verdict = verify_file(path)
+    except OSError as exc:
+        print(f"kdash: audit log {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(verdict.summary(path))
+    return 0 if verdict.intact else 1

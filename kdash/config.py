@@ -43,12 +43,13 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def open_private(path: Path) -> TextIO:
-    """Open `path` for appending, in a private directory, as a file only its owner may read
-    (created 0600 whatever the umask, or tightened to it)."""
+def open_private(path: Path, *, readable: bool = False) -> TextIO:
+    """Open `path` for appending (and reading, if `readable`), in a private directory, as a file
+    only its owner may read (created 0600 whatever the umask, or tightened to it)."""
     private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
-    handle = os.fdopen(fd, "a", encoding="utf-8")
+    access = os.O_RDWR if readable else os.O_WRONLY
+    fd = os.open(path, access | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+    handle = os.fdopen(fd, "a+" if readable else "a", encoding="utf-8")
     try:
         tighten(path, PRIVATE_FILE_MODE)
     except OSError:
@@ -71,6 +72,8 @@ class Settings:
     port_forward_address: str = "127.0.0.1"
     # Every few seconds compare each tree widget with a fresh build; differences go to kdash.log.
     debug_selfcheck: bool = False
+    # Also send every audit line to syslog/journald (facility authpriv, ident "kdash").
+    audit_syslog: bool = False
     # Problems found while loading, shown once in the app instead of failing.
     warnings: list[str] = dataclasses.field(default_factory=list)
 

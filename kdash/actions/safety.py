@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from kubernetes.client import ApiClient
 
-from kdash import config
+from kdash.actions.audit import AUDIT_FILE, AuditLog, Result
 from kdash.actions.http import JSON, request_json
 from kdash.errors import KdashError, describe_api_error
 
 if TYPE_CHECKING:
     from kdash.kube.client import Connection
 
-FIELD_MANAGER = "kdash"
-AUDIT_FILE = "audit.log"
+__all__ = ["AUDIT_FILE", "FIELD_MANAGER", "Attempt", "AuditLog", "ReadOnlyError", "Result", "WriteContext",
+           "WriteGate", "target_of"]
 
-Result = Literal["ok", "error", "refused"]
+FIELD_MANAGER = "kdash"
 
 
 class ReadOnlyError(KdashError):
@@ -31,58 +27,6 @@ class ReadOnlyError(KdashError):
 
     def __init__(self, context_name: str, verb: str, target: str) -> None:
         super().__init__("Read-only", f"{verb} {target} refused: context {context_name!r} is read-only")
-
-
-class AuditLog:
-    """Append-only JSON-lines file of every write attempt; safe to share between threads."""
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-
-    @classmethod
-    def default(cls) -> AuditLog:
-        return cls(config.state_dir() / AUDIT_FILE)
-
-    def check_writable(self) -> None:
-        """Raise KdashError unless a line can be appended: no write may go unaudited."""
-        try:
-            self._append("")
-        except OSError as exc:
-            raise KdashError("Audit log unavailable",
-                             f"cannot write {self.path}: {exc.strerror or exc}") from exc
-
-    def record(self, *, context: str, verb: str, target: str, dry_run: bool, result: Result,
-               detail: str = "") -> dict[str, Any]:
-        """Append one line and return it as a dict."""
-        line = {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "context": context,
-            "verb": verb,
-            "object": target,
-            "dry_run": dry_run,
-            "result": result,
-            "detail": detail,
-        }
-        try:
-            self._append(json.dumps(line, ensure_ascii=False) + "\n")
-        except OSError:
-            pass  # check_writable() ran just before; losing a line must not hide the write's outcome
-        return line
-
-    def lines(self) -> list[dict[str, Any]]:
-        """Every recorded line, oldest first ([] when the file does not exist)."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-    def _append(self, text: str) -> None:
-        with self._lock:
-            # One write() per line on an O_APPEND file: lines from two kdash processes don't interleave.
-            with config.open_private(self.path) as handle:
-                handle.write(text)
 
 
 @dataclass

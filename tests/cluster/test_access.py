@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import textwrap
 from argparse import Namespace
 
-from devcluster.testing import service_account_kubeconfig
+from devcluster.testing import limited_kubeconfig
 from kdash.actions.access import can_i, denied_actions
 from kdash.actions.registry import ACTIONS
 from kdash.app import make_app
@@ -36,9 +35,7 @@ subjects:
 
 
 def _limited(cluster, kubectl, namespace, tmp_path) -> str:
-    path = service_account_kubeconfig(cluster, kubectl, namespace, tmp_path / "viewer")
-    kubectl("apply", "-n", namespace, "-f", "-", input=textwrap.dedent(ROLE).replace("NAMESPACE", namespace))
-    return path
+    return limited_kubeconfig(cluster, kubectl, namespace, tmp_path / "viewer", ROLE)
 
 
 def test_denied_actions_match_the_role(cluster, kubectl, namespace, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 
 from devcluster.testing import wait_for
 from kdash.actions import apply, delete, image, rollout, scale
+from kdash.actions.audit import verify_file
 from kdash.actions.safety import AuditLog, ReadOnlyError, WriteContext
 from kdash.errors import KdashError
 from kdash.kube.client import get_json
@@ -85,6 +86,9 @@ def test_scale_is_what_kubectl_sees(ctx, connection, kubectl, namespace, audit):
     assert scale.get_scale(connection.api_client, namespace, "web") == 4
     assert [(l["verb"], l["object"], l["result"], l["detail"]) for l in audit.lines()] == [
         ("scale", f"Deployment/{namespace}/web", "ok", "replicas 2 -> 4")]
+    scale.scale(ctx, namespace, "web", 3)
+    verdict = verify_file(audit.path)
+    assert verdict.intact and verdict.lines == 2, verdict.summary(audit.path)
 
 
 def test_scale_with_a_stale_resource_version_is_refused(ctx, connection, kubectl, namespace, audit):

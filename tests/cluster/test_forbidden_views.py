@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from argparse import Namespace
 
-from devcluster.testing import service_account_kubeconfig
+from devcluster.testing import limited_kubeconfig, service_account_kubeconfig
 from kdash.app import make_app
 from kdash.config import Settings
 from kdash.screens.dashboard import CONFIGMAPS, SERVICES
@@ -37,9 +36,7 @@ subjects:
 
 
 def _limited(cluster, kubectl, namespace, tmp_path) -> str:
-    path = service_account_kubeconfig(cluster, kubectl, namespace, tmp_path / "viewer")
-    kubectl("apply", "-n", namespace, "-f", "-", input=textwrap.dedent(ROLE).replace("NAMESPACE", namespace))
-    return path
+    return limited_kubeconfig(cluster, kubectl, namespace, tmp_path / "viewer", ROLE)
 
 
 def test_tree_once_prints_the_readable_kinds_and_names_the_forbidden(cluster, kubectl, namespace, tmp_path):
