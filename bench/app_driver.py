@@ -263,9 +263,9 @@ def build_app_class(KdashApp, probe: Probe, timings: Timings):
         def post_display_hook(self) -> None:
             probe.on_display()
 
-        def _connected(self, connection, version):
+        def _connected(self, *args):  # (connection, version), newer kdash: (generation, connection, version)
             probe.milestones.setdefault("connected", time.monotonic())
-            super()._connected(connection, version)
+            super()._connected(*args)
 
         def _flush_changes(self) -> None:
             probe.milestones.setdefault("first_flush", time.monotonic())
