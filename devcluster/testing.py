@@ -27,6 +27,17 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float 
     raise AssertionError(f"timed out after {timeout} s waiting for {message} (last: {last!r})")
 
 
+def deployment_manifest(name: str, image: str, replicas: int = 2) -> str:
+    """A minimal Deployment (label app=NAME, one container "main") as JSON for `kubectl apply -f -`."""
+    labels = {"app": name}
+    return json.dumps({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": "main", "image": image}]}}},
+    })
+
+
 def limited_kubeconfig(cluster, kubectl, namespace: str, path: Path, role: str) -> str:
     """A service account of `namespace` bound by `role` (Role + RoleBinding YAML, NAMESPACE replaced)."""
     kubeconfig = service_account_kubeconfig(cluster, kubectl, namespace, path)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
 import pytest
 
-from devcluster.testing import wait_for
+from devcluster.testing import deployment_manifest, wait_for
 from kdash.actions import scale as scale_action
 from kdash.actions.safety import AuditLog, WriteContext
 from kdash.errors import KdashError
@@ -36,13 +35,7 @@ def proxied(cluster, proxy, tmp_path):
 
 
 def _deployment(name: str) -> str:
-    labels = {"app": name}
-    return json.dumps({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels},
-                              "spec": {"containers": [{"name": "main", "image": "nginx:1.21.0"}]}}},
-    })
+    return deployment_manifest(name, "nginx:1.21.0", replicas=1)
 
 
 def _names(store: Store, kind: str, namespace: str) -> set[str]:

@@ -13,6 +13,7 @@ from argparse import Namespace
 import pytest
 import yaml
 
+from devcluster.testing import deployment_manifest
 from kdash.actions.safety import AuditLog
 from kdash.app import make_app
 from kdash.config import Settings
@@ -28,13 +29,7 @@ REAL = "kdash-dev"  # the context devcluster writes
 
 
 def _deployment(name: str, replicas: int = 2) -> str:
-    labels = {"app": name}
-    return json.dumps({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels},
-                              "spec": {"containers": [{"name": "main", "image": "nginx:1.14.2"}]}}},
-    })
+    return deployment_manifest(name, "nginx:1.14.2", replicas)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from devcluster.testing import deployment_manifest
 from kdash.config import Settings
 from kdash.screens.apply_preview import ApplyPreviewScreen
 from kdash.screens.confirm import ConfirmScreen
@@ -21,13 +22,7 @@ pytestmark = pytest.mark.cluster
 
 
 def _deployment(name: str, image: str, replicas: int = 2) -> str:
-    labels = {"app": name}
-    return json.dumps({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels},
-                              "spec": {"containers": [{"name": "main", "image": image}]}}},
-    })
+    return deployment_manifest(name, image, replicas)
 
 
 async def _kubectl(kubectl, *args, **kwargs):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import time
 from argparse import Namespace
@@ -12,6 +11,7 @@ import pytest
 import yaml
 from textual.geometry import Region
 
+from devcluster.testing import deployment_manifest
 from kdash.actions import scale as scale_action
 from kdash.actions.registry import BY_ID
 from kdash.actions.safety import AuditLog
@@ -39,13 +39,7 @@ def _app(cluster, proxy, namespace, tmp_path):
 
 
 def _deployment(name: str) -> str:
-    labels = {"app": name}
-    return json.dumps({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels},
-                              "spec": {"containers": [{"name": "main", "image": "nginx:1.21.0"}]}}},
-    })
+    return deployment_manifest(name, "nginx:1.21.0", replicas=1)
 
 
 def _header(screen: DashboardScreen) -> str:
