@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-import threading
-import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -17,8 +15,9 @@ from kubernetes.client.exceptions import ApiException
 from kdash.actions.http import APPLY_PATCH, status_of
 from kdash.actions.safety import Attempt, WriteContext, target_of
 from kdash.core.objects import LAST_APPLIED
-from kdash.errors import KdashError, describe_api_error
+from kdash.errors import KdashError
 from kdash.kube.client import get_json
+from kdash.kube.discovery import Resource, discover
 
 ItemStatus = Literal["created", "changed", "unchanged", "error"]
 
@@ -28,22 +27,6 @@ _MASK = "***"
 
 
 # -- parsing -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Resource:
-    """Where a kind lives in the REST API, from discovery."""
-
-    api_version: str
-    kind: str
-    plural: str
-    namespaced: bool
-
-    def path(self, namespace: str | None, name: str) -> str:
-        base = f"/apis/{self.api_version}" if "/" in self.api_version else f"/api/{self.api_version}"
-        if self.namespaced:
-            return f"{base}/namespaces/{namespace}/{self.plural}/{name}"
-        return f"{base}/{self.plural}/{name}"
 
 
 @dataclass(frozen=True)
@@ -210,43 +193,6 @@ def _checked(manifest: Manifest, doc: Any) -> Manifest:
 def _valid_path_segment(value: Any) -> bool:
     # The apiserver's ValidatePathSegmentName; also keeps a name from rewriting the request path.
     return isinstance(value, str) and value not in (".", "..") and "/" not in value and "%" not in value
-
-
-# -- discovery -----------------------------------------------------------------------------------
-
-
-_discovery: weakref.WeakKeyDictionary[ApiClient, dict[str, dict[str, Resource] | None]] = \
-    weakref.WeakKeyDictionary()
-_discovery_lock = threading.Lock()
-
-
-def discover(api_client: ApiClient, api_version: str, refresh: bool = False) -> dict[str, Resource] | None:
-    """Kinds served under `api_version` (kind → Resource), None if the server has no such version.
-
-    Cached per api_client; `refresh` re-reads (a CRD may have been installed since).
-    """
-    with _discovery_lock:
-        cache = _discovery.setdefault(api_client, {})
-        if not refresh and api_version in cache:
-            return cache[api_version]
-    path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
-    try:
-        resources = get_json(api_client, path).get("resources") or []
-    except ApiException as exc:
-        if exc.status != 404:
-            raise describe_api_error(exc) from exc
-        kinds = None
-    except Exception as exc:
-        raise describe_api_error(exc) from exc
-    else:
-        kinds = {
-            r["kind"]: Resource(api_version, r["kind"], r["name"], bool(r.get("namespaced")))
-            for r in resources
-            if "/" not in r.get("name", "/")  # subresources (deployments/scale) share the kind
-        }
-    with _discovery_lock:
-        _discovery.setdefault(api_client, {})[api_version] = kinds
-    return kinds
 
 
 def resolve_one(api_client: ApiClient, manifest: Manifest, default_namespace: str) -> Manifest:

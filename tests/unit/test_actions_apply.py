@@ -7,8 +7,9 @@ import textwrap
 import pytest
 
 from kdash.actions import apply
-from kdash.actions.apply import Manifest, Plan, PlanItem, Resource, parse_manifests
+from kdash.actions.apply import Manifest, Plan, PlanItem, parse_manifests
 from kdash.errors import KdashError
+from kdash.kube.discovery import Resource
 
 
 def parse(text: str) -> list[Manifest]:

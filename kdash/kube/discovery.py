@@ -1,0 +1,89 @@
+"""API discovery: which kinds a group version serves, and which version of a resource to use."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
+
+from kdash.errors import describe_api_error
+from kdash.kube.client import get_json
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Where a kind lives in the REST API, from discovery."""
+
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def base(self) -> str:
+        # The core group lives under /api, every named group under /apis.
+        return f"/apis/{self.api_version}" if "/" in self.api_version else f"/api/{self.api_version}"
+
+    def collection(self, namespace: str | None = None) -> str:
+        """The list/watch path, in one namespace or (None, or cluster-scoped) across all."""
+        if self.namespaced and namespace:
+            return f"{self.base}/namespaces/{namespace}/{self.plural}"
+        return f"{self.base}/{self.plural}"
+
+    def path(self, namespace: str | None, name: str) -> str:
+        if self.namespaced:
+            return f"{self.base}/namespaces/{namespace}/{self.plural}/{name}"
+        return f"{self.base}/{self.plural}/{name}"
+
+
+_discovery: weakref.WeakKeyDictionary[ApiClient, dict[str, dict[str, Resource] | None]] = \
+    weakref.WeakKeyDictionary()
+_discovery_lock = threading.Lock()
+
+
+def discover(api_client: ApiClient, api_version: str, refresh: bool = False) -> dict[str, Resource] | None:
+    """Kinds served under `api_version` (kind → Resource), None if the server has no such version.
+
+    Cached per api_client; `refresh` re-reads (a CRD may have been installed since).
+    """
+    with _discovery_lock:
+        cache = _discovery.setdefault(api_client, {})
+        if not refresh and api_version in cache:
+            return cache[api_version]
+    path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+    try:
+        resources = get_json(api_client, path).get("resources") or []
+    except ApiException as exc:
+        if exc.status != 404:
+            raise describe_api_error(exc) from exc
+        kinds = None
+    except Exception as exc:
+        raise describe_api_error(exc) from exc
+    else:
+        kinds = {
+            r["kind"]: Resource(api_version, r["kind"], r["name"], bool(r.get("namespaced")))
+            for r in resources
+            if "/" not in r.get("name", "/")  # subresources (deployments/scale) share the kind
+        }
+    with _discovery_lock:
+        _discovery.setdefault(api_client, {})[api_version] = kinds
+    return kinds
+
+
+def preferred(api_client: ApiClient, kind: str, api_versions: Sequence[str]) -> Resource | None:
+    """The first of `api_versions` (list them newest first) under which the server serves `kind`.
+
+    None when it serves none of them: the caller shows the kind as unavailable instead of failing,
+    and never requests a version the server would answer with a deprecation warning when a newer one
+    is served (CronJob batch/v1 over batch/v1beta1, HPA autoscaling/v2 over v2beta2, EndpointSlice
+    discovery.k8s.io/v1 over v1beta1).
+    """
+    for api_version in api_versions:
+        kinds = discover(api_client, api_version)
+        if kinds is not None and kind in kinds:
+            return kinds[kind]
+    return None
