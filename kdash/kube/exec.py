@@ -12,6 +12,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient
 
+from kdash.core.kinds import POD
 from kdash.errors import KdashError
 from kdash.kube.stream import ChannelSocket, open_channels
 
@@ -51,7 +52,7 @@ def default_container(pod: Mapping[str, Any]) -> str | None:
 
 
 def exec_path(namespace: str, pod: str) -> str:
-    return f"/api/v1/namespaces/{namespace}/pods/{pod}/exec"
+    return POD.object_path(namespace, pod) + "/exec"
 
 
 def exec_query(command: Sequence[str], container: str | None, *, stdin: bool, tty: bool) -> list[tuple[str, Any]]:

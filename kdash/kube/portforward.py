@@ -19,6 +19,7 @@ from typing import Any
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from kdash.core.kinds import ENDPOINTS, POD, SERVICE
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
 from kdash.kube.stream import ChannelSocket, open_channels
@@ -193,7 +194,7 @@ class PortForward:
             self._set(RECONNECTING, describe_api_error(exc).message, self._pod, self._pod_port)
 
     def _refresh_pod(self) -> None:
-        pod = get_json(self.api_client, f"/api/v1/namespaces/{self.namespace}/pods/{self.name}")
+        pod = get_json(self.api_client, POD.object_path(self.namespace, self.name))
         what = f"pod {self.namespace}/{self.name}"
         if (pod.get("metadata") or {}).get("deletionTimestamp"):
             self._set(FAILED, f"{what} is terminating")
@@ -203,13 +204,12 @@ class PortForward:
             self._set(ACTIVE, f"{what} port {self.remote_port}", self.name, self.remote_port)
 
     def _refresh_service(self) -> None:
-        base = f"/api/v1/namespaces/{self.namespace}"
         # Endpoints move with every rollout; the Service's ports rarely change, so it is re-read seldom.
         if self._service is None or time.monotonic() - self._service_read_at > SERVICE_EVERY:
-            self._service = get_json(self.api_client, f"{base}/services/{self.name}")
+            self._service = get_json(self.api_client, SERVICE.object_path(self.namespace, self.name))
             self._service_read_at = time.monotonic()
         service = self._service
-        endpoints = get_json(self.api_client, f"{base}/endpoints/{self.name}")
+        endpoints = get_json(self.api_client, ENDPOINTS.object_path(self.namespace, self.name))
         ready = ready_pods(service, endpoints, self.remote_port)
         with self._lock:
             current = self._pod
@@ -253,7 +253,7 @@ class PortForward:
                 raise KdashError("Forward failed", reason)
             try:
                 return open_channels(self.api_client,
-                                     f"/api/v1/namespaces/{self.namespace}/pods/{pod}/portforward",
+                                     POD.object_path(self.namespace, pod) + "/portforward",
                                      [("ports", port)])
             except KdashError as exc:
                 last = exc
