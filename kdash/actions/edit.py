@@ -8,7 +8,8 @@ import yaml
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from kdash.actions.apply import object_diff, parse_manifests
+from kdash.actions.apply import parse_manifests
+from kdash.actions.diff import object_diff
 from kdash.actions.http import MERGE_PATCH, api_error, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
 from kdash.core.kinds import KINDS_BY_NAME
