@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 from kdash.actions.diff import comparable, object_diff
 from kdash.actions.http import APPLY_PATCH, status_of
 from kdash.actions.safety import Attempt, WriteContext, target_of
+from kdash.core import objects
 from kdash.errors import KdashError
 from kdash.kube.client import get_json
 from kdash.kube.discovery import Resource, discover
@@ -50,11 +51,11 @@ class Manifest:
 
     @property
     def name(self) -> str:
-        return (self.doc.get("metadata") or {}).get("name", "")
+        return objects.name(self.doc)
 
     @property
     def namespace(self) -> str:
-        return (self.doc.get("metadata") or {}).get("namespace") or ""
+        return objects.namespace(self.doc)
 
     @property
     def where(self) -> str:
@@ -338,7 +339,7 @@ def _is_namespace(manifest: Manifest) -> bool:
 
 def deletion_warning(live: dict[str, Any] | None) -> str:
     """"being deleted …" when the live object has a deletionTimestamp, else ""."""
-    meta = (live or {}).get("metadata") or {}
+    meta = objects.meta(live or {})
     since = meta.get("deletionTimestamp")
     if not since:
         return ""

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from kdash.core import objects
 from kdash.core.objects import LAST_APPLIED
 
 # Server-maintained fields that differ on every write and say nothing about the change.
@@ -17,7 +18,7 @@ _MASK = "***"
 def comparable(obj: dict[str, Any]) -> dict[str, Any]:
     """The object without status and server-maintained metadata."""
     result = {k: v for k, v in obj.items() if k != "status"}
-    result["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _NOISY_METADATA}
+    result["metadata"] = {k: v for k, v in objects.meta(obj).items() if k not in _NOISY_METADATA}
     return result
 
 
@@ -57,7 +58,7 @@ def _masked(before: dict[str, Any] | None,
 
 def _mask_last_applied(obj: dict[str, Any]) -> dict[str, Any]:
     # kubectl's client-side apply keeps a Secret's whole data in this annotation.
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    annotations = objects.annotations(obj)
     if LAST_APPLIED not in annotations:
         return obj
     metadata = dict(obj["metadata"], annotations=dict(annotations, **{LAST_APPLIED: _MASK}))

@@ -9,6 +9,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.http import CONFLICT_RETRIES, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
+from kdash.core import objects
 from kdash.core.kinds import DEPLOYMENT, api_path
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
@@ -92,7 +93,7 @@ def scale(ctx: WriteContext, namespace: str, name: str, replicas: int, *,
                 raise KdashError("Changed meanwhile", f"{what} now has {now} replicas, not {before}; "
                                  "nothing was changed — reload and retry")
             before = now
-            metadata = dict(current.get("metadata") or {})
+            metadata = dict(objects.meta(current))
             if expected_resource_version is not None:
                 metadata["resourceVersion"] = str(expected_resource_version)
             body = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": metadata,
@@ -127,5 +128,5 @@ def hpa_for(api_client: ApiClient, namespace: str, name: str) -> str | None:
     for hpa in items:
         ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
         if ref.get("kind") == "Deployment" and ref.get("name") == name:
-            return (hpa.get("metadata") or {}).get("name")
+            return objects.name(hpa)
     return None

@@ -22,6 +22,7 @@ from kdash.actions.safety import AuditLog
 from kdash.app.keys import ActionsProvider, Keys
 from kdash.app.switching import ALL_NAMESPACES_LABEL, Switching
 from kdash.app.writes import WriteAccess
+from kdash.core import objects
 from kdash.core.configmaps import DataChanges
 from kdash.core.objects import Obj, is_terminating
 from kdash.errors import KdashError
@@ -29,6 +30,7 @@ from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.keymap import check_keymap
 from kdash.kube.client import CONNECT_DEADLINE, Connection, connect
 from kdash.kube.events import EventFeed
+from kdash.kube.namespaces import primary
 from kdash.kube.namespaces import split as split_namespaces
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
@@ -280,8 +282,7 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
     def follow_events(self, obj: Obj, kind: str) -> None:
         """Watch the events of the object the details pane shows (and only those)."""
         if self.events_feed is not None:
-            meta = obj.get("metadata") or {}
-            self.events_feed.follow(kind, meta.get("namespace"), meta.get("name", ""), meta.get("uid"))
+            self.events_feed.follow(kind, objects.namespace(obj) or None, objects.name(obj), objects.uid(obj) or None)
 
     def on_unmount(self) -> None:
         if self._lifeline is not None:
@@ -376,7 +377,7 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
     @property
     def primary_namespace(self) -> str | None:
         """Of a subset "a,b" the first: where a write without a namespace of its own goes."""
-        return split_namespaces(self.namespace)[0]
+        return primary(self.namespace)
 
     @property
     def namespace_label(self) -> str:
@@ -406,8 +407,7 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
 
     def related_for(self, obj: Obj, kind: str) -> dict[str, list[Obj]]:
         """Objects the details pane needs beside the selection, from the store's indexes."""
-        uid = obj.get("metadata", {}).get("uid", "")
-        ns = obj.get("metadata", {}).get("namespace")
+        uid, ns = objects.uid(obj), objects.namespace(obj)
         related: dict[str, list[Obj]] = {}
         if kind == "Deployment":
             related["ReplicaSet"] = self.store.owned_by("ReplicaSet", uid)

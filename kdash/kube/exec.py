@@ -12,6 +12,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient
 
+from kdash.core import objects
 from kdash.core.kinds import POD
 from kdash.errors import KdashError
 from kdash.kube.stream import ChannelSocket, open_channels
@@ -45,7 +46,7 @@ def container_names(pod: Mapping[str, Any]) -> list[str]:
 def default_container(pod: Mapping[str, Any]) -> str | None:
     """The container kubectl would pick without -c (its annotation, or the only one); None = ask."""
     names = container_names(pod)
-    wanted = ((pod.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CONTAINER)
+    wanted = objects.annotations(pod).get(DEFAULT_CONTAINER)
     if wanted in names:
         return wanted
     return names[0] if len(names) == 1 else None

@@ -20,6 +20,7 @@ from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from kdash.core.kinds import ENDPOINTS, POD, SERVICE
+from kdash.core.objects import is_terminating
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
 from kdash.kube.stream import ChannelSocket, open_channels
@@ -196,7 +197,7 @@ class PortForward:
     def _refresh_pod(self) -> None:
         pod = get_json(self.api_client, POD.object_path(self.namespace, self.name))
         what = f"pod {self.namespace}/{self.name}"
-        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        if is_terminating(pod):
             self._set(FAILED, f"{what} is terminating")
         elif (pod.get("status") or {}).get("phase") != "Running":
             self._set(FAILED, f"{what} is not running ({(pod.get('status') or {}).get('phase')})")
