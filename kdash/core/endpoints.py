@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kdash.core.objects import Obj
+Dict = dict[str, Any]  # what this module builds (Obj is read-only)
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 SLICE_API_VERSION = "discovery.k8s.io/v1"
@@ -33,7 +33,7 @@ def service_of(endpoint_slice: Mapping[str, Any]) -> tuple[str, str] | None:
     return (meta.get("namespace") or "", name) if name else None
 
 
-def endpoints_from_slices(slices: Iterable[Mapping[str, Any]]) -> list[Obj]:
+def endpoints_from_slices(slices: Iterable[Mapping[str, Any]]) -> list[Dict]:
     """One Endpoints-shaped object per Service that has slices among `slices`."""
     by_service: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for endpoint_slice in slices:
@@ -43,13 +43,13 @@ def endpoints_from_slices(slices: Iterable[Mapping[str, Any]]) -> list[Obj]:
     return [merge_slices(namespace, name, group) for (namespace, name), group in sorted(by_service.items())]
 
 
-def merge_slices(namespace: str, name: str, slices: Iterable[Mapping[str, Any]]) -> Obj:
+def merge_slices(namespace: str, name: str, slices: Iterable[Mapping[str, Any]]) -> Dict:
     """The Endpoints object the endpoints controller would write for these slices of one Service."""
     slices = sorted(slices, key=lambda s: (s.get("metadata") or {}).get("name") or "")
     families = {s.get("addressType") for s in slices}
     family = next((f for f in FAMILIES if f in families), None)
-    subsets: dict[tuple, dict[str, list[Obj]]] = {}
-    ports_of: dict[tuple, list[Obj]] = {}
+    subsets: dict[tuple, dict[str, list[Dict]]] = {}
+    ports_of: dict[tuple, list[Dict]] = {}
     for endpoint_slice in slices:
         if endpoint_slice.get("addressType") != family:
             continue
@@ -63,7 +63,7 @@ def merge_slices(namespace: str, name: str, slices: Iterable[Mapping[str, Any]])
                 subset[bucket].extend(_addresses(endpoint))
     out_subsets = []
     for ports_key, subset in sorted(subsets.items(), key=lambda item: str(item[0])):
-        entry: Obj = {}
+        entry: Dict = {}
         for field_name in ("addresses", "notReadyAddresses"):
             if subset[field_name]:
                 entry[field_name] = sorted(subset[field_name], key=lambda a: a["ip"])
@@ -74,7 +74,7 @@ def merge_slices(namespace: str, name: str, slices: Iterable[Mapping[str, Any]])
         out_subsets.append(entry)
     metas = [s.get("metadata") or {} for s in slices]
     created = sorted(m["creationTimestamp"] for m in metas if m.get("creationTimestamp"))
-    metadata: Obj = {
+    metadata: Dict = {
         "name": name,
         "namespace": namespace,
         # Changes whenever any slice changes, so a store keyed on resourceVersion sees every update.
@@ -84,7 +84,7 @@ def merge_slices(namespace: str, name: str, slices: Iterable[Mapping[str, Any]])
     }
     if created:
         metadata["creationTimestamp"] = created[0]
-    out: Obj = {"apiVersion": "v1", "kind": "Endpoints", "metadata": metadata}
+    out: Dict = {"apiVersion": "v1", "kind": "Endpoints", "metadata": metadata}
     if out_subsets:
         out["subsets"] = out_subsets
     return out
@@ -99,10 +99,10 @@ def _bucket(endpoint: Mapping[str, Any]) -> str | None:
     return "notReadyAddresses"
 
 
-def _addresses(endpoint: Mapping[str, Any]) -> list[Obj]:
+def _addresses(endpoint: Mapping[str, Any]) -> list[Dict]:
     out = []
     for ip in (endpoint.get("addresses") or ())[:1]:  # all addresses of one endpoint are one pod
-        address: Obj = {"ip": ip}
+        address: Dict = {"ip": ip}
         if endpoint.get("hostname"):
             address["hostname"] = endpoint["hostname"]
         if endpoint.get("nodeName"):
@@ -113,8 +113,8 @@ def _addresses(endpoint: Mapping[str, Any]) -> list[Obj]:
     return out
 
 
-def _port(port: Mapping[str, Any]) -> Obj:
-    out: Obj = {}
+def _port(port: Mapping[str, Any]) -> Dict:
+    out: Dict = {}
     if port.get("name"):
         out["name"] = port["name"]
     if port.get("port") is not None:

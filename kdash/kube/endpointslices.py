@@ -41,14 +41,14 @@ def endpoints_source(api_client: ApiClient) -> Kind:
 
 
 def list_endpoints(api_client: ApiClient, namespace: str | None,
-                   transform: Callable[[Obj], Obj] | None = None) -> list[Obj]:
+                   transform: Callable[[Obj], Obj] | None = None) -> list[Any]:
     """Every Service's Endpoints in `namespace` (None = all, "a,b" = a subset), from slices if served."""
     kind = endpoints_source(api_client)
     items, _ = list_objects(api_client, kind, namespace, transform=transform)
     return endpoints_from_slices(items) if kind is ENDPOINTS_FROM_SLICES else items
 
 
-def read_endpoints(api_client: ApiClient, namespace: str, service: str) -> Obj:
+def read_endpoints(api_client: ApiClient, namespace: str, service: str) -> dict[str, Any]:
     """One Service's Endpoints ({} when it has none), from its slices if served."""
     if not slices_served(api_client):
         try:
