@@ -19,10 +19,11 @@ from typing import Any
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from kdash.core.kinds import ENDPOINTS, POD, SERVICE
+from kdash.core.kinds import POD, SERVICE
 from kdash.core.objects import is_terminating
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
+from kdash.kube.endpointslices import read_endpoints
 from kdash.kube.stream import ChannelSocket, open_channels
 
 DATA, ERROR = 0, 1
@@ -210,7 +211,7 @@ class PortForward:
             self._service = get_json(self.api_client, SERVICE.object_path(self.namespace, self.name))
             self._service_read_at = time.monotonic()
         service = self._service
-        endpoints = get_json(self.api_client, ENDPOINTS.object_path(self.namespace, self.name))
+        endpoints = read_endpoints(self.api_client, self.namespace, self.name)
         ready = ready_pods(service, endpoints, self.remote_port)
         with self._lock:
             current = self._pod
