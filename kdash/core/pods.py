@@ -192,9 +192,9 @@ def wanted_node(pod: Mapping[str, Any]) -> str:
     required = affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or {}
     for term in required.get("nodeSelectorTerms") or ():
         for field in term.get("matchFields") or ():
-            values = field.get("values") or ()
+            values = list(field.get("values") or ())
             if field.get("key") == "metadata.name" and field.get("operator") == "In" and len(values) == 1:
-                return values[0]
+                return str(values[0])
     return ""
 
 

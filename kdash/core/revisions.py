@@ -140,11 +140,12 @@ def undo_plan(workload: Mapping[str, Any], revisions: Iterable[Mapping[str, Any]
             raise RevisionError("Nothing to undo", f"{what} has no previous revision")
         target = owned[-2]
     else:
-        target = next((r for r in owned if revision_number(r) == to_revision), None)
-        if target is None or to_revision <= 0:
+        found = next((r for r in owned if revision_number(r) == to_revision), None)
+        if found is None or to_revision <= 0:
             known = ", ".join(str(revision_number(r)) for r in owned) or "none"
             raise RevisionError("Revision not found",
                                 f"revision {to_revision} not found in the history of {what} (known: {known})")
+        target = found
     if revision_uid is not None and objects.uid(target) != revision_uid:
         raise RevisionError("Revision gone", f"revision {to_revision} of {what} is another revision now "
                             "(another rollout or undo came first); nothing was changed")

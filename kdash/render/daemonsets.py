@@ -100,7 +100,8 @@ def daemonset_node(ds: Obj, pods: Iterable[Obj], nodes: Sequence[Obj] | None, re
     excluded += sum(1 for ok, _ in eligible.values() if not ok)
     if nodes is None:
         children.append(Node(key=f"{key}/notice/nodes", kind="notice", namespace=objects.namespace(ds), name="",
-                             uid="", label="nodes not listed: a node without its pod cannot be shown", health="warning"))
+                             uid="", label="nodes not listed: a node without its pod cannot be shown",
+                             health="warning"))
     return _set_node(ds, status, numbers.get(next(iter(current_keys), ""), 0), excluded, now, tuple(children),
                      show_ns)
 

@@ -17,7 +17,6 @@ from kdash.render.format import NONE, age
 from kdash.render.pods import pod_row
 from kdash.render.tree import (
     Node,
-    Timed,
     display_name,
     group_by_ns,
     namespace_node,
@@ -141,7 +140,7 @@ def _pod_node(sts: Obj, status: StatefulSetStatus, number: int, pod: Obj, claims
     health = row.health
     if waiting and health != "terminating":
         health = "warning"
-    return _node("Pod", pod, label, health, columns, tuple(claim_nodes), prefix + "/", timed)
+    return object_node("Pod", pod, label, health, columns, tuple(claim_nodes), prefix + "/", timed)
 
 
 def _revision_note(status: StatefulSetStatus, number: int, which: str) -> str:
@@ -203,15 +202,11 @@ def _missing_node(sts: Obj, status: StatefulSetStatus, number: int, claims: Mapp
     """An ordinal below spec.replicas without a pod: not created yet (OrderedReady makes them one
     at a time, each after the previous is Ready), or deleted and about to be made again."""
     name = f"{objects.name(sts)}-{number}"
+    key = f"{prefix}/Pod/{objects.namespace(sts)}/{name}"
     ordered = ((sts.get("spec") or {}).get("podManagementPolicy") or "OrderedReady") == "OrderedReady"
     why = f"waits for {objects.name(sts)}-{number - 1} to be Ready" if ordered and number else "not created yet"
-    return Node(key=f"{prefix}/Pod/{objects.namespace(sts)}/{name}", kind="notice", namespace=objects.namespace(sts),
+    return Node(key=key, kind="notice", namespace=objects.namespace(sts),
                 name="", uid="", label=f"pod {name}  no pod: {why}",
                 health="progressing" if status.state != "complete" else "warning",
                 columns={"ordinal": str(number), "status": "no pod", "waiting": why},
-                children=tuple(_claim_nodes(sts, number, None, claims, f"{prefix}/Pod/{objects.namespace(sts)}/{name}")))
-
-
-def _node(kind: str, obj: Obj, label: str, health: Health, columns: dict[str, str], children: tuple[Node, ...],
-          prefix: str, timed: tuple[Timed, ...]) -> Node:
-    return object_node(kind, obj, label, health, columns, children, prefix, timed)
+                children=tuple(_claim_nodes(sts, number, None, claims, key)))
