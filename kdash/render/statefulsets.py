@@ -155,14 +155,14 @@ def _revision_note(status: StatefulSetStatus, number: int, which: str) -> str:
 
 
 def _claim_wait(pod: Obj, claim_nodes: list[Node]) -> str:
-    """"waiting for claim X (Pending)" for an unscheduled pod whose claim is not Bound."""
+    """"unbound claim X (Pending)" for an unscheduled pod whose claim is not Bound."""
     if core_pods.node_name(pod):
         return ""
     unbound = [n for n in claim_nodes if n.columns.get("phase") != "Bound"]
     if not unbound:
         return ""
     first = unbound[0]
-    return f"waiting for claim {first.name} ({first.columns.get('phase')})"
+    return f"unbound claim {first.name} ({first.columns.get('phase')})"
 
 
 def _claim_nodes(sts: Obj, number: int, pod: Obj | None, claims: Mapping[tuple[str, str], Obj],

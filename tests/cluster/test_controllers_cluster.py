@@ -93,7 +93,7 @@ def test_a_pod_pending_on_an_unbound_claim_says_so(connection, kubectl, namespac
     (node,) = tree(connection, namespace, "statefulsets")
     pod, missing = node.children
     assert pod.name == "db-0" and pod.columns["status"] == "Pending"
-    assert pod.columns["waiting"] == "waiting for claim data-db-0 (Pending)"
+    assert pod.columns["waiting"] == "unbound claim data-db-0 (Pending)"
     assert pod.children[0].label == "pvc data-db-0  Pending  no volume bound (class none-here)"
     assert missing.label == "pod db-1  no pod: waits for db-0 to be Ready"
     assert kubectl("get", "pod/db-1", "-n", namespace, check=False) == ""

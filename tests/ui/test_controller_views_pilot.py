@@ -27,7 +27,7 @@ async def test_key_4_shows_statefulsets_by_ordinal_with_claims():
         web = [line for line in lines if "pod web-" in line]
         assert [line.split("pod ")[1].split()[0] for line in web] == ["web-0", "web-1", "web-2"]
         assert "rev 1 (held by partition 2)" in web[0]
-        assert any("waiting for claim data-db-0 (Pending)" in line for line in lines)
+        assert any("unbound claim data-db-0 (Pending)" in line for line in lines)
         assert any("pvc www-web-0  Bound  kdash-pv-web-0  1Gi" in line for line in lines)
         assert any("pod db-1  no pod: waits for db-0 to be Ready" in line for line in lines)
         status = str(screen.query_one("#status").render())

@@ -48,7 +48,7 @@ def test_pending_on_an_unbound_claim_says_so() -> None:
     db, _ = _build()
     pod = db.children[0]
     assert pod.name == "db-0" and "Pending" in pod.label
-    assert pod.label.endswith("waiting for claim data-db-0 (Pending)") and pod.health == "warning"
+    assert pod.label.endswith("unbound claim data-db-0 (Pending)") and pod.health == "warning"
     assert pod.children[0].label == "pvc data-db-0  Pending  no volume bound (class kdash-unprovisioned)"
 
 
