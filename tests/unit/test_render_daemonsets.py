@@ -74,3 +74,13 @@ def test_without_nodes_says_what_it_cannot_show() -> None:
     (agent,) = _build(_fixture(), None)
     assert agent.children[-1].label == "nodes not listed: a node without its pod cannot be shown"
     assert len(agent.children) == 3
+
+
+def test_describe_shows_counts_and_strategy() -> None:
+    from kdash.render.details import describe
+
+    fixture = _fixture()
+    (section,) = describe(fixture["daemonsets"]["items"][0], {}, parse_time(fixture["now"]), kind="DaemonSet")
+    rows = dict(section.rows)
+    assert rows["Pods"] == "2 desired | 2 current | 2 ready | 2 up-to-date | 2 available | 0 misscheduled"
+    assert rows["Update strategy"] == "RollingUpdate, maxUnavailable 1"

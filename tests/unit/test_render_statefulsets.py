@@ -85,3 +85,14 @@ def test_on_delete_pods_say_they_wait_for_a_delete() -> None:
     _, web = _build(on_delete)
     assert "OnDelete: delete pods to update" in web.label
     assert "(old: delete to update)" in web.children[0].label
+
+
+def test_describe_shows_revisions_partition_and_kubectl_status() -> None:
+    from kdash.render.details import describe
+
+    web = next(s for s in load("statefulsets.json")["statefulsets"]["items"] if s["metadata"]["name"] == "web")
+    (section,) = describe(web, {}, parse_time(load("statefulsets.json")["now"]), kind="StatefulSet")
+    rows = dict(section.rows)
+    assert rows["Update strategy"] == "RollingUpdate, partition 2"
+    assert rows["Rollout"] == "partitioned roll out complete: 1 new pods have been updated..."
+    assert rows["Update revision"] == web["status"]["updateRevision"]
