@@ -12,7 +12,7 @@ from kubernetes.client.exceptions import ApiException
 from kdash.actions.http import CONFLICT_RETRIES, STRATEGIC_MERGE_PATCH, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
 from kdash.core import objects
-from kdash.core.kinds import DEPLOYMENT, Kind
+from kdash.core.kinds import DEPLOYMENT, KINDS_BY_NAME, Kind
 from kdash.errors import KdashError
 from kdash.kube.client import get_json
 
@@ -117,7 +117,7 @@ def containers(deployment: Mapping[str, Any]) -> list[ContainerRef]:
 
 
 def set_image(ctx: WriteContext, deployment: Mapping[str, Any] | tuple[str, str], container: str,
-              image: str, *, kind: Kind = DEPLOYMENT) -> str:
+              image: str, *, kind: Kind | None = None) -> str:
     """Set one container's image by strategic-merge patch; returns a one-line summary.
 
     `deployment` is the object the user looked at, or (namespace, name) to read it now. Its
@@ -127,6 +127,10 @@ def set_image(ctx: WriteContext, deployment: Mapping[str, Any] | tuple[str, str]
     """
     image = parse_image(image)
     namespace, name = _namespace_name(deployment)
+    if kind is None:
+        # The object the user looked at names its kind (the store stamps it); a Deployment otherwise.
+        named = deployment.get("kind") if isinstance(deployment, Mapping) else None
+        kind = KINDS_BY_NAME.get(named or "", DEPLOYMENT)
     what = f"{kind.name} {namespace}/{name}"
     with ctx.attempt("set-image", target_of(kind.name, namespace, name)) as attempt:
         obj = deployment if isinstance(deployment, dict) else _read(ctx, namespace, name, kind)

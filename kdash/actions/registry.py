@@ -20,6 +20,13 @@ class Action:
     # (verb, api group, resource) for the SelfSubjectAccessReview that greys the key out; "create,get"
     # asks for each verb (a WebSocket exec or forward is a GET: older servers authorize `get`, newer `create`).
     rbac: tuple[str, str, str] | None = None
+    # The RBAC check for a selected kind whose resource differs from `rbac`'s (a StatefulSet's scale is
+    # statefulsets/scale): (kind, (verb, api group, resource)) pairs; `rbac` covers the other kinds.
+    kind_rbac: tuple[tuple[str, tuple[str, str, str]], ...] = ()
+
+    def denial_key(self, kind: str | None = None) -> str:
+        """The id the RBAC pre-check denies this action under when `kind` is selected."""
+        return f"{self.id}@{kind}" if kind and any(k == kind for k, _ in self.kind_rbac) else self.id
 
 
 ACTIONS: tuple[Action, ...] = (
