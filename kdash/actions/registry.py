@@ -23,6 +23,9 @@ class Action:
     # The RBAC check for a selected kind whose resource differs from `rbac`'s (a StatefulSet's scale is
     # statefulsets/scale): (kind, (verb, api group, resource)) pairs; `rbac` covers the other kinds.
     kind_rbac: tuple[tuple[str, tuple[str, str, str]], ...] = ()
+    # The module in kdash/screens/flows that runs it once the selection (of `kinds`) and, for a
+    # write, the write gate let it through: adding a write action is that module and this row.
+    flow: str = ""
 
     def denial_key(self, kind: str | None = None) -> str:
         """The id the RBAC pre-check denies this action under when `kind` is selected."""
@@ -52,24 +55,25 @@ ACTIONS: tuple[Action, ...] = (
     Action("collapse_all", "minus", "Collapse all", "Collapse the tree to its top level", footer=False),
     Action("cycle_theme", "T", "Theme", "Switch to the next theme", group="app", footer=False),
     Action("scale", "s", "Scale", "Scale the selected Deployment (scale subresource)", group="rollout",
-           kinds=("Deployment",), writes=True, rbac=("update", "apps", "deployments/scale")),
+           kinds=("Deployment",), writes=True, rbac=("update", "apps", "deployments/scale"), flow="scale"),
     Action("set_image", "i", "Image", "Set a container image of the selected Deployment", group="rollout",
-           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments")),
+           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments"), flow="set_image"),
     # History is a view (also under --readonly); undoing from it goes through the undo action's gate.
     Action("history", "u", "History", "Rollout history of the selected Deployment; enter there undoes to a "
-           "revision", group="rollout", kinds=("Deployment",)),
+           "revision", group="rollout", kinds=("Deployment",), flow="history"),
     Action("undo", "U", "Undo", "Roll the selected Deployment back to its previous revision (kubectl rollout "
            "undo; also mid-rollout)", group="rollout", kinds=("Deployment",), writes=True,
-           rbac=("patch", "apps", "deployments"), footer=False),
+           rbac=("patch", "apps", "deployments"), footer=False, flow="undo"),
     Action("restart", "r", "Restart", "Rollout restart of the selected Deployment", group="rollout",
-           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments")),
+           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments"), flow="restart"),
     Action("delete_pod", "ctrl+d", "Delete pod", "Delete the selected Pod (its ReplicaSet replaces it)",
-           group="rollout", kinds=("Pod",), writes=True, rbac=("delete", "", "pods")),
+           group="rollout", kinds=("Pod",), writes=True, rbac=("delete", "", "pods"), flow="delete_pod"),
     Action("apply", "a", "Apply", "Apply a YAML file: server-side dry-run preview, then apply", group="rollout",
            writes=True),
     Action("restart_consumers", "R", "Restart users",
            "Restart the Deployments that use the selected ConfigMap (skips those already on its data)",
-           group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "apps", "deployments")),
+           group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "apps", "deployments"),
+           flow="restart_consumers"),
     Action("edit", "e", "Edit", "Edit the selected ConfigMap in $EDITOR; dry-run diff, then send only your "
            "changes",
            group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "", "configmaps"), footer=False),
