@@ -206,7 +206,8 @@ class HistoryScreen(KdashModalScreen[Revision | None]):
     def _undo_to(self, rev: Revision) -> None:
         # The undo action's gate (read-only, RBAC; refusals audited), then what the caller knows
         # makes it pointless (paused, an undo still landing): the history stays open if either says no.
-        if not self.app.writable(BY_ID["undo"]):
+        workload = self.app.store.by_uid(self.deployment_uid) or {}
+        if not self.app.writable(BY_ID["undo"], workload.get("kind") or "Deployment"):
             return
         reason = self.vet(rev) if self.vet is not None else None
         if reason:
