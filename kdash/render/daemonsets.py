@@ -17,6 +17,7 @@ from kdash.render.format import age
 from kdash.render.pods import pod_row
 from kdash.render.tree import (
     Node,
+    NodeMemo,
     display_name,
     group_by_ns,
     namespace_node,
@@ -35,10 +36,11 @@ _HEALTH: dict[str, Health] = {"complete": "ok", "progressing": "progressing", "o
 
 
 def build_daemonset_tree(daemonsets: Iterable[Obj], pods: Iterable[Obj], nodes: Iterable[Obj] | None,
-                         revisions: Iterable[Obj], now: datetime, *, by_namespace: bool = False) -> list[Node]:
+                         revisions: Iterable[Obj], now: datetime, *, by_namespace: bool = False,
+                         cache: NodeMemo | None = None) -> list[Node]:
     """DaemonSets → a line per node: the daemon pod on it, or "no pod" on a node that should run
     one. `nodes` None means the Nodes could not be listed: then only the pods show, and a line
-    says that nodes without a pod cannot be seen."""
+    says that nodes without a pod cannot be seen. `cache`: as in build_statefulset_tree."""
     daemonsets = list(daemonsets)
     node_list = None if nodes is None else sorted_by_name(nodes)
     pods_by_owner: dict[str, list[Obj]] = {}
@@ -54,14 +56,21 @@ def build_daemonset_tree(daemonsets: Iterable[Obj], pods: Iterable[Obj], nodes: 
 
     def one(ds: Obj, show_ns: bool) -> Node:
         uid = objects.uid(ds)
-        return daemonset_node(ds, pods_by_owner.get(uid, ()), node_list, revisions_by_owner.get(uid, ()), now,
-                              show_ns)
+        owned_pods, owned_revisions = pods_by_owner.get(uid, ()), revisions_by_owner.get(uid, ())
+        if cache is None:
+            return daemonset_node(ds, owned_pods, node_list, owned_revisions, now, show_ns)
+        return cache.node(uid, (ds, show_ns, node_list is None, *owned_pods, *owned_revisions, *(node_list or ())),
+                          lambda: daemonset_node(ds, owned_pods, node_list, owned_revisions, now, show_ns))
 
     if by_namespace:
-        return [namespace_node(ns, [one(d, False) for d in sorted_by_name(in_ns)])
-                for ns, in_ns in sorted(group_by_ns(daemonsets).items())]
-    show_ns = len({objects.namespace(d) for d in daemonsets}) > 1
-    return [one(d, show_ns) for d in sorted_by_ns_name(daemonsets)]
+        built = [namespace_node(ns, [one(d, False) for d in sorted_by_name(in_ns)])
+                 for ns, in_ns in sorted(group_by_ns(daemonsets).items())]
+    else:
+        show_ns = len({objects.namespace(d) for d in daemonsets}) > 1
+        built = [one(d, show_ns) for d in sorted_by_ns_name(daemonsets)]
+    if cache is not None:
+        cache.sweep()
+    return built
 
 
 def daemonset_node(ds: Obj, pods: Iterable[Obj], nodes: Sequence[Obj] | None, revisions: Iterable[Obj],

@@ -17,6 +17,7 @@ from kdash.render.format import NONE, age
 from kdash.render.pods import pod_row
 from kdash.render.tree import (
     Node,
+    NodeMemo,
     display_name,
     group_by_ns,
     namespace_node,
@@ -35,9 +36,13 @@ _HEALTH: dict[str, Health] = {"complete": "ok", "scaled-to-zero": "ok", "progres
 
 
 def build_statefulset_tree(statefulsets: Iterable[Obj], pods: Iterable[Obj], claims: Iterable[Obj],
-                           revisions: Iterable[Obj], now: datetime, *, by_namespace: bool = False) -> list[Node]:
+                           revisions: Iterable[Obj], now: datetime, *, by_namespace: bool = False,
+                           cache: NodeMemo | None = None) -> list[Node]:
     """StatefulSets → their pods by ordinal (a line for each ordinal not created yet) → the
-    PersistentVolumeClaims of each ordinal's volumeClaimTemplates, with their phase."""
+    PersistentVolumeClaims of each ordinal's volumeClaimTemplates, with their phase.
+
+    With a `cache` (a NodeMemo kept between builds), a set whose objects are all the very same
+    objects as last time comes back as the same Node (see render/tree.py NodeMemo)."""
     statefulsets = list(statefulsets)
     pods_by_owner: dict[str, list[Obj]] = {}
     for pod in pods:
@@ -53,14 +58,23 @@ def build_statefulset_tree(statefulsets: Iterable[Obj], pods: Iterable[Obj], cla
 
     def one(sts: Obj, show_ns: bool) -> Node:
         uid = objects.uid(sts)
-        return statefulset_node(sts, pods_by_owner.get(uid, ()), claims_by_key, revisions_by_owner.get(uid, ()),
-                                now, show_ns)
+        owned_pods, owned_revisions = pods_by_owner.get(uid, ()), revisions_by_owner.get(uid, ())
+        if cache is None:
+            return statefulset_node(sts, owned_pods, claims_by_key, owned_revisions, now, show_ns)
+        wanted = [claims_by_key.get((objects.namespace(sts), name))
+                  for number in range(core_sts.replicas(sts)) for name in core_sts.claim_names(sts, number)]
+        return cache.node(uid, (sts, show_ns, *owned_pods, *owned_revisions, *wanted),
+                          lambda: statefulset_node(sts, owned_pods, claims_by_key, owned_revisions, now, show_ns))
 
     if by_namespace:
-        return [namespace_node(ns, [one(s, False) for s in sorted_by_name(in_ns)])
-                for ns, in_ns in sorted(group_by_ns(statefulsets).items())]
-    show_ns = len({objects.namespace(s) for s in statefulsets}) > 1
-    return [one(s, show_ns) for s in sorted_by_ns_name(statefulsets)]
+        nodes = [namespace_node(ns, [one(s, False) for s in sorted_by_name(in_ns)])
+                 for ns, in_ns in sorted(group_by_ns(statefulsets).items())]
+    else:
+        show_ns = len({objects.namespace(s) for s in statefulsets}) > 1
+        nodes = [one(s, show_ns) for s in sorted_by_ns_name(statefulsets)]
+    if cache is not None:
+        cache.sweep()
+    return nodes
 
 
 def statefulset_node(sts: Obj, pods: Iterable[Obj], claims: Mapping[tuple[str, str], Obj],

@@ -216,7 +216,7 @@ class DashboardScreen(controller_views.ControllerViews, ExecForward, Screen[None
             else:
                 nodes = self._workload_nodes(store, now)
         elif self.view in controller_views.BUILDERS:
-            nodes = controller_views.BUILDERS[self.view](store, now)
+            nodes = controller_views.BUILDERS[self.view](store, now, fresh)
         elif self.view == SERVICES:
             nodes = render_services.build_service_tree(
                 store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)

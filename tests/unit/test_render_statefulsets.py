@@ -96,3 +96,24 @@ def test_describe_shows_revisions_partition_and_kubectl_status() -> None:
     assert rows["Update strategy"] == "RollingUpdate, partition 2"
     assert rows["Rollout"] == "partitioned roll out complete: 1 new pods have been updated..."
     assert rows["Update revision"] == web["status"]["updateRevision"]
+
+
+def test_a_memo_reuses_unchanged_sets_and_equals_a_fresh_build() -> None:
+    from kdash.render.tree import NodeMemo
+
+    fixture = copy.deepcopy(load("statefulsets.json"))
+    now = parse_time(fixture["now"])
+    lists = [fixture[k]["items"] for k in ("statefulsets", "pods", "persistentvolumeclaims", "controllerrevisions")]
+    memo = NodeMemo()
+    first = build_statefulset_tree(*lists, now, cache=memo)
+    again = build_statefulset_tree(*lists, now, cache=memo)
+    assert all(a is b for a, b in zip(first, again)) and memo.hits == 2
+    # A changed pod (a new dict, as the store makes) rebuilds its set only.
+    pods = lists[1]
+    index = next(i for i, p in enumerate(pods) if p["metadata"]["name"] == "web-1")
+    pods[index] = copy.deepcopy(pods[index])
+    pods[index]["status"]["phase"] = "Failed"
+    db, web = build_statefulset_tree(*lists, now, cache=memo)
+    assert db is again[0] and web is not again[1]
+    assert [db, web] == build_statefulset_tree(*lists, now)
+    assert "Failed" in web.children[1].label

@@ -14,8 +14,7 @@ def start(host: FlowHost, target: Target) -> None:
     sts = target.obj
     current = core_sts.partition(sts)
     replicas = core_sts.replicas(sts)
-    hint = (f"now {current} of {replicas} replicas: ordinals at or above it get the update revision; "
-            "lower it one step at a time for a staged rollout")
+    hint = f"now {current}, {replicas} replicas; ordinals ≥ it update; lower it step by step"
     host.ask(PromptScreen(f"Partition of {target.what}", str(core_sts.next_partition(sts)), hint=hint),
              lambda text: controllers.parse_partition(text, sts),
              lambda value: host.prepare(lambda: _confirm(host, target, current, value)))
