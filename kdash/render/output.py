@@ -62,7 +62,7 @@ def render(output: str, context: str, namespace: str | None, workloads: Sequence
 def wide_row(depth: int, node: Node) -> tuple[str, ...]:
     """NAME (indented by depth) STATUS READY REVISION AGE NODE IP, from the node's display fields."""
     c = node.columns
-    structural = node.kind in ("group", "Namespace")
+    structural = node.kind in ("group", "Namespace", "notice")  # a notice (no object) shows its text
     name = node.label if structural else f"{SHORT_KINDS.get(node.kind, node.kind)}/{node.name}"
     status = "" if structural else c.get("status") or c.get("state") or c.get("type") or node.health
     if node.kind == "ReplicaSet" or node.kind == "DaemonSet":

@@ -117,3 +117,11 @@ def test_a_memo_reuses_unchanged_sets_and_equals_a_fresh_build() -> None:
     assert db is again[0] and web is not again[1]
     assert [db, web] == build_statefulset_tree(*lists, now)
     assert "Failed" in web.children[1].label
+
+
+def test_wide_output_names_a_missing_ordinal_by_its_text() -> None:
+    from kdash.render.output import wide_table
+
+    lines = wide_table([("STATEFULSETS", _build())]).splitlines()
+    assert any(line.strip().startswith("pod db-1  no pod: waits for db-0 to be Ready") for line in lines)
+    assert any(line.strip().startswith("pvc/www-web-0") and "Bound" in line for line in lines)
