@@ -348,15 +348,15 @@ def healthy(info: ClusterInfo) -> bool:
         return False
 
 
-def up(samples: bool = False) -> ClusterInfo:
-    """Idempotent: reuse the running shared cluster if healthy, else start a new one."""
+def up(samples: bool = False, nodes: int = 2) -> ClusterInfo:
+    """Idempotent: reuse the running shared cluster if healthy, else start a new one with `nodes` Nodes."""
     info = load_current()
     if info and healthy(info):
         print(f"[devcluster] reusing the running control plane at {info.server}", file=sys.stderr)
     else:
         if info:
             stop(info)
-        info = start()
+        info = start(nodes=nodes)
         CURRENT.parent.mkdir(parents=True, exist_ok=True)
         CURRENT.write_text(json.dumps(dataclasses.asdict(info), indent=2))
     if samples:

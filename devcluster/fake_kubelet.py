@@ -76,6 +76,8 @@ MERGE_PATCH = "application/merge-patch+json"
 # Retry only failures to connect (or a pooled keep-alive connection the server dropped).
 RETRIES = urllib3.Retry(total=2, read=0, redirect=0, status=0, backoff_factor=0.1)
 NOT_READY_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
+FAKE_NODE_LABEL = "kdash.io/fake-node"
+ADOPT_EVERY = 1.0  # how often Nodes created by others with FAKE_NODE_LABEL=true are looked for
 
 log = logging.getLogger("fake-kubelet")
 
@@ -342,6 +344,7 @@ class FakeKubelet:
         self.stop = threading.Event()
         self.nodes = [f"{args.node_prefix}-{i}" for i in range(1, args.nodes + 1)]
         self.node_set = set(self.nodes)
+        self.adopted: set[str] = set()  # Nodes others created (a node "added later"); dropped when deleted
         self.node_uids: dict[str, str] = {}
         self.boot_id = str(uuid.uuid4())
         cfg = k8s_client.Configuration()
@@ -434,7 +437,7 @@ class FakeKubelet:
         if code == 404:
             labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
                       "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
-                      "beta.kubernetes.io/arch": "amd64", "kdash.io/fake-node": "true"}
+                      "beta.kubernetes.io/arch": "amd64", FAKE_NODE_LABEL: "true"}
             code, node = self.request("POST", "/api/v1/nodes", body={
                 "apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": name, "labels": labels,
@@ -456,6 +459,10 @@ class FakeKubelet:
         code, node = self.request("PATCH", f"/api/v1/nodes/{name}/status",
                                   body={"status": self.node_status(name, time.time(), self.ready_since[name])},
                                   content_type=MERGE_PATCH)
+        if code == 404 and name in self.adopted:
+            log.info("adopted node %s was deleted; forgetting it", name)
+            self.forget_node(name)
+            return
         if code == 404:
             log.warning("node %s disappeared; registering it again", name)
             self.register_node(name)
@@ -492,13 +499,48 @@ class FakeKubelet:
             status_due = time.monotonic() >= next_status
             if status_due:
                 next_status = time.monotonic() + STATUS_EVERY
-            for name in self.nodes:
+            for name in list(self.nodes):
                 for beat in (self.renew_lease, self.heartbeat) if status_due else (self.renew_lease,):
                     try:
                         beat(name)
                     except Exception as exc:  # noqa: BLE001 - keep heartbeating whatever happens
                         self.lease_failed = True  # retry within a second, long before the 40 s grace
                         log.warning("%s for %s failed: %s", beat.__name__, name, exc)
+
+    def adopt_loop(self) -> None:
+        """Run Nodes that someone else created with the fake-node label (a test adding a node later,
+        so a DaemonSet must give it a pod): register them Ready, then run the pods bound to them."""
+        while not self.stop.wait(ADOPT_EVERY):
+            try:
+                code, body = self.request("GET", "/api/v1/nodes", {"labelSelector": f"{FAKE_NODE_LABEL}=true"})
+                if code >= 300:
+                    continue
+                for node in body.get("items") or []:
+                    name = node["metadata"]["name"]
+                    if name not in self.node_set:
+                        self.adopt_node(name)
+            except Exception as exc:  # noqa: BLE001 - keep looking whatever happens
+                log.warning("looking for new nodes failed: %s", exc)
+
+    def adopt_node(self, name: str) -> None:
+        self.register_node(name)
+        self.renew_lease(name)
+        with self.lock:
+            self.adopted.add(name)
+            self.node_set.add(name)
+            self.nodes.append(name)
+        log.info("adopted node %s", name)
+        # Pods bound before we ran the node arrived while it was not ours: take them now.
+        code, body = self.request("GET", "/api/v1/pods", {"fieldSelector": f"spec.nodeName={name}"})
+        for pod in (body.get("items") or []) if code < 300 else []:
+            self.on_pod(pod)
+
+    def forget_node(self, name: str) -> None:
+        with self.lock:
+            self.adopted.discard(name)
+            self.node_set.discard(name)
+            if name in self.nodes:
+                self.nodes.remove(name)
 
     # ---- pods: reflector (list + watch on raw JSON)
 
@@ -827,6 +869,7 @@ class FakeKubelet:
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         threads = [threading.Thread(target=self.node_loop, name="nodes"),
+                   threading.Thread(target=self.adopt_loop, name="adopt"),
                    threading.Thread(target=self.pod_loop, name="pods"),
                    threading.Thread(target=self.timer_loop, name="timers"),
                    threading.Thread(target=self.stats_loop, name="stats")]

@@ -72,3 +72,14 @@ def open_sockets() -> int:
         except OSError:
             pass
     return count
+
+
+def add_fake_node(kubectl, name: str, labels: dict[str, str] | None = None,
+                  taints: list[dict[str, str]] | None = None) -> None:
+    """Create a Node the fake kubelet adopts and keeps Ready (as if a machine joined the cluster);
+    delete it with `kubectl delete node NAME` and the kubelet forgets it."""
+    all_labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kdash.io/fake-node": "true",
+                  **(labels or {})}
+    kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Node",
+                                                  "metadata": {"name": name, "labels": all_labels},
+                                                  "spec": {"taints": taints or []}}))

@@ -40,16 +40,20 @@ def denied_actions(api_client: ApiClient, actions: Iterable[Action], namespace: 
     """Ids of the actions whose RBAC check says no. A failing check denies nothing: the server decides."""
     denied: set[str] = set()
     answers: dict[tuple[str, str, str], bool] = {}
-    for action in actions:
-        if action.rbac is None:
-            continue
-        if action.rbac not in answers:
-            verbs, group, resource = action.rbac
+
+    def allowed(rbac: tuple[str, str, str]) -> bool:
+        if rbac not in answers:
+            verbs, group, resource = rbac
             try:
-                answers[action.rbac] = all(can_i(api_client, verb, group, resource, namespace)
-                                           for verb in verbs.split(","))
+                answers[rbac] = all(can_i(api_client, verb, group, resource, namespace) for verb in verbs.split(","))
             except Exception:  # an old or locked-down server without SSAR: let the write itself answer
-                answers[action.rbac] = True
-        if not answers[action.rbac]:
+                answers[rbac] = True
+        return answers[rbac]
+
+    for action in actions:
+        if action.rbac is not None and not allowed(action.rbac):
             denied.add(action.id)
+        for kind, rbac in action.kind_rbac:
+            if not allowed(rbac):
+                denied.add(action.denial_key(kind))
     return denied

@@ -1,4 +1,4 @@
-"""Validate image references and change a Deployment container's image (init containers too)."""
+"""Validate image references and change a workload container's image (init containers too)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from kubernetes.client.exceptions import ApiException
 from kdash.actions.http import CONFLICT_RETRIES, STRATEGIC_MERGE_PATCH, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
 from kdash.core import objects
-from kdash.core.kinds import DEPLOYMENT
+from kdash.core.kinds import DEPLOYMENT, KINDS_BY_NAME, Kind
 from kdash.errors import KdashError
 from kdash.kube.client import get_json
 
@@ -117,7 +117,7 @@ def containers(deployment: Mapping[str, Any]) -> list[ContainerRef]:
 
 
 def set_image(ctx: WriteContext, deployment: Mapping[str, Any] | tuple[str, str], container: str,
-              image: str) -> str:
+              image: str, *, kind: Kind | None = None) -> str:
     """Set one container's image by strategic-merge patch; returns a one-line summary.
 
     `deployment` is the object the user looked at, or (namespace, name) to read it now. Its
@@ -127,9 +127,13 @@ def set_image(ctx: WriteContext, deployment: Mapping[str, Any] | tuple[str, str]
     """
     image = parse_image(image)
     namespace, name = _namespace_name(deployment)
-    what = f"Deployment {namespace}/{name}"
-    with ctx.attempt("set-image", target_of("Deployment", namespace, name)) as attempt:
-        obj = deployment if isinstance(deployment, dict) else _read(ctx, namespace, name)
+    if kind is None:
+        # The object the user looked at names its kind (the store stamps it); a Deployment otherwise.
+        named = deployment.get("kind") if isinstance(deployment, Mapping) else None
+        kind = KINDS_BY_NAME.get(named or "", DEPLOYMENT)
+    what = f"{kind.name} {namespace}/{name}"
+    with ctx.attempt("set-image", target_of(kind.name, namespace, name)) as attempt:
+        obj = deployment if isinstance(deployment, dict) else _read(ctx, namespace, name, kind)
         ref = _find_container(obj, container, what)
         if ref.image == image:
             attempt.detail = f"{container}: already {image}"
@@ -139,14 +143,14 @@ def set_image(ctx: WriteContext, deployment: Mapping[str, Any] | tuple[str, str]
         for tries in range(CONFLICT_RETRIES):
             if tries:
                 backoff(tries)
-                obj = _same_spec_or_fail(seen, _read(ctx, namespace, name), what)
+                obj = _same_spec_or_fail(seen, _read(ctx, namespace, name, kind), what)
             patch = {
                 "metadata": {"resourceVersion": objects.resource_version(obj)},
                 # Strategic merge: list items merge by name, the container's other fields stay.
                 "spec": {"template": {"spec": {field: [{"name": container, "image": image}]}}},
             }
             try:
-                attempt.send("PATCH", DEPLOYMENT.object_path(namespace, name), patch,
+                attempt.send("PATCH", kind.object_path(namespace, name), patch,
                              content_type=STRATEGIC_MERGE_PATCH)
                 break
             except ApiException as exc:
@@ -155,8 +159,8 @@ def set_image(ctx: WriteContext, deployment: Mapping[str, Any] | tuple[str, str]
         else:
             raise KdashError("Changed meanwhile", changed_meanwhile(what))
         attempt.detail = f"{container}: {ref.image} -> {image}"
-    kind = "init container" if ref.init else "container"
-    return f"set {kind} {container} of {what} to {image}"
+    which = "init container" if ref.init else "container"
+    return f"set {which} {container} of {what} to {image}"
 
 
 def _same_spec_or_fail(seen: dict[str, Any], fresh: dict[str, Any], what: str) -> dict[str, Any]:
@@ -172,11 +176,11 @@ def _namespace_name(deployment: Mapping[str, Any] | tuple[str, str]) -> tuple[st
     return objects.namespace(deployment), objects.name(deployment)
 
 
-def _read(ctx: WriteContext, namespace: str, name: str) -> dict[str, Any]:
+def _read(ctx: WriteContext, namespace: str, name: str, kind: Kind = DEPLOYMENT) -> dict[str, Any]:
     try:
-        return get_json(ctx.api_client, DEPLOYMENT.object_path(namespace, name))
+        return get_json(ctx.api_client, kind.object_path(namespace, name))
     except Exception as exc:
-        raise api_error(exc, f"Deployment {namespace}/{name}") from exc
+        raise api_error(exc, f"{kind.name} {namespace}/{name}") from exc
 
 
 def _find_container(obj: dict[str, Any], container: str, what: str) -> ContainerRef:

@@ -20,10 +20,21 @@ class Action:
     # (verb, api group, resource) for the SelfSubjectAccessReview that greys the key out; "create,get"
     # asks for each verb (a WebSocket exec or forward is a GET: older servers authorize `get`, newer `create`).
     rbac: tuple[str, str, str] | None = None
+    # The RBAC check for a selected kind whose resource differs from `rbac`'s (a StatefulSet's scale is
+    # statefulsets/scale): (kind, (verb, api group, resource)) pairs; `rbac` covers the other kinds.
+    kind_rbac: tuple[tuple[str, tuple[str, str, str]], ...] = ()
     # The module in kdash/screens/flows that runs it once the selection (of `kinds`) and, for a
     # write, the write gate let it through: adding a write action is that module and this row.
     flow: str = ""
 
+    def denial_key(self, kind: str | None = None) -> str:
+        """The id the RBAC pre-check denies this action under when `kind` is selected."""
+        return f"{self.id}@{kind}" if kind and any(k == kind for k, _ in self.kind_rbac) else self.id
+
+
+_WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+_PATCH_CONTROLLERS = (("StatefulSet", ("patch", "apps", "statefulsets")),
+                      ("DaemonSet", ("patch", "apps", "daemonsets")))
 
 ACTIONS: tuple[Action, ...] = (
     Action("help", "question_mark", "Help", "Show every key and action", group="app"),
@@ -32,7 +43,11 @@ ACTIONS: tuple[Action, ...] = (
     Action("view_services", "2", "Services", "Show the Service → Pod tree with endpoint readiness", footer=False),
     Action("view_configmaps", "3", "ConfigMaps", "Show ConfigMaps and the Deployments that use them",
            footer=False),
-    Action("toggle_view", "tab", "Views", "Cycle the workload, service and ConfigMap trees"),
+    Action("view_statefulsets", "4", "StatefulSets",
+           "Show StatefulSets → Pods by ordinal (revision, partition) → their PersistentVolumeClaims", footer=False),
+    Action("view_daemonsets", "5", "DaemonSets", "Show DaemonSets → a line per node: its daemon pod, or none",
+           footer=False),
+    Action("toggle_view", "tab", "Views", "Cycle through the views (1-5)"),
     Action("namespace", "n", "Ns", "Pick the namespace to watch (or all namespaces)"),
     Action("all_namespaces", "0", "All ns", "Watch all namespaces", footer=False),
     Action("context", "c", "Context", "Switch to another kubeconfig context", footer=False),
@@ -43,18 +58,25 @@ ACTIONS: tuple[Action, ...] = (
     Action("expand_all", "plus", "Expand all", "Expand every node of the tree", footer=False),
     Action("collapse_all", "minus", "Collapse all", "Collapse the tree to its top level", footer=False),
     Action("cycle_theme", "T", "Theme", "Switch to the next theme", group="app", footer=False),
-    Action("scale", "s", "Scale", "Scale the selected Deployment (scale subresource)", group="rollout",
-           kinds=("Deployment",), writes=True, rbac=("update", "apps", "deployments/scale"), flow="scale"),
-    Action("set_image", "i", "Image", "Set a container image of the selected Deployment", group="rollout",
-           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments"), flow="set_image"),
+    Action("scale", "s", "Scale", "Scale the selected Deployment or StatefulSet (scale subresource)",
+           group="rollout", kinds=("Deployment", "StatefulSet"), writes=True,
+           rbac=("update", "apps", "deployments/scale"), flow="scale",
+           kind_rbac=(("StatefulSet", ("update", "apps", "statefulsets/scale")),)),
+    Action("set_image", "i", "Image", "Set a container image of the selected Deployment, StatefulSet or DaemonSet",
+           group="rollout", kinds=_WORKLOADS, writes=True, rbac=("patch", "apps", "deployments"), flow="set_image",
+           kind_rbac=_PATCH_CONTROLLERS),
     # History is a view (also under --readonly); undoing from it goes through the undo action's gate.
-    Action("history", "u", "History", "Rollout history of the selected Deployment; enter there undoes to a "
-           "revision", group="rollout", kinds=("Deployment",), flow="history"),
-    Action("undo", "U", "Undo", "Roll the selected Deployment back to its previous revision (kubectl rollout "
-           "undo; also mid-rollout)", group="rollout", kinds=("Deployment",), writes=True,
-           rbac=("patch", "apps", "deployments"), footer=False, flow="undo"),
-    Action("restart", "r", "Restart", "Rollout restart of the selected Deployment", group="rollout",
-           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments"), flow="restart"),
+    Action("history", "u", "History", "Rollout history of the selected Deployment, StatefulSet or DaemonSet; "
+           "enter there undoes to a revision", group="rollout", kinds=_WORKLOADS, flow="history"),
+    Action("undo", "U", "Undo", "Roll the selected Deployment, StatefulSet or DaemonSet back to its previous "
+           "revision (kubectl rollout undo; also mid-rollout)", group="rollout", kinds=_WORKLOADS, writes=True,
+           rbac=("patch", "apps", "deployments"), footer=False, flow="undo", kind_rbac=_PATCH_CONTROLLERS),
+    Action("restart", "r", "Restart", "Rollout restart of the selected Deployment, StatefulSet or DaemonSet",
+           group="rollout", kinds=_WORKLOADS, writes=True, rbac=("patch", "apps", "deployments"), flow="restart",
+           kind_rbac=_PATCH_CONTROLLERS),
+    Action("partition", "P", "Partition", "Set the selected StatefulSet's rolling-update partition: ordinals at or "
+           "above it update (lower it step by step for a staged rollout)", group="rollout", kinds=("StatefulSet",),
+           writes=True, rbac=("patch", "apps", "statefulsets"), footer=False, flow="partition"),
     Action("delete_pod", "ctrl+d", "Delete pod", "Delete the selected Pod (its ReplicaSet replaces it)",
            group="rollout", kinds=("Pod",), writes=True, rbac=("delete", "", "pods"), flow="delete_pod"),
     Action("apply", "a", "Apply", "Apply a YAML file: server-side dry-run preview, then apply", group="rollout",

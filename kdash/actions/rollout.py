@@ -23,7 +23,7 @@ from kdash.actions.http import (
 from kdash.actions.safety import Attempt, WriteContext, target_of
 from kdash.core import objects
 from kdash.core import rollout as core_rollout
-from kdash.core.kinds import DEPLOYMENT, REPLICASET
+from kdash.core.kinds import DEPLOYMENT, REPLICASET, Kind
 from kdash.core.rollout import REVISION_ANNOTATION, Revision, RolloutStatus
 from kdash.errors import KdashError
 from kdash.kube.client import get_json
@@ -229,15 +229,23 @@ def _user_annotations(deployment: dict[str, Any]) -> dict[str, str]:
 # -- restart -------------------------------------------------------------------------------------
 
 
-def restart(ctx: WriteContext, namespace: str, name: str, *, now: datetime | None = None) -> str:
-    """Restart every pod by stamping the template, like `kubectl rollout restart`; returns a summary."""
-    what = f"Deployment {namespace}/{name}"
+def restart(ctx: WriteContext, namespace: str, name: str, *, now: datetime | None = None,
+            kind: Kind = DEPLOYMENT) -> str:
+    """Restart every pod by stamping the template, like `kubectl rollout restart` (Deployments,
+    StatefulSets and DaemonSets alike); returns a summary."""
+    what = f"{kind.name} {namespace}/{name}"
     stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with ctx.attempt("restart", target_of("Deployment", namespace, name)) as attempt:
-        deployment = read_deployment(ctx.api_client, namespace, name)
-        _check_restartable(deployment, stamp, what)
+    with ctx.attempt("restart", target_of(kind.name, namespace, name)) as attempt:
+        try:
+            workload = get_json(ctx.api_client, kind.object_path(namespace, name))
+        except Exception as exc:
+            raise api_error(exc, what) from exc
+        _check_restartable(workload, stamp, what)
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
-        patch_deployment(attempt, namespace, name, patch, what)
+        try:
+            attempt.send("PATCH", kind.object_path(namespace, name), patch, content_type=STRATEGIC_MERGE_PATCH)
+        except ApiException as exc:
+            raise api_error(exc, what) from exc
         attempt.detail = f"{RESTARTED_AT}={stamp}"
     return f"restarted {what} (new rollout at {stamp})"
 

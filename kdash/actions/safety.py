@@ -140,14 +140,15 @@ class WriteGate:
     """Why no write may be sent now, else "" (the app's: a switch pending, a silent path)."""
     denied: frozenset[str] = frozenset()
 
-    def check(self, action_id: str, description: str) -> None:
-        """Raise KdashError when the action may not start here."""
+    def check(self, action_id: str, description: str, denial_key: str | None = None) -> None:
+        """Raise KdashError when the action may not start here (`denial_key`: what the RBAC
+        pre-check denies it under for the selected kind, see Action.denial_key)."""
         if self.readonly or (self.connection is not None and self.refusal):
             _refuse(self.audit, self.context_name, self.readonly, self.refusal, action_id,
                     f"context/{self.context_name}")
         if self.connection is None:
             raise KdashError("", "Not connected to a cluster")
-        if action_id in self.denied:
+        if (denial_key or action_id) in self.denied:
             raise KdashError("", f"RBAC: you may not {description.lower()} here")
 
     def context(self, confirmed: Connection | None = None) -> WriteContext:

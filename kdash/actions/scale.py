@@ -1,4 +1,4 @@
-"""Scale a Deployment through its scale subresource, with optimistic concurrency."""
+"""Scale a Deployment or StatefulSet through its scale subresource, with optimistic concurrency."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from kubernetes.client.exceptions import ApiException
 from kdash.actions.http import CONFLICT_RETRIES, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
 from kdash.core import objects
-from kdash.core.kinds import DEPLOYMENT, api_path
+from kdash.core.kinds import DEPLOYMENT, Kind, api_path
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
 
@@ -51,26 +51,27 @@ def check_replicas(replicas: int) -> int:
     return replicas
 
 
-def scale_path(namespace: str, name: str) -> str:
-    return DEPLOYMENT.object_path(namespace, name) + "/scale"
+def scale_path(namespace: str, name: str, kind: Kind = DEPLOYMENT) -> str:
+    return kind.object_path(namespace, name) + "/scale"
 
 
-def read_scale(api_client: ApiClient, namespace: str, name: str) -> dict:
-    """The Deployment's autoscaling/v1 Scale object (its resourceVersion is the Deployment's)."""
+def read_scale(api_client: ApiClient, namespace: str, name: str, kind: Kind = DEPLOYMENT) -> dict:
+    """The workload's autoscaling/v1 Scale object (its resourceVersion is the workload's)."""
     try:
-        return get_json(api_client, scale_path(namespace, name))
+        return get_json(api_client, scale_path(namespace, name, kind))
     except Exception as exc:
-        raise api_error(exc, f"Deployment {namespace}/{name}") from exc
+        raise api_error(exc, f"{kind.name} {namespace}/{name}") from exc
 
 
-def get_scale(api_client: ApiClient, namespace: str, name: str) -> int:
-    """The Deployment's desired replicas, as the scale subresource reports them."""
-    return int((read_scale(api_client, namespace, name).get("spec") or {}).get("replicas") or 0)
+def get_scale(api_client: ApiClient, namespace: str, name: str, kind: Kind = DEPLOYMENT) -> int:
+    """The workload's desired replicas, as the scale subresource reports them."""
+    return int((read_scale(api_client, namespace, name, kind).get("spec") or {}).get("replicas") or 0)
 
 
 def scale(ctx: WriteContext, namespace: str, name: str, replicas: int, *,
-          expected_resource_version: str | None = None, expected_replicas: int | None = None) -> str:
-    """Set the Deployment's replicas through the scale subresource; returns a one-line summary.
+          expected_resource_version: str | None = None, expected_replicas: int | None = None,
+          kind: Kind = DEPLOYMENT) -> str:
+    """Set the workload's replicas through the scale subresource; returns a one-line summary.
 
     The PUT carries a resourceVersion, so a concurrent change fails with a clear "changed
     meanwhile" error instead of being overwritten. Two optional preconditions:
@@ -81,13 +82,13 @@ def scale(ctx: WriteContext, namespace: str, name: str, replicas: int, *,
     between our read and our write is retried.
     """
     check_replicas(replicas)
-    what = f"Deployment {namespace}/{name}"
-    with ctx.attempt("scale", target_of("Deployment", namespace, name)) as attempt:
+    what = f"{kind.name} {namespace}/{name}"
+    with ctx.attempt("scale", target_of(kind.name, namespace, name)) as attempt:
         before = expected_replicas
         for tries in range(CONFLICT_RETRIES):
             if tries:
                 backoff(tries)
-            current = read_scale(ctx.api_client, namespace, name)
+            current = read_scale(ctx.api_client, namespace, name, kind)
             now = (current.get("spec") or {}).get("replicas")
             if before is not None and now != before:
                 raise KdashError("Changed meanwhile", f"{what} now has {now} replicas, not {before}; "
@@ -99,7 +100,7 @@ def scale(ctx: WriteContext, namespace: str, name: str, replicas: int, *,
             body = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": metadata,
                     "spec": {"replicas": replicas}}
             try:
-                attempt.send("PUT", scale_path(namespace, name), body)
+                attempt.send("PUT", scale_path(namespace, name, kind), body)
                 break
             except ApiException as exc:
                 if exc.status != 409 or expected_resource_version is not None:
@@ -110,8 +111,8 @@ def scale(ctx: WriteContext, namespace: str, name: str, replicas: int, *,
     return f"scaled {what} from {before} to {replicas} replicas"
 
 
-def hpa_for(api_client: ApiClient, namespace: str, name: str) -> str | None:
-    """The name of a HorizontalPodAutoscaler targeting the Deployment (it would undo a scale).
+def hpa_for(api_client: ApiClient, namespace: str, name: str, kind: str = "Deployment") -> str | None:
+    """The name of a HorizontalPodAutoscaler targeting the workload of `kind` (it would undo a scale).
 
     autoscaling/v1 exists on every supported server (1.20 has no autoscaling/v2). A server
     or a user that cannot list HPAs yields None: this only feeds a warning.
@@ -127,6 +128,6 @@ def hpa_for(api_client: ApiClient, namespace: str, name: str) -> str | None:
         raise describe_api_error(exc) from exc
     for hpa in items:
         ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-        if ref.get("kind") == "Deployment" and ref.get("name") == name:
+        if ref.get("kind") == kind and ref.get("name") == name:
             return objects.name(hpa)
     return None

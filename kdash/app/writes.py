@@ -56,10 +56,11 @@ class WriteAccess(_App):
         return WriteGate(self.connection, self.context_name, self.readonly, self.audit, self._switch_refusal(),
                          frozenset(self.denied))
 
-    def writable(self, action: Action) -> bool:
-        """Every write key asks this first; a refusal is said on screen (and audited by the gate)."""
+    def writable(self, action: Action, kind: str | None = None) -> bool:
+        """Every write key asks this first (`kind`: the selected object's, for its RBAC check); a
+        refusal is said on screen (and audited by the gate)."""
         try:
-            self.write_gate().check(action.id, action.description)
+            self.write_gate().check(action.id, action.description, action.denial_key(kind))
         except KdashError as exc:
             self.notify(exc.message, title=exc.title, severity="error")
             return False

@@ -43,6 +43,11 @@ ENDPOINTS = Kind("Endpoints", "endpoints", "v1")
 CONFIGMAP = Kind("ConfigMap", "configmaps", "v1")
 EVENT = Kind("Event", "events", "v1")
 NAMESPACE = Kind("Namespace", "namespaces", "v1", namespaced=False)
+STATEFULSET = Kind("StatefulSet", "statefulsets", "apps/v1")
+DAEMONSET = Kind("DaemonSet", "daemonsets", "apps/v1")
+CONTROLLERREVISION = Kind("ControllerRevision", "controllerrevisions", "apps/v1")
+PERSISTENTVOLUMECLAIM = Kind("PersistentVolumeClaim", "persistentvolumeclaims", "v1")
+NODE = Kind("Node", "nodes", "v1", namespaced=False)
 
 ALL_KINDS: tuple[Kind, ...] = (
     DEPLOYMENT,
@@ -53,6 +58,11 @@ ALL_KINDS: tuple[Kind, ...] = (
     CONFIGMAP,
     EVENT,
     NAMESPACE,
+    STATEFULSET,
+    DAEMONSET,
+    CONTROLLERREVISION,
+    PERSISTENTVOLUMECLAIM,
+    NODE,
 )
 
 # What the Watcher lists and watches for the whole scope. Events are not among them: at 10k pods

@@ -202,3 +202,31 @@ def resize_status(pod: Mapping[str, Any]) -> str | None:
 def is_sidecar(container: Mapping[str, Any]) -> bool:
     """A native sidecar (1.29+): an init container with restartPolicy Always, which keeps running."""
     return container.get("restartPolicy") == "Always"
+
+
+def node_name(pod: Mapping[str, Any]) -> str:
+    """The node the pod is bound to ("" while unscheduled)."""
+    return (pod.get("spec") or {}).get("nodeName") or ""
+
+
+def wanted_node(pod: Mapping[str, Any]) -> str:
+    """The node a pod is bound to, or the one its required node affinity pins it to by name
+    (how DaemonSet pods wait for the scheduler: matchFields metadata.name In [node])."""
+    bound = node_name(pod)
+    if bound:
+        return bound
+    affinity = (((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {})
+    required = affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or {}
+    for term in required.get("nodeSelectorTerms") or ():
+        for field in term.get("matchFields") or ():
+            values = list(field.get("values") or ())
+            if field.get("key") == "metadata.name" and field.get("operator") == "In" and len(values) == 1:
+                return str(values[0])
+    return ""
+
+
+def claim_names(pod: Mapping[str, Any]) -> tuple[str, ...]:
+    """The PersistentVolumeClaims the pod's volumes use, in volume order."""
+    return tuple(volume["persistentVolumeClaim"]["claimName"]
+                 for volume in (pod.get("spec") or {}).get("volumes") or ()
+                 if (volume.get("persistentVolumeClaim") or {}).get("claimName"))

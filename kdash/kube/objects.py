@@ -32,6 +32,10 @@ def slim(obj: Mapping[str, Any], kind: Kind | None = None, *, compact: bool = Fa
     if annotations and LAST_APPLIED in annotations:
         metadata["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
     slimmed["metadata"] = metadata
+    status = obj.get("status")
+    if kind is not None and kind.name == "Node" and isinstance(status, Mapping) and "images" in status:
+        # Every image a node holds, often hundreds; nothing shows them.
+        slimmed["status"] = {k: v for k, v in status.items() if k != "images"}
     if compact:
         slimmed = _compact(slimmed)
     elif intern_values:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kdash.core import objects
+from kdash.core.daemonsets import daemonset_status
 from kdash.core.labels import format_label_selector
 from kdash.core.objects import LAST_APPLIED, Obj
 from kdash.core.pods import is_sidecar, resize_status
@@ -16,6 +17,7 @@ from kdash.core.rollout import (
     revision_of,
     rollout_status,
 )
+from kdash.core.statefulsets import statefulset_status
 from kdash.core.values import parse_time, short_image
 from kdash.render.format import (
     NONE,
@@ -267,7 +269,39 @@ def _describe_secret(secret: Obj, related: Related, now: datetime) -> list[Secti
     return [Section("Secret", main), Section("Data", rows or (("Data", NONE),))]
 
 
+def _describe_statefulset(sts: Obj, related: Related, now: datetime) -> list[Section]:
+    status = statefulset_status(sts)
+    spec = sts.get("spec") or {}
+    rows = _metadata_rows(sts, now) + (
+        ("Selector", format_label_selector(spec.get("selector"))),
+        ("Replicas", f"{status.desired} desired | {status.current} total | {status.ready} ready | "
+                     f"{status.updated} updated | {status.current_replicas} current"),
+        ("Update strategy", status.strategy + (f", partition {status.partition}" if status.partition else "")),
+        ("Pod management", spec.get("podManagementPolicy") or "OrderedReady"),
+        ("Current revision", status.current_revision or NONE),
+        ("Update revision", status.update_revision or NONE),
+        ("Rollout", status.message),
+    )
+    return [Section("StatefulSet", rows)]
+
+
+def _describe_daemonset(ds: Obj, related: Related, now: datetime) -> list[Section]:
+    status = daemonset_status(ds)
+    rows = _metadata_rows(ds, now) + (
+        ("Selector", format_label_selector((ds.get("spec") or {}).get("selector"))),
+        ("Pods", f"{status.desired} desired | {status.current} current | {status.ready} ready | "
+                 f"{status.updated} up-to-date | {status.available} available | {status.misscheduled} misscheduled"),
+        ("Update strategy", status.strategy + (f", maxUnavailable {status.max_unavailable}"
+                                               if status.max_unavailable else "")
+         + (f", maxSurge {status.max_surge}" if status.max_surge else "")),
+        ("Rollout", status.message),
+    )
+    return [Section("DaemonSet", rows)]
+
+
 _DESCRIBERS: dict[str, Callable[[Obj, Related, datetime], list[Section]]] = {
+    "StatefulSet": _describe_statefulset,
+    "DaemonSet": _describe_daemonset,
     "Deployment": _describe_deployment,
     "ReplicaSet": _describe_replicaset,
     "Pod": _describe_pod,

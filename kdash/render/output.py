@@ -14,7 +14,11 @@ from kdash.safe_text import visible
 API_VERSION = "kdash/v1"
 """Bumped only when a field is renamed or removed; new fields may appear within a version."""
 WIDE_COLUMNS = ("NAME", "STATUS", "READY", "REVISION", "AGE", "NODE", "IP")
-SHORT_KINDS = {"Deployment": "deploy", "ReplicaSet": "rs", "Pod": "pod", "Service": "svc"}
+SHORT_KINDS = {"Deployment": "deploy", "ReplicaSet": "rs", "Pod": "pod", "Service": "svc", "StatefulSet": "sts",
+               "DaemonSet": "ds", "PersistentVolumeClaim": "pvc"}
+Sections = Sequence[tuple[str, Sequence[Node]]]
+"""(title, nodes) of the trees after the workload and service trees, e.g. ("StatefulSets", [...]);
+in json and yaml each is a key named by the lower-cased title."""
 
 
 def node_data(node: Node) -> dict[str, Any]:
@@ -28,18 +32,28 @@ def node_data(node: Node) -> dict[str, Any]:
     return data
 
 
-def document(context: str, namespace: str | None, workloads: Sequence[Node],
-             services: Sequence[Node]) -> dict[str, Any]:
-    return {"apiVersion": API_VERSION, "kind": "Trees", "context": context, "namespace": namespace,
-            "workloads": [node_data(n) for n in workloads], "services": [node_data(n) for n in services]}
+def document(context: str, namespace: str | None, workloads: Sequence[Node] | None,
+             services: Sequence[Node] | None, more: Sections = ()) -> dict[str, Any]:
+    """The trees as data; a tree passed as None (not asked for) is left out."""
+    data: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "Trees", "context": context, "namespace": namespace}
+    for title, nodes in _sections(workloads, services, more):
+        data[title.lower()] = [node_data(n) for n in nodes]
+    return data
 
 
-def render(output: str, context: str, namespace: str | None, workloads: Sequence[Node],
-           services: Sequence[Node]) -> str:
+def _sections(workloads: Sequence[Node] | None, services: Sequence[Node] | None,
+              more: Sections) -> list[tuple[str, Sequence[Node]]]:
+    trees = [("Workloads", workloads), ("Services", services), *more]
+    return [(title, nodes) for title, nodes in trees if nodes is not None]
+
+
+def render(output: str, context: str, namespace: str | None, workloads: Sequence[Node] | None,
+           services: Sequence[Node] | None, more: Sections = ()) -> str:
     """The text `-o output` prints (json, yaml or wide)."""
     if output == "wide":
-        return wide_table([("WORKLOADS", workloads), ("SERVICES", services)], all_namespaces=namespace is None)
-    data = document(context, namespace, workloads, services)
+        return wide_table([(title.upper(), nodes) for title, nodes in _sections(workloads, services, more)],
+                          all_namespaces=namespace is None)
+    data = document(context, namespace, workloads, services, more)
     if output == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
@@ -48,10 +62,10 @@ def render(output: str, context: str, namespace: str | None, workloads: Sequence
 def wide_row(depth: int, node: Node) -> tuple[str, ...]:
     """NAME (indented by depth) STATUS READY REVISION AGE NODE IP, from the node's display fields."""
     c = node.columns
-    structural = node.kind in ("group", "Namespace")
+    structural = node.kind in ("group", "Namespace", "notice")  # a notice (no object) shows its text
     name = node.label if structural else f"{SHORT_KINDS.get(node.kind, node.kind)}/{node.name}"
     status = "" if structural else c.get("status") or c.get("state") or c.get("type") or node.health
-    if node.kind == "ReplicaSet":
+    if node.kind == "ReplicaSet" or node.kind == "DaemonSet":
         ready = f"{c.get('ready')}/{c.get('desired')}"
     elif node.kind == "Service":
         ready = c.get("endpoints", "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -71,6 +71,38 @@ def timed_text(*parts: str | tuple[datetime | None, str]) -> tuple[str, tuple[Ti
         position += len(text)
     return "".join(out), tuple(timed)
 
+
+
+class NodeMemo:
+    """A top-level node per object uid, reused while every input object is the very same object.
+
+    The store never mutates an object in place (an update replaces the dict), so identity tells an
+    unchanged input from a changed one; the widget then skips a reused subtree. Ages move at paint
+    time (`label_at`), never by re-rendering. Entries of objects not asked for in a build are dropped.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[object, ...], Node]] = {}
+        self._seen: set[str] = set()
+        self.hits = 0
+        self.misses = 0
+
+    def node(self, uid: str, inputs: tuple[object, ...], build: Callable[[], Node]) -> Node:
+        self._seen.add(uid)
+        entry = self._entries.get(uid)
+        if entry is not None and len(entry[0]) == len(inputs) and all(a is b for a, b in zip(entry[0], inputs)):
+            self.hits += 1
+            return entry[1]
+        self.misses += 1
+        node = build()
+        self._entries[uid] = (inputs, node)
+        return node
+
+    def sweep(self) -> None:
+        """Forget what the last build did not ask for (deleted objects)."""
+        for uid in self._entries.keys() - self._seen:
+            del self._entries[uid]
+        self._seen = set()
 
 
 # ---------------------------------------------------------------------------------------------

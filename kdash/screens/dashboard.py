@@ -22,6 +22,7 @@ from kdash.render import services as render_services
 from kdash.render import tree as render_tree
 from kdash.render import workloads as render_workloads
 from kdash.render.configmaps import build_configmap_tree
+from kdash.screens import controller_views
 from kdash.screens.exec_forward import ExecForward
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
@@ -35,19 +36,22 @@ DETAILS_INTERVAL = 0.5
 WORKLOADS = "workloads"
 SERVICES = "services"
 CONFIGMAPS = "configmaps"
-VIEWS = (WORKLOADS, SERVICES, CONFIGMAPS)
+VIEWS = (WORKLOADS, SERVICES, CONFIGMAPS, *controller_views.VIEWS)
 # What the status line counts per view: (kind, word).
 STATUS_COUNTS = {
     WORKLOADS: (("Deployment", "deploy"), ("ReplicaSet", "rs"), ("Pod", "pods")),
     SERVICES: (("Service", "svc"), ("Pod", "pods")),
     CONFIGMAPS: (("ConfigMap", "configmaps"), ("Deployment", "deploy")),
+    **controller_views.STATUS_COUNTS,
 }
-VIEW_TITLES = {WORKLOADS: "Deployments", SERVICES: "Services", CONFIGMAPS: "ConfigMaps"}
+VIEW_TITLES = {WORKLOADS: "Deployments", SERVICES: "Services", CONFIGMAPS: "ConfigMaps",
+               **controller_views.VIEW_TITLES}
 # Kinds whose change affects each view; other kinds only touch the details pane / header.
 VIEW_KINDS = {
     WORKLOADS: {"Deployment", "ReplicaSet", "Pod"},
     SERVICES: {"Service", "Endpoints", "Pod"},
     CONFIGMAPS: {"ConfigMap", "Deployment"},
+    **controller_views.VIEW_KINDS,
 }
 
 
@@ -60,7 +64,7 @@ def bindings(include: Callable[[Action], bool]) -> list[BindingType]:
     ]
 
 
-class DashboardScreen(ExecForward, Screen[None]):
+class DashboardScreen(controller_views.ControllerViews, ExecForward, Screen[None]):
     # Help is bound here too so it leads the footer; quit and theme live on the App only.
     BINDINGS = bindings(lambda a: a.group not in ("app", "logs") or a.id == "help")
     DEFAULT_CSS = """
@@ -212,6 +216,8 @@ class DashboardScreen(ExecForward, Screen[None]):
                     store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now)
             else:
                 nodes = self._workload_nodes(store, now)
+        elif self.view in controller_views.BUILDERS:
+            nodes = controller_views.BUILDERS[self.view](store, now, fresh)
         elif self.view == SERVICES:
             nodes = render_services.build_service_tree(
                 store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)

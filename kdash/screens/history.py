@@ -1,4 +1,5 @@
-"""Rollout history of a Deployment (from its ReplicaSets, live); pick a revision to undo to."""
+"""Rollout history of a Deployment (its ReplicaSets) or a StatefulSet/DaemonSet (its ControllerRevisions),
+live; pick a revision to undo to."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
 from kdash.actions.registry import BY_ID
+from kdash.core import revisions as controller_revisions
 from kdash.core.rollout import Revision, history, previous_of
 from kdash.render.format import age
 from kdash.screens.typed_app import KdashModalScreen
@@ -140,14 +142,20 @@ class HistoryScreen(KdashModalScreen[Revision | None]):
         table = self.query_one(RevisionTable)
         kept = self.highlighted
         if deployment is None:
-            self.query_one("#history-title", Label).update("Deployment is gone")
+            self.query_one("#history-title", Label).update("The workload is gone")
             self.revisions = []
             table.clear()
             return
         meta = deployment["metadata"]
-        title = f"Rollout history of Deployment {meta['namespace']}/{meta['name']}"
+        kind = deployment.get("kind") or "Deployment"
+        title = f"Rollout history of {kind} {meta['namespace']}/{meta['name']}"
         self.query_one("#history-title", Label).update(title)
-        self.revisions = history(deployment, store.owned_by("ReplicaSet", self.deployment_uid))
+        if kind == "Deployment":
+            self.revisions = history(deployment, store.owned_by("ReplicaSet", self.deployment_uid))
+        else:
+            self.revisions = controller_revisions.history(
+                deployment, store.owned_by("ControllerRevision", self.deployment_uid),
+                store.owned_by("Pod", self.deployment_uid))
         table.clear()
         for rev in self.revisions:
             # Text, not str: DataTable reads a str cell as markup, and images and change-cause are
@@ -198,7 +206,8 @@ class HistoryScreen(KdashModalScreen[Revision | None]):
     def _undo_to(self, rev: Revision) -> None:
         # The undo action's gate (read-only, RBAC; refusals audited), then what the caller knows
         # makes it pointless (paused, an undo still landing): the history stays open if either says no.
-        if not self.app.writable(BY_ID["undo"]):
+        workload = self.app.store.by_uid(self.deployment_uid) or {}
+        if not self.app.writable(BY_ID["undo"], workload.get("kind") or "Deployment"):
             return
         reason = self.vet(rev) if self.vet is not None else None
         if reason:

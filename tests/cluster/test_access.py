@@ -47,7 +47,11 @@ def test_denied_actions_match_the_role(cluster, kubectl, namespace, tmp_path):
         denied = denied_actions(viewer.api_client, ACTIONS, namespace)
         # `get` on every resource covers pods/exec and pods/portforward, but not `create`, which newer
         # servers require for them (and the pre-check asks for both, as actions.exec.allowed does).
-        assert denied == {"scale", "delete_pod", "edit", "exec", "exec_command", "port_forward"}
+        # Patching Deployments does not cover StatefulSets and DaemonSets: their rows deny by kind.
+        by_kind = {f"{action}@{kind}" for action in ("set_image", "undo", "restart")
+                   for kind in ("StatefulSet", "DaemonSet")}
+        assert denied == {"scale", "delete_pod", "edit", "exec", "exec_command", "port_forward", "partition",
+                          "scale@StatefulSet", *by_kind}
         assert denied_actions(admin.api_client, ACTIONS, namespace) == set()
     finally:
         viewer.close()

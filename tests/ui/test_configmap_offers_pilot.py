@@ -32,7 +32,7 @@ def edit(app, cluster: FakeCluster, level: str) -> None:
 
 async def start(pilot, app, cluster: FakeCluster, tmp_path) -> None:
     audit = AuditLog(tmp_path / "audit.log")
-    app.writable = lambda action: True
+    app.writable = lambda action, kind=None: True
     app.write_context = lambda confirmed=None: cluster.context(audit)
     await pilot.pause()
     put(app, "ConfigMap", cluster.configmap)

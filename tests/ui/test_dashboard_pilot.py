@@ -70,7 +70,7 @@ async def test_services_view_and_back():
         assert app.screen.view == "configmaps"
         keys = app.screen.tree.keys()
         assert any(k.startswith("ConfigMap/") for k in keys)
-        await pilot.press("tab")
+        await pilot.press("tab", "tab", "tab")  # past the StatefulSet and DaemonSet views
         await pilot.pause()
         assert any(k.startswith("Deployment/") for k in app.screen.tree.keys())
 
@@ -174,7 +174,7 @@ async def test_ages_move_on_screen_without_rebuilding_the_tree():
 
 async def test_history_undoes_to_the_revision_chosen_with_enter():
     app = fixture_app()
-    app.writable = lambda action: True  # the fixture app has no cluster connection to write to
+    app.writable = lambda action, kind=None: True  # the fixture app has no cluster connection to write to
     async with app.run_test(size=(110, 32)) as pilot:
         await pilot.pause()
         api = app.store.get("Deployment", "default", "api")

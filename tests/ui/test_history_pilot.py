@@ -63,7 +63,7 @@ async def open_history(app, pilot) -> HistoryScreen:
 
 async def test_highlight_follows_its_revision_when_a_new_rollout_adds_a_row():
     app = fixture_app()
-    app.writable = lambda action: True
+    app.writable = lambda action, kind=None: True
     async with app.run_test(size=(110, 32)) as pilot:
         history = await open_history(app, pilot)
         await pilot.press("down")
@@ -82,7 +82,7 @@ async def test_highlight_follows_its_revision_when_a_new_rollout_adds_a_row():
 
 async def test_nothing_is_selected_when_the_highlighted_revision_is_deleted():
     app = fixture_app()
-    app.writable = lambda action: True
+    app.writable = lambda action, kind=None: True
     async with app.run_test(size=(110, 32)) as pilot:
         history = await open_history(app, pilot)
         await pilot.press("down", "down")
@@ -110,7 +110,7 @@ async def test_nothing_is_selected_when_the_highlighted_revision_is_deleted():
 
 async def test_a_renumbered_revision_is_not_the_one_highlighted():
     app = fixture_app()
-    app.writable = lambda action: True
+    app.writable = lambda action, kind=None: True
     async with app.run_test(size=(110, 32)) as pilot:
         history = await open_history(app, pilot)
         await pilot.press("down")
@@ -127,7 +127,7 @@ async def test_a_renumbered_revision_is_not_the_one_highlighted():
 
 async def test_end_and_home_move_the_history_cursor():
     app = fixture_app()
-    app.writable = lambda action: True
+    app.writable = lambda action, kind=None: True
     async with app.run_test(size=(110, 32)) as pilot:
         history = await open_history(app, pilot)
         await pilot.press("end")
@@ -141,7 +141,7 @@ async def test_end_and_home_move_the_history_cursor():
 
 async def test_undo_confirmation_names_revision_images_and_age():
     app = fixture_app()
-    app.writable = lambda action: True
+    app.writable = lambda action, kind=None: True
     async with app.run_test(size=(110, 32)) as pilot:
         await pilot.pause()
         assert app.screen.tree.select_key("Deployment/default/api")
@@ -161,7 +161,7 @@ async def test_undo_confirmation_names_revision_images_and_age():
 
 async def test_undo_of_a_paused_deployment_is_refused_before_any_confirmation():
     app = fixture_app()
-    app.writable = lambda action: True
+    app.writable = lambda action, kind=None: True
     async with app.run_test(size=(110, 32)) as pilot:
         await pilot.pause()
         api = copy.deepcopy(app.store.get("Deployment", "default", "api"))

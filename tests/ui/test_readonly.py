@@ -7,6 +7,7 @@ import pytest
 from kdash.actions.registry import ACTIONS, write_actions
 from kdash.actions.safety import AuditLog
 from kdash.screens.dashboard import DashboardScreen
+from tests.ui.controller_fixture import controller_app
 from tests.ui.fixture_app import fixture_app
 
 
@@ -27,14 +28,16 @@ def test_registry_has_write_actions_and_each_names_its_kinds():
 @pytest.mark.parametrize("action", write_actions(), ids=lambda a: a.id)
 async def test_readonly_blocks(action, tmp_path):
     audit = AuditLog(tmp_path / "audit.log")
-    app = fixture_app(readonly=True, audit=audit)
+    # A StatefulSet-only action needs the fixtures that hold StatefulSets, and their view.
+    only_sts = action.kinds == ("StatefulSet",)
+    app = (controller_app if only_sts else fixture_app)(readonly=True, audit=audit)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         screen = app.screen
         tree = screen.tree
         if action.kinds:
-            if "ConfigMap" in action.kinds:
-                await pilot.press("3")
+            if "ConfigMap" in action.kinds or only_sts:
+                await pilot.press("3" if not only_sts else "4")
                 await pilot.pause()
             key = next(k for k in tree.keys() if k.startswith(action.kinds[0] + "/"))
             assert tree.select_key(key)

@@ -33,3 +33,15 @@ class TestDashboardSnapshots:
 
     def test_configmaps_100x30(self, snap_compare):
         assert snap_compare(fixture_app(), terminal_size=(100, 30), press=["3"])
+
+
+class TestControllerSnapshots:
+    def test_statefulsets_80x24(self, snap_compare):
+        from tests.ui.controller_fixture import controller_app
+
+        assert snap_compare(controller_app(), terminal_size=(80, 24), press=["4", "plus"])
+
+    def test_daemonsets_80x24(self, snap_compare):
+        from tests.ui.controller_fixture import controller_app
+
+        assert snap_compare(controller_app(), terminal_size=(80, 24), press=["5", "plus"])

@@ -265,7 +265,7 @@ class KdashMachine(RuleBasedStateMachine):
     # -- user actions ------------------------------------------------------------------------
 
     @precondition(on_dashboard)
-    @rule(key=st.sampled_from(["1", "2", "3", "tab"]))
+    @rule(key=st.sampled_from(["1", "2", "3", "4", "5", "tab"]))
     def switch_view(self, key):
         self._do(key)
 

@@ -40,9 +40,10 @@ def test_api_path_builds_every_path_kdash_requests():
 
 def test_kind_table_covers_the_watched_kinds():
     assert [k.name for k in ALL_KINDS] == ["Deployment", "ReplicaSet", "Pod", "Service",
-                                           "Endpoints", "ConfigMap", "Event", "Namespace"]
+                                           "Endpoints", "ConfigMap", "Event", "Namespace", "StatefulSet",
+                                           "DaemonSet", "ControllerRevision", "PersistentVolumeClaim", "Node"]
     assert kind_named("pods") is POD and kind_named("replicaset").plural == "replicasets"
-    assert [k.name for k in ALL_KINDS if not k.namespaced] == ["Namespace"]
+    assert [k.name for k in ALL_KINDS if not k.namespaced] == ["Namespace", "Node"]
 
 
 def pod(i: int) -> dict:

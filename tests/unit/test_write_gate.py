@@ -55,3 +55,14 @@ def test_a_write_goes_where_its_confirmation_said_or_nowhere(audit) -> None:
     with pytest.raises(KdashError, match="refused: confirmed on context dev"), ctx.attempt("scale", "Deployment/a/b"):
         pass
     assert [line["result"] for line in audit.lines()] == ["refused"]
+
+
+def test_rbac_is_checked_for_the_selected_kind(audit) -> None:
+    from kdash.actions.registry import BY_ID
+
+    scale = BY_ID["scale"]
+    assert scale.denial_key("Deployment") == "scale" and scale.denial_key("StatefulSet") == "scale@StatefulSet"
+    gate = WriteGate(connection(), "dev", False, audit, denied=frozenset({"scale@StatefulSet"}))
+    gate.check("scale", "Scale", scale.denial_key("Deployment"))  # Deployments may still be scaled
+    with pytest.raises(KdashError, match="RBAC: you may not scale here"):
+        gate.check("scale", "Scale", scale.denial_key("StatefulSet"))

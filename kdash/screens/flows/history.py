@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kdash.actions.registry import BY_ID
 from kdash.core.rollout import Revision
-from kdash.screens.flows import undo
+from kdash.screens.flows import controller_undo, undo
 from kdash.screens.flows.host import FlowHost, Target
 from kdash.screens.history import HistoryScreen
 
@@ -13,9 +13,12 @@ def start(host: FlowHost, target: Target) -> None:
     node = target.node
     app = host.app
 
-    def chosen(rev: Revision | None) -> None:
-        if rev is not None and app.writable(BY_ID["undo"]):
-            undo.confirm(host, node, rev)
+    # StatefulSets and DaemonSets keep their history in ControllerRevisions.
+    flow = controller_undo if node.kind in controller_undo.KINDS else undo
 
-    app.push_screen(HistoryScreen(node.uid, readonly=app.readonly, vet=lambda rev: undo.refusal(host, node, rev)),
+    def chosen(rev: Revision | None) -> None:
+        if rev is not None and app.writable(BY_ID["undo"], node.kind):
+            flow.confirm(host, node, rev)
+
+    app.push_screen(HistoryScreen(node.uid, readonly=app.readonly, vet=lambda rev: flow.refusal(host, node, rev)),
                     chosen)

@@ -112,7 +112,7 @@ class FlowHost(AppScreen):
         a refused write (nothing to audit), and "read-only" alone would not tell what it does.
         """
         node = self._selected(action_id)
-        if node is None or not self.app.writable(BY_ID[action_id]):
+        if node is None or not self.app.writable(BY_ID[action_id], node.kind):
             return None
         obj = self.app.object_for(node)
         return None if obj is None else (node, obj)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kdash.actions import scale as scale_action
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.errors import KdashError
 from kdash.screens.flows.host import FlowHost, Target
 from kdash.screens.modals import PromptScreen
@@ -22,7 +23,7 @@ def _confirm(host: FlowHost, target: Target, current: int, replicas: int) -> Non
     try:
         if connection is None:
             raise KdashError("Not connected", "no cluster connection")
-        hpa = scale_action.hpa_for(connection.api_client, node.namespace, node.name)
+        hpa = scale_action.hpa_for(connection.api_client, node.namespace, node.name, node.kind)
     except KdashError:
         hpa = None
     detail = f"replicas {current} → {replicas}"
@@ -30,5 +31,6 @@ def _confirm(host: FlowHost, target: Target, current: int, replicas: int) -> Non
         detail += f"\nwarning: HorizontalPodAutoscaler {hpa} targets this {node.kind} and may undo this"
     host.app.call_from_thread(
         host.confirm_write, f"Scale {target.what} to {replicas}?", detail,
-        lambda ctx: scale_action.scale(ctx, node.namespace, node.name, replicas, expected_replicas=current),
+        lambda ctx: scale_action.scale(ctx, node.namespace, node.name, replicas, expected_replicas=current,
+                                       kind=KINDS_BY_NAME[node.kind]),
         verb="Scale", track_uid=node.uid, prepared_on=connection)

@@ -25,6 +25,11 @@ def _undos(host: FlowHost) -> dict[str, tuple[int, float]]:
 
 def start(host: FlowHost, target: Target) -> None:
     node = target.node
+    if node.kind != "Deployment":
+        from kdash.screens.flows import controller_undo  # StatefulSets, DaemonSets: ControllerRevisions
+
+        controller_undo.start(host, target)
+        return
     # Checked before computing the target: the store may still show the revisions from
     # before an undo that is landing, and "previous" would be one that undo consumed.
     landing = _landing(host, node)
