@@ -69,18 +69,23 @@ def _apply(criteria: Criteria, entry: Mapping[str, Any], where: str, warnings: l
         expected = known.get(str(name))
         if expected is None:
             warnings.append(f"{where}: unknown setting {name!r} ignored")
-        elif expected is float and isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            changes[name] = float(value)
-        elif expected is int and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            changes[name] = value
-        elif expected is bool and isinstance(value, bool):
-            changes[name] = value
-        elif expected is str and isinstance(value, str) and _valid_pattern(value):
-            changes[name] = value
+        elif _valid(expected, value):
+            changes[name] = float(value) if expected is float else value
         else:
             warnings.append(f"{where}: ignored {name!r}: {value!r} is not a valid {expected.__name__}"
                             + (" (regular expression)" if expected is str else ""))
     return replace(criteria, **changes)
+
+
+def _valid(expected: type, value: Any) -> bool:
+    """A positive number of seconds, a count ≥ 0, a bool, or a regular expression that compiles."""
+    if isinstance(value, bool) or expected is bool:
+        return expected is bool and isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, int | float) and value > 0
+    if expected is int:
+        return isinstance(value, int) and value >= 0
+    return isinstance(value, str) and _valid_pattern(value)
 
 
 def _valid_pattern(pattern: str) -> bool:

@@ -23,6 +23,7 @@ from kdash.render import tree as render_tree
 from kdash.render import workloads as render_workloads
 from kdash.render.configmaps import build_configmap_tree
 from kdash.screens.exec_forward import ExecForward
+from kdash.screens.rollout_watch_control import RolloutWatchControl
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine
@@ -60,9 +61,9 @@ def bindings(include: Callable[[Action], bool]) -> list[BindingType]:
     ]
 
 
-class DashboardScreen(ExecForward, Screen[None]):
+class DashboardScreen(RolloutWatchControl, ExecForward, Screen[None]):
     # Help is bound here too so it leads the footer; quit and theme live on the App only.
-    BINDINGS = bindings(lambda a: a.group not in ("app", "logs") or a.id == "help")
+    BINDINGS = bindings(lambda a: a.group not in ("app", "logs", "watch") or a.id == "help")
     DEFAULT_CSS = """
     DashboardScreen { layout: vertical; }
     DashboardScreen ResourceTree { height: 1fr; border: none; }

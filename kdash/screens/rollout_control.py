@@ -58,6 +58,8 @@ class RolloutControl(EditApply):
 
         def say(self, message: str) -> None: ...
 
+        def watch_after(self, node: Node, deployment: Obj, verb: str, detail: str) -> Callable[[str], None]: ...
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Deployment uid -> (its generation when an undo was confirmed, monotonic time then).
@@ -114,7 +116,8 @@ class RolloutControl(EditApply):
                       track_uid: str | None = None, started: Callable[[], None] | None = None,
                       answered: Callable[[bool], None] | None = None,
                       prepared_on: object | None = None,
-                      run: Callable[[Connection | None], None] | None = None) -> ConfirmScreen | None:
+                      run: Callable[[Connection | None], None] | None = None,
+                      done: Callable[[str], None] | None = None) -> ConfirmScreen | None:
         """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown.
 
         `started` runs on the UI thread once the user said yes, before the worker; `answered`
@@ -122,7 +125,7 @@ class RolloutControl(EditApply):
         connection a worker read from to prepare this (a dry run, an HPA lookup); if the context
         changed since, nothing is asked (None is returned) and nothing is sent. `run`, given, is
         called on the UI thread with the confirmed connection instead of the worker (an interactive
-        shell needs the terminal).
+        shell needs the terminal). `done` runs on the UI thread with the result once the write succeeded.
         """
         app = self.app
         if not self._same_connection(prepared_on):
@@ -138,7 +141,7 @@ class RolloutControl(EditApply):
                 if run is not None:
                     run(confirmed)
                 else:
-                    self._run_write(write, track_uid, confirmed)
+                    self._run_write(write, track_uid, confirmed, done)
 
         screen = ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb)
         app.push_screen(screen, on_answer)
@@ -154,7 +157,8 @@ class RolloutControl(EditApply):
         return False
 
     @work(thread=True, group="write")
-    def _run_write(self, write: Write, track_uid: str | None, confirmed: Connection | None) -> None:
+    def _run_write(self, write: Write, track_uid: str | None, confirmed: Connection | None,
+                   done_then: Callable[[str], None] | None = None) -> None:
         app = self.app
         done = threading.Event()
         note = "sent; waiting for the API server…"
@@ -179,6 +183,8 @@ class RolloutControl(EditApply):
         if track_uid:
             app.call_from_thread(app.track_rollout, track_uid)
         app.notify(message, title="Done", timeout=6)
+        if done_then is not None:
+            app.call_from_thread(done_then, message)
 
     # -- scale ----------------------------------------------------------------------------------
 
@@ -254,7 +260,8 @@ class RolloutControl(EditApply):
                 f"Set image of {ref.name} in Deployment {node.namespace}/{node.name}?",
                 f"{ref.image}\n→ {image}",
                 lambda ctx: image_action.set_image(ctx, deployment, ref.name, image),
-                verb="Set image", track_uid=node.uid)
+                verb="Set image", track_uid=node.uid,
+                done=self.watch_after(node, deployment, "set image", f"{ref.name}: {ref.image} → {image}"))
 
         kind = "init container" if ref.init else "container"
         self._ask(PromptScreen(f"Image for {kind} {ref.name}", ref.image, hint=f"now: {ref.image}"),
@@ -323,7 +330,7 @@ class RolloutControl(EditApply):
             return exc.message
         return None
 
-    def _confirm_undo(self, node: Node, rev: Revision) -> None:
+    def _confirm_undo(self, node: Node, rev: Revision, done: Callable[[str], None] | None = None) -> None:
         refusal = self._undo_refusal(node, rev)
         if refusal:
             self.app.notify(refusal, title="Cannot undo", severity="error", timeout=10)
@@ -353,17 +360,19 @@ class RolloutControl(EditApply):
 
         self.confirm_write(
             f"Roll back Deployment {node.namespace}/{node.name} to revision {rev.revision} ({images})?",
-            detail, write, verb="Undo", track_uid=node.uid, started=started)
+            detail, write, verb="Undo", track_uid=node.uid, started=started,
+            done=done or self.watch_after(node, deployment, "undo", f"to revision {rev.revision} ({images})"))
 
     def action_restart(self) -> None:
         target = self._target("restart")
         if target is None:
             return
-        node, _ = target
+        node, deployment = target
         self.confirm_write(f"Restart Deployment {node.namespace}/{node.name}?",
                            "Rolls every pod, like `kubectl rollout restart`.",
                            lambda ctx: rollout_action.restart(ctx, node.namespace, node.name),
-                           verb="Restart", track_uid=node.uid)
+                           verb="Restart", track_uid=node.uid,
+                           done=self.watch_after(node, deployment, "restart", "every pod"))
 
     # -- delete pod ----------------------------------------------------------------------------
 
