@@ -26,6 +26,9 @@ Image tags that steer it, so `kubectl set image` alone reaches each failure (see
   :never-ready                            Running, never Ready (as kdash.io/fake-never-ready).
   :logerror                               every 3rd log line (from line 0) is "p c ERROR line i: …".
 
+Containers that start waiting in CrashLoopBackOff or ImagePullBackOff get the kubelet's Warning Event
+(BackOff, Failed) once per new reason.
+
 Log line i of container c in pod p is "p c line i" ("p c restart k line i" for the k-th restart of a
 crash-looping container), stamped startedAt + i/rate; `previous=true` returns the instance before.
 """
@@ -50,7 +53,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -82,6 +85,13 @@ IMAGE_TAGS = {
     LOG_ERROR_TAG: "every 3rd log line is an ERROR line",
 }
 LOG_ERROR_EVERY = 3
+
+# Waiting reason -> (Event reason, message), worded like the kubelet's.
+WARNINGS = {
+    "CrashLoopBackOff": ("BackOff", "Back-off restarting failed container {container}"),
+    "ImagePullBackOff": ("Failed", 'Failed to pull image "{image}": rpc error: code = NotFound desc = '
+                                   'failed to pull and unpack image "{image}": not found'),
+}
 
 KUBELET_VERSION = "v1.20.2"
 POD_NET = 0x0AF40000  # 10.244.0.0/16: pod IPs are only strings, nothing ever dials them
@@ -184,6 +194,7 @@ class PodRecord:
     last_hash: str | None = None
     seen_status: dict | None = None  # the status found when adopting a pod; dropped after one sync
     next_at: float | None = None
+    warned: dict = field(default_factory=dict)  # container -> waiting reason last reported as an Event
 
     def container(self, name: str) -> tuple[Container | None, bool]:
         for c in self.containers:
@@ -803,9 +814,30 @@ class FakeKubelet:
                 self.failed(f"status of {rec.namespace}/{rec.name}", code, body)
             rec.last_hash = digest
             self.stats["patched"] += 1
+            self.warn(rec, status)
         if next_at is not None and rec.next_at != next_at:
             rec.next_at = next_at
             self.schedule(next_at, "sync", uid)
+
+    def warn(self, rec: PodRecord, status: dict) -> None:
+        """Warning Events as the kubelet records them when a container starts waiting for a bad reason
+        (BackOff for a crash loop, Failed for an image it cannot pull), once per new reason."""
+        for cs in status.get("containerStatuses") or []:
+            reason = ((cs.get("state") or {}).get("waiting") or {}).get("reason")
+            if reason == rec.warned.get(cs["name"]):
+                continue
+            rec.warned[cs["name"]] = reason
+            event = WARNINGS.get(reason or "")
+            if event is None:
+                continue
+            now = rfc3339(time.time())
+            self.request("POST", f"/api/v1/namespaces/{rec.namespace}/events", body={
+                "metadata": {"name": f"{rec.name}.{uuid.uuid4().hex[:16]}", "namespace": rec.namespace},
+                "involvedObject": {"kind": "Pod", "namespace": rec.namespace, "name": rec.name, "uid": rec.uid,
+                                   "apiVersion": "v1", "fieldPath": f"spec.containers{{{cs['name']}}}"},
+                "reason": event[0], "message": event[1].format(container=cs["name"], image=cs["image"]),
+                "type": "Warning", "source": {"component": "kubelet"},
+                "firstTimestamp": now, "lastTimestamp": now, "count": 1})
 
     def delete(self, uid: str) -> None:
         with self.lock:

@@ -27,6 +27,9 @@ class Criteria:
     """Container restarts allowed per new pod."""
     log_pattern: str = r"\b(ERROR|FATAL|panic:)"
     """A regular expression; a new pod's log line matching it fails the rollout ("" = off)."""
+    stable_for: float = 5.0
+    """Seconds everything must hold (new pods ready, old ones gone, logs followed) before "healthy":
+    a pod that crashes just after its first Ready is not called healthy."""
     progress_deadline: bool = True
     """ProgressDeadlineExceeded on the Deployment fails the rollout."""
     auto_undo: bool = False
@@ -118,6 +121,8 @@ class Snapshot:
     elapsed: float = 0.0
     generation: int = 0
     """The Deployment's generation right after the write: the controller must have observed it."""
+    unfollowed: Sequence[str] = ()
+    """New pods with a started container whose log is not followed yet (its lines could not count)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,8 @@ class Verdict:
     """Why: for healthy every condition that holds; for failed the pod, event or log line."""
     waiting: tuple[str, ...] = field(default=(), compare=False)
     """While pending: what is not there yet."""
+    holding_since: float | None = field(default=None, compare=False)
+    """While pending: since when (watch seconds) everything for "healthy" holds."""
 
     @property
     def done(self) -> bool:
@@ -153,8 +160,14 @@ def judge(criteria: Criteria, snap: Snapshot, previous: Verdict = PENDING) -> Ve
     if failure is not None:
         return failure
     missing, evidence = _health(snap)
+    missing.extend(f"log of pod {pod} not followed yet" for pod in snap.unfollowed)
     if not missing:
-        return Verdict("healthy", evidence=tuple(evidence))
+        since = previous.holding_since if previous.holding_since is not None else snap.elapsed
+        held = snap.elapsed - since
+        if held >= criteria.stable_for:
+            return Verdict("healthy", evidence=(*evidence, f"held for {held:.0f}s"))
+        return Verdict("pending", waiting=(f"all good for {held:.0f}s of {criteria.stable_for:g}s",),
+                       holding_since=since)
     if snap.elapsed >= criteria.ready_within:
         return Verdict("failed", "ready", (f"not healthy after {criteria.ready_within:g}s: {missing[0]}",
                                            *missing[1:], *_warnings(snap)))
@@ -245,8 +258,9 @@ def _warnings(snap: Snapshot, pod: Mapping[str, Any] | None = None) -> list[str]
     warnings = [e for e in snap.events if e.get("type") == "Warning"
                 and (uid is None or (e.get("involvedObject") or {}).get("uid") == uid)]
     warnings.sort(key=event_time, reverse=True)
-    return [f"event {e.get('reason', '')} on {(e.get('involvedObject') or {}).get('name', '')}: "
-            f"{e.get('message', '')}" for e in warnings[:3]]
+    lines = [f"event {e.get('reason', '')} on {(e.get('involvedObject') or {}).get('name', '')}: "
+             f"{e.get('message', '')}" for e in warnings]
+    return list(dict.fromkeys(lines))[:3]  # a repeated warning once
 
 
 def event_time(event: Mapping[str, Any]) -> str:

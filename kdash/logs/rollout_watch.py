@@ -16,10 +16,20 @@ from kdash.core.values import parse_time
 from kdash.core.verdict import PENDING, Criteria, LogHit, Snapshot, Verdict, event_time, judge, sorted_events
 from kdash.kube.events import NamespaceEvents
 from kdash.logs.buffer import LineQueue, LogLine
-from kdash.logs.follower import Follower, LogSource, PodIndex, StreamFactory
+from kdash.logs.follower import (
+    Follower,
+    LogSource,
+    PodIndex,
+    StreamFactory,
+    container_instance,
+    container_names,
+)
 from kdash.logs.stream import LogOptions
 
 LOG_CAPACITY = 5000
+# Events up to this long before the watch opened still belong to its change: the controller acts on
+# the write at once, the watch opens only after the write's answer came back.
+EVENT_SLACK = 3.0
 # Lines read back per container when a pod is enrolled: a pod that failed at start shows why.
 ENROLL_TAIL = 200
 
@@ -103,6 +113,11 @@ class RolloutWatch:
         deployment = self.deployment()
         if deployment is None:
             return phase.verdict
+        if phase.verdict.done:
+            # The verdict names this phase's ReplicaSet: keep following it, whatever happens next.
+            if self.follower is not None:
+                self.follower.sync(self.store)
+            return phase.verdict
         replicasets = self.store.owned_by("ReplicaSet", self.change.uid)
         new_rs = self._new_rs(deployment, replicasets)
         pods: list[Any] = []
@@ -111,12 +126,10 @@ class RolloutWatch:
             pods = self.store.owned_by("Pod", objects.uid(new_rs))
         if self.follower is not None:
             self.follower.sync(self.store)
-        if phase.verdict.done:
-            return phase.verdict
         with self._lock:
             hits = tuple(hit for hit, _ in self.hits)
         snap = Snapshot(deployment, replicasets, pods, self.related_events(deployment, new_rs, pods), hits,
-                        self.elapsed, phase.change.generation_before + 1)
+                        self.elapsed, phase.change.generation_before + 1, self._unfollowed(pods))
         verdict = judge(self.criteria, snap, phase.verdict)
         if verdict.done:
             phase.verdict, phase.verdict_at = verdict, self.clock()
@@ -124,6 +137,14 @@ class RolloutWatch:
         else:
             phase.verdict = verdict
         return verdict
+
+    def _unfollowed(self, pods: list[Any]) -> list[str]:
+        """New pods with a started container and no log stream (none when logs cannot be read at all)."""
+        if self.follower is None:
+            return []
+        followed = {target.pod for target in self.follower.targets}
+        return [objects.name(p) for p in pods if objects.name(p) not in followed and not objects.is_terminating(p)
+                and any(container_instance(p, c) for c in container_names(p, include_init=False))]
 
     def _new_rs(self, deployment: Any, replicasets: list[Any]) -> Any:
         """The new ReplicaSet, once the controller has observed the change (before, it is the old one)."""
@@ -159,7 +180,8 @@ class RolloutWatch:
         uids = {objects.uid(deployment), *(objects.uid(p) for p in pods)}
         if new_rs is not None:
             uids.add(objects.uid(new_rs))
-        since = datetime.fromtimestamp(int(self.phases[0].started), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        start = int(self.phases[0].started - EVENT_SLACK)
+        since = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return sorted_events([e for e in self.events.events()
                               if (e.get("involvedObject") or {}).get("uid") in uids and event_time(e) >= since])
 

@@ -120,7 +120,7 @@ class RolloutWatchScreen(Screen[None]):
             text.append(f"\n  {line}")
         phase = session.phase
         if phase.signal_at is not None and phase.verdict_at is not None:
-            text.append(f"\n  verdict {phase.verdict_at - phase.signal_at:.1f}s after the first failing signal",
+            text.append(f"\n  verdict {phase.verdict_at - phase.signal_at:.2f}s after the first failing signal",
                         style="dim")
         if verdict.state == "failed" and len(session.phases) == 1 and not self.undo_note:
             undo = next((a for a in ACTIONS if a.id == "watch_undo"), None)

@@ -131,7 +131,7 @@ class RolloutWatchControl(RolloutControl):
 
     def _record_transaction(self, screen: RolloutWatchScreen) -> None:
         """One audit line with the whole story, when the watch closes (writes only: a watch alone
-        changed nothing)."""
+        changed nothing); "ok" only when the change itself ended healthy."""
         session = screen.session
         if all(p.change.verb == "watch" for p in session.phases):
             return
@@ -142,7 +142,7 @@ class RolloutWatchControl(RolloutControl):
         change = session.change
         self.app.audit.record(context=self.app.context_name, verb="rollout-watch",
                               target=target_of("Deployment", change.namespace, change.name), dry_run=False,
-                              result="ok" if verdicts[-1] == "healthy" else "error",
+                              result="ok" if verdicts[0] == "healthy" else "error",
                               detail=" → ".join(f"{p.change.verb}: {p.verdict.headline}" for p in session.phases),
                               transaction=session.record(self.app.context_name, end))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -22,6 +23,8 @@ from kdash.core.verdict import (
     sorted_events,
 )
 
+# Healthy at the first snapshot that shows it (the stability window has its own test).
+NOW = Criteria(stable_for=0)
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "rollout_watch.json").read_text())
 
 
@@ -42,20 +45,32 @@ def deployment_with(**status) -> dict:
 
 
 def test_healthy_carries_its_evidence() -> None:
-    verdict = judge(Criteria(), snap())
+    verdict = judge(NOW, snap())
     assert verdict.state == "healthy"
     assert verdict.evidence[:4] == ("2/2 new pods ready", "observedGeneration 2 current",
                                     "updated = total = available = 2", "old ReplicaSets scaled down (1)")
-    assert verdict.evidence[4] == "new ReplicaSet api-new2: api-new2-a, api-new2-b"
+    assert verdict.evidence[4:] == ("new ReplicaSet api-new2: api-new2-a, api-new2-b", "held for 0s")
+
+
+def test_healthy_only_after_holding_for_stable_for_with_logs_followed() -> None:
+    criteria = Criteria(stable_for=5)
+    first = judge(criteria, snap(elapsed=10))
+    assert (first.state, first.waiting, first.holding_since) == ("pending", ("all good for 0s of 5s",), 10)
+    assert judge(criteria, snap(elapsed=14.9), first).state == "pending"
+    # A pod whose log is not followed yet breaks the hold: it starts again once it is.
+    broken = judge(criteria, Snapshot(**{**snap(elapsed=13).__dict__, "unfollowed": ("api-new2-a",)}), first)
+    assert broken.waiting == ("log of pod api-new2-a not followed yet",) and broken.holding_since is None
+    assert judge(criteria, snap(elapsed=15), broken).state == "pending"
+    assert judge(criteria, snap(elapsed=15), first).evidence[-1] == "held for 5s"
 
 
 def test_not_healthy_while_old_pods_run_or_generation_unobserved() -> None:
-    assert judge(Criteria(), snap(old_replicas=1)).waiting == ("1 old pods still running",)
-    verdict = judge(Criteria(), snap(generation=3))
+    assert judge(NOW, snap(old_replicas=1)).waiting == ("1 old pods still running",)
+    verdict = judge(NOW, snap(generation=3))
     assert verdict.state == "pending"
     assert verdict.waiting[0] == "controller has not observed generation 3 (observed 2)"
     short = deployment_with(availableReplicas=1)
-    assert judge(Criteria(), snap(deployment=short)).waiting == ("updated 2, total 2, available 1, desired 2",)
+    assert judge(NOW, snap(deployment=short)).waiting == ("updated 2, total 2, available 1, desired 2",)
 
 
 def test_crash_loop_fails_on_restarts_with_the_pod_and_its_event() -> None:
@@ -73,7 +88,7 @@ def test_crash_loop_fails_on_restarts_with_the_pod_and_its_event() -> None:
 def test_old_pods_never_count() -> None:
     old = copy.deepcopy(FIXTURE["pods"]["old"])
     old["status"]["containerStatuses"][0]["restartCount"] = 9
-    verdict = judge(Criteria(), snap([*FIXTURE["pods"]["ready"], old],
+    verdict = judge(NOW, snap([*FIXTURE["pods"]["ready"], old],
                                      hits=(LogHit("api-old1-z", "api", "ERROR old"),)))
     assert verdict.state == "healthy"
 
@@ -81,21 +96,21 @@ def test_old_pods_never_count() -> None:
 def test_log_pattern_fails_with_the_line() -> None:
     hits = (LogHit("api-new2-a", "api", "api-new2-a api line 3"),
             LogHit("api-new2-b", "api", "ERROR cannot reach db"))
-    verdict = judge(Criteria(), snap(hits=hits))
+    verdict = judge(NOW, snap(hits=hits))
     assert (verdict.state, verdict.criterion) == ("failed", "log")
     assert verdict.evidence == ("pod api-new2-b/api logged: ERROR cannot reach db",)
-    assert judge(Criteria(log_pattern=""), snap(hits=hits)).state == "healthy"
+    assert judge(replace(NOW, log_pattern=""), snap(hits=hits)).state == "healthy"
 
 
 def test_progress_deadline_fails_on_the_condition() -> None:
     deployment = deployment_with(conditions=[{"type": "Progressing", "status": "False",
                                               "reason": "ProgressDeadlineExceeded",
                                               "message": 'ReplicaSet "api-new2" has timed out progressing.'}])
-    verdict = judge(Criteria(), snap(deployment=deployment))
+    verdict = judge(NOW, snap(deployment=deployment))
     assert (verdict.state, verdict.criterion) == ("failed", "deadline")
     assert verdict.evidence == ('Deployment condition Progressing=False ProgressDeadlineExceeded: '
                                 'ReplicaSet "api-new2" has timed out progressing.',)
-    assert judge(Criteria(progress_deadline=False), snap(deployment=deployment)).state == "healthy"
+    assert judge(replace(NOW, progress_deadline=False), snap(deployment=deployment)).state == "healthy"
 
 
 def test_never_ready_fails_on_ready_within_after_t() -> None:
@@ -154,10 +169,10 @@ steps = st.lists(st.tuples(st.lists(st.sampled_from(POD_KINDS), max_size=4),
 
 
 @settings(max_examples=150, deadline=None)
-@given(steps, st.integers(0, 3), st.floats(1, 50))
-def test_verdict_invariants(sequence, max_restarts, ready_within) -> None:
+@given(steps, st.integers(0, 3), st.floats(1, 50), st.sampled_from([0.0, 10.0]))
+def test_verdict_invariants(sequence, max_restarts, ready_within, stable_for) -> None:
     """Healthy only with every new pod ready and the old ones gone; a verdict never changes."""
-    criteria = Criteria(max_restarts=max_restarts, ready_within=ready_within)
+    criteria = Criteria(max_restarts=max_restarts, ready_within=ready_within, stable_for=stable_for)
     verdict: Verdict = PENDING
     for elapsed, (kinds, old, available, logged, timed_out) in enumerate(sequence):
         pods = [_pod(kind, i) for i, kind in enumerate(kinds)]
