@@ -9,6 +9,7 @@ from typing import Any
 from kdash.core.rollout import HASH_LABEL
 
 HIDDEN = "<hidden>"
+HIDDEN_CHANGED = "<hidden, changed>"
 # Env values under names like these are credentials more often than not; a template has no other
 # place a Secret's value could be spelled out (secretKeyRef only names the Secret and key).
 SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|private[_-]?key|credential)")
@@ -18,6 +19,25 @@ def template_of(replicaset: Mapping[str, Any]) -> dict[str, Any]:
     """A ReplicaSet's pod template as compared and shown: no pod-template-hash, secrets hidden."""
     template = ((replicaset.get("spec") or {}).get("template") or {})
     return clean_template(template)
+
+
+def templates_for_diff(old_rs: Mapping[str, Any], new_rs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both templates cleaned; a hidden value that differs reads HIDDEN_CHANGED on the new side,
+    so the change shows without either value."""
+    old, new = template_of(old_rs), template_of(new_rs)
+    raw_old = _env_values((old_rs.get("spec") or {}).get("template") or {})
+    raw_new = _env_values((new_rs.get("spec") or {}).get("template") or {})
+    for container in new["spec"].get("containers") or ():
+        for env in container.get("env") or ():
+            key = (container.get("name"), env.get("name"))
+            if env.get("value") == HIDDEN and key in raw_old and raw_old[key] != raw_new.get(key):
+                env["value"] = HIDDEN_CHANGED
+    return old, new
+
+
+def _env_values(template: Mapping[str, Any]) -> dict[tuple[Any, Any], Any]:
+    return {(c.get("name"), e.get("name")): e.get("value") for c in (template.get("spec") or {}).get("containers") or ()
+            for e in c.get("env") or ()}
 
 
 def clean_template(template: Mapping[str, Any]) -> dict[str, Any]:

@@ -169,6 +169,7 @@ def judge(criteria: Criteria, snap: Snapshot, previous: Verdict = PENDING) -> Ve
         return Verdict("pending", waiting=(f"all good for {held:.0f}s of {criteria.stable_for:g}s",),
                        holding_since=since)
     if snap.elapsed >= criteria.ready_within:
+        missing.sort(key=lambda line: not line.startswith("pod "))  # the pods first: they say why
         return Verdict("failed", "ready", (f"not healthy after {criteria.ready_within:g}s: {missing[0]}",
                                            *missing[1:], *_warnings(snap)))
     return Verdict("pending", waiting=tuple(missing))

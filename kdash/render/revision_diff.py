@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from kdash.core.revision_diff import changed_fields, template_of
+from kdash.core.revision_diff import changed_fields, templates_for_diff
 from kdash.core.rollout import revision_of
 
 
@@ -24,7 +24,7 @@ class RevisionDiff:
 
 def revision_diff(old_rs: Mapping[str, Any], new_rs: Mapping[str, Any], context: int = 3) -> RevisionDiff:
     """The diff from `old_rs`'s template to `new_rs`'s (ReplicaSets of one Deployment)."""
-    a, b = template_of(old_rs), template_of(new_rs)
+    a, b = templates_for_diff(old_rs, new_rs)
     old, new = revision_of(old_rs), revision_of(new_rs)
     lines = difflib.unified_diff(_yaml(a), _yaml(b), f"revision {old}", f"revision {new}", n=context, lineterm="")
     return RevisionDiff(old, new, tuple(changed_fields(a, b)), tuple(lines))

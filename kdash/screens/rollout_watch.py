@@ -39,7 +39,7 @@ class RolloutWatchScreen(Screen[None]):
     DEFAULT_CSS = """
     RolloutWatchScreen { layout: vertical; }
     RolloutWatchScreen #watch-title { height: 1; background: $panel; padding: 0 1; }
-    RolloutWatchScreen #watch-verdict { height: auto; max-height: 5; padding: 0 1; }
+    RolloutWatchScreen #watch-verdict { height: auto; max-height: 6; padding: 0 1; }
     RolloutWatchScreen #watch-progress { height: auto; max-height: 3; padding: 0 1; background: $surface; }
     RolloutWatchScreen #watch-events { height: auto; max-height: 6; padding: 0 1; }
     RolloutWatchScreen LogView { height: 1fr; border-top: solid $panel; }
@@ -116,12 +116,7 @@ class RolloutWatchScreen(Screen[None]):
         if verdict.state == "pending":
             left = session.criteria.ready_within - session.elapsed
             text.append(f"  (verdict in ≤ {max(0, left):.0f}s)", style="dim")
-        for line in verdict.evidence[1:4] if verdict.state == "failed" else ():
-            text.append(f"\n  {line}")
         phase = session.phase
-        if phase.signal_at is not None and phase.verdict_at is not None:
-            text.append(f"\n  verdict {phase.verdict_at - phase.signal_at:.2f}s after the first failing signal",
-                        style="dim")
         if verdict.state == "failed" and len(session.phases) == 1 and not self.undo_note:
             undo = next((a for a in ACTIONS if a.id == "watch_undo"), None)
             key = undo.keys.split(",")[0] if undo else "u"
@@ -129,6 +124,11 @@ class RolloutWatchScreen(Screen[None]):
                         style="bold")
         if self.undo_note:
             text.append(f"\n  {self.undo_note}", style="bold")
+        if phase.signal_at is not None and phase.verdict_at is not None:
+            text.append(f"\n  verdict {phase.verdict_at - phase.signal_at:.2f}s after the first failing signal",
+                        style="dim")
+        for line in verdict.evidence[1:4] if verdict.state == "failed" else ():
+            text.append(f"\n  {line}")
         return text
 
     def progress_text(self) -> Text:
