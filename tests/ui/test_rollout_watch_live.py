@@ -84,7 +84,8 @@ async def test_crash_loop_fails_on_restarts_and_undo_brings_the_old_replicaset_b
         assert "restarts (> 1), status CrashLoopBackOff; last exit 1 Error" in verdict.evidence[0]
         # The kubelet's warning about that pod is evidence too, and the events line lists it first.
         assert any(line.startswith("event BackOff on ") for line in verdict.evidence[1:])
-        shown = _shown(screen, "watch-verdict")
+        shown = await until(pilot, lambda: (lambda t: t if "u: undo" in t else None)(_shown(screen, "watch-verdict")),
+                            timeout=5, message="the painted verdict")
         assert shown.startswith(" failed: restarts: pod ") and "u: undo to revision 1 (preview first)" in shown
         assert _shown(screen, "watch-events").lstrip().startswith("Warning BackOff pod/")
         # Only the new ReplicaSet's pods are followed.
@@ -93,8 +94,8 @@ async def test_crash_loop_fails_on_restarts_and_undo_brings_the_old_replicaset_b
         await pilot.press("u")
         confirm = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
                               message="the undo preview")
-        assert "revision 1: nginx:1.14.2" in str(confirm.detail) and "now on revision 2: nginx:crash" in \
-            str(confirm.detail)
+        painted = "\n".join(strip.text for strip in confirm._compositor.render_strips())
+        assert "revision 1: nginx:1.14.2" in painted and "now on revision 2: nginx:crash" in painted
         await pilot.press("y")
         await until(pilot, lambda: len(screen.session.phases) == 2, message="the undo phase")
         verdict = await _verdict(pilot, screen)
@@ -157,7 +158,8 @@ async def test_a_good_bump_ends_healthy_with_its_evidence(cluster, kubectl, name
         deployment = await _json(kubectl, namespace, "deployment", "web")
         assert verdict.evidence[:4] == ("2/2 new pods ready", f"observedGeneration {deployment['status']['observedGeneration']} "
                                         "current", "updated = total = available = 2", "old ReplicaSets scaled down (1)")
-        assert _shown(screen, "watch-verdict").startswith(" healthy: 2/2 new pods ready")
+        await until(pilot, lambda: _shown(screen, "watch-verdict").startswith(" healthy: 2/2 new pods ready"),
+                    timeout=5, message="the painted verdict")
         await pilot.press("escape")
     assert _transaction(app)["result"] == "ok"
 
@@ -283,6 +285,6 @@ async def test_history_diff_names_exactly_the_changed_fields(cluster, kubectl, n
         assert screen.diff.fields == ("spec.containers[main].env", "spec.containers[main].image")
         shown = _shown(screen, "diff")
         assert shown.startswith("changed: spec.containers[main].env, spec.containers[main].image")
-        assert "+    image: nginx:1.16" in shown and "-    image: nginx:1.14.2" in shown
+        assert "-  - image: nginx:1.14.2" in shown and "+    image: nginx:1.16" in shown, shown
         assert "hunter2" not in shown and "value: <hidden>" in shown and "pod-template-hash" not in shown
         assert "--- revision 1" in shown and "+++ revision 3" in shown
