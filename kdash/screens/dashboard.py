@@ -23,7 +23,6 @@ from kdash.render import tree as render_tree
 from kdash.render import workloads as render_workloads
 from kdash.render.configmaps import build_configmap_tree
 from kdash.screens.exec_forward import ExecForward
-from kdash.screens.rollout_watch_control import RolloutWatchControl
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine
@@ -61,7 +60,7 @@ def bindings(include: Callable[[Action], bool]) -> list[BindingType]:
     ]
 
 
-class DashboardScreen(RolloutWatchControl, ExecForward, Screen[None]):
+class DashboardScreen(ExecForward, Screen[None]):
     # Help is bound here too so it leads the footer; quit and theme live on the App only.
     BINDINGS = bindings(lambda a: a.group not in ("app", "logs", "watch") or a.id == "help")
     DEFAULT_CSS = """
