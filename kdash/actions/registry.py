@@ -92,8 +92,9 @@ ACTIONS: tuple[Action, ...] = (
            "ReplicaSet, Deployment or Service (new pods attach as a rollout goes)",
            kinds=("Pod", "ReplicaSet", "Deployment", "Service")),
     # Keys of the logs screen (they may reuse dashboard keys: only one screen is active).
+    # The undo it asks for is the undo row's write (its gate, RBAC and audit line).
     Action("watch_undo", "u", "Undo", "Undo the watched change (preview and confirmation first)",
-           group="watch", writes=True, rbac=("patch", "apps", "deployments")),
+           group="watch"),
     Action("watch_close", "escape,q", "Close", "Close the rollout watch (its audit record is written)",
            group="watch"),
     Action("logs_back", "escape,q", "Back", "Leave the logs", group="logs"),

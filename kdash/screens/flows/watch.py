@@ -69,7 +69,7 @@ def _undo_from_watch(host: FlowHost, node: Node, screen: RolloutWatchScreen) -> 
     if len(screen.session.phases) > 1:
         host.app.notify("this watch already undid its change", severity="warning")
         return
-    if not host.app.writable(BY_ID["watch_undo"]):
+    if not host.app.writable(BY_ID["undo"]):
         screen.undo_note = "undo refused (see the notification); nothing was sent"
         return
     rev = _undo_target(host, node, screen)
