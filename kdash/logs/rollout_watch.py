@@ -154,9 +154,11 @@ class RolloutWatch:
         return new_replicaset(deployment, replicasets)
 
     def _follow(self, rs_name: str) -> None:
-        if self.stream_factory is None or self.phase.new_rs == rs_name:
+        if self.phase.new_rs == rs_name:
             return
         self.phase.new_rs = rs_name
+        if self.stream_factory is None:
+            return  # not connected: no logs to follow
         if self.follower is not None:
             self.follower.stop()
         options = LogOptions(follow=True, tail_lines=ENROLL_TAIL)
