@@ -19,6 +19,16 @@ Pod annotations that steer it (see ANNOTATIONS):
                                           images containing "doesnotexist" or tagged ":bad".
   kdash.io/fake-log-rate: "50"            Log lines per second (default 1; 0 = no output).
 
+Image tags that steer it, so `kubectl set image` alone reaches each failure (see IMAGE_TAGS):
+
+  :bad, or "doesnotexist" in the image    ImagePullBackOff (as the annotation above).
+  :crash                                  crash-loops like kdash.io/fake-crashloop: "true".
+  :never-ready                            Running, never Ready (as kdash.io/fake-never-ready).
+  :logerror                               every 3rd log line (from line 0) is "p c ERROR line i: …".
+
+Containers that start waiting in CrashLoopBackOff or ImagePullBackOff get the kubelet's Warning Event
+(BackOff, Failed) once per new reason.
+
 Log line i of container c in pod p is "p c line i" ("p c restart k line i" for the k-th restart of a
 crash-looping container), stamped startedAt + i/rate; `previous=true` returns the instance before.
 """
@@ -43,7 +53,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -65,6 +75,22 @@ ANNOTATIONS = {
     CRASHLOOP: '"true" (5 s cycle) or seconds per cycle: containers crash-loop, restartCount grows',
     IMAGE_PULL_ERROR: '"true": Pending with ImagePullBackOff (also images with "doesnotexist" or ":bad")',
     LOG_RATE: "log lines per second for every container (default 1, 0 = silent)",
+}
+
+CRASH_TAG, NEVER_READY_TAG, LOG_ERROR_TAG = ":crash", ":never-ready", ":logerror"
+IMAGE_TAGS = {
+    ":bad": "ImagePullBackOff (also images containing \"doesnotexist\")",
+    CRASH_TAG: "containers crash-loop (5 s cycle)",
+    NEVER_READY_TAG: "the pod never becomes Ready",
+    LOG_ERROR_TAG: "every 3rd log line is an ERROR line",
+}
+LOG_ERROR_EVERY = 3
+
+# Waiting reason -> (Event reason, message), worded like the kubelet's.
+WARNINGS = {
+    "CrashLoopBackOff": ("BackOff", "Back-off restarting failed container {container}"),
+    "ImagePullBackOff": ("Failed", 'Failed to pull image "{image}": rpc error: code = NotFound desc = '
+                                   'failed to pull and unpack image "{image}": not found'),
 }
 
 KUBELET_VERSION = "v1.20.2"
@@ -135,12 +161,20 @@ def image_id(image: str) -> str:
     return f"docker-pullable://{repo}@sha256:{short_hash(image)}"
 
 
+def image_tagged(images, tag: str) -> bool:
+    return any(image.endswith(tag) for image in images)
+
+
 @dataclass(frozen=True)
 class Container:
     name: str
     image: str
     ready_delay: float
     bad: bool
+
+    @property
+    def logs_errors(self) -> bool:
+        return self.image.endswith(LOG_ERROR_TAG)
 
 
 @dataclass
@@ -162,6 +196,7 @@ class PodRecord:
     last_hash: str | None = None
     seen_status: dict | None = None  # the status found when adopting a pod; dropped after one sync
     next_at: float | None = None
+    warned: dict = field(default_factory=dict)  # container -> waiting reason last reported as an Event
 
     def container(self, name: str) -> tuple[Container | None, bool]:
         for c in self.containers:
@@ -666,6 +701,9 @@ class FakeKubelet:
         crash_period = 0
         if crash is not None and str(crash).strip().lower() not in ("", "false", "0", "no"):
             crash_period = 5 if truthy(crash) else max(2, int(number(crash, 5)))
+        images = [c.get("image") or "" for c in spec.get("containers") or []]
+        if not crash_period and image_tagged(images, CRASH_TAG):
+            crash_period = 5
         rate = number(ann.get(LOG_RATE), 1.0)
 
         def containers(items, with_probe: bool, force_bad: bool) -> tuple[Container, ...]:
@@ -685,7 +723,8 @@ class FakeKubelet:
             host_ip=self.args.address,
             containers=containers(spec.get("containers"), True, pull_error),
             init_containers=containers(spec.get("initContainers"), False, False),
-            never_ready=truthy(ann.get(NEVER_READY)), crash_period=crash_period,
+            never_ready=truthy(ann.get(NEVER_READY)) or image_tagged(images, NEVER_READY_TAG),
+            crash_period=crash_period,
             log_period_ns=round(1e9 / rate) if rate > 0 else None,
             scheduled_at=scheduled or rfc3339(t0))
 
@@ -817,9 +856,30 @@ class FakeKubelet:
                 self.failed(f"status of {rec.namespace}/{rec.name}", code, body)
             rec.last_hash = digest
             self.stats["patched"] += 1
+            self.warn(rec, status)
         if next_at is not None and rec.next_at != next_at:
             rec.next_at = next_at
             self.schedule(next_at, "sync", uid)
+
+    def warn(self, rec: PodRecord, status: dict) -> None:
+        """Warning Events as the kubelet records them when a container starts waiting for a bad reason
+        (BackOff for a crash loop, Failed for an image it cannot pull), once per new reason."""
+        for cs in status.get("containerStatuses") or []:
+            reason = ((cs.get("state") or {}).get("waiting") or {}).get("reason")
+            if reason == rec.warned.get(cs["name"]):
+                continue
+            rec.warned[cs["name"]] = reason
+            event = WARNINGS.get(reason or "")
+            if event is None:
+                continue
+            now = rfc3339(time.time())
+            self.request("POST", f"/api/v1/namespaces/{rec.namespace}/events", body={
+                "metadata": {"name": f"{rec.name}.{uuid.uuid4().hex[:16]}", "namespace": rec.namespace},
+                "involvedObject": {"kind": "Pod", "namespace": rec.namespace, "name": rec.name, "uid": rec.uid,
+                                   "apiVersion": "v1", "fieldPath": f"spec.containers{{{cs['name']}}}"},
+                "reason": event[0], "message": event[1].format(container=cs["name"], image=cs["image"]),
+                "type": "Warning", "source": {"component": "kubelet"},
+                "firstTimestamp": now, "lastTimestamp": now, "count": 1})
 
     def delete(self, uid: str) -> None:
         with self.lock:
@@ -1009,6 +1069,8 @@ def make_handler(kubelet: FakeKubelet):
                 return now if inst.end_ns is None else min(now, inst.end_ns)
 
             prefix = f"{rec.name} {name} " + (f"restart {inst.number} " if inst.number else "")
+            container, _ = rec.container(name)
+            errors = container is not None and container.logs_errors
             n = count(horizon())
             first = 0
             if since_ns is not None and period:
@@ -1029,7 +1091,10 @@ def make_handler(kubelet: FakeKubelet):
                     size = 0
                     while i < hi and size < 65536:
                         ts = rfc3339_nano(inst.start_ns + i * period) + " " if timestamps else ""
-                        line = f"{ts}{prefix}line {i}\n"
+                        if errors and i % LOG_ERROR_EVERY == 0:
+                            line = f"{ts}{prefix}ERROR line {i}: upstream connection refused\n"
+                        else:
+                            line = f"{ts}{prefix}line {i}\n"
                         out.append(line)
                         size += len(line)
                         i += 1

@@ -13,6 +13,8 @@ import yaml
 # kdash-rs already owns ~/.config/kdash/config.yaml and KDASH_CONFIG; we use other names.
 SETTINGS_ENV = "KDASH_SETTINGS"
 DEFAULT_THEME = "kdash-dark"
+# Mappings kept as written (not flattened to strings) and validated by their user.
+NESTED_SETTINGS = frozenset({"rollout_watch"})
 HEALTH_KEYS = ("ok", "progressing", "warning", "error", "terminating", "none", "muted")
 
 
@@ -74,6 +76,9 @@ class Settings:
     debug_selfcheck: bool = False
     # Also send every audit line to syslog/journald (facility authpriv, ident "kdash").
     audit_syslog: bool = False
+    # Watched rollouts: verdict criteria and auto_undo, under "*" (every context) and per context
+    # name (kdash/core/verdict.py Criteria); checked when a watch opens.
+    rollout_watch: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Problems found while loading, shown once in the app instead of failing.
     warnings: list[str] = dataclasses.field(default_factory=list)
 
@@ -105,7 +110,9 @@ def load_settings(path: Path | None = None) -> Settings:
             continue
         value = raw[field.name]
         expected = type(getattr(settings, field.name))
-        if _valid(expected, value):
+        if field.name in NESTED_SETTINGS and isinstance(value, dict):
+            setattr(settings, field.name, value)  # validated where it is used
+        elif _valid(expected, value):
             setattr(settings, field.name, value)
         elif expected is dict and isinstance(value, dict):
             setattr(settings, field.name, {str(k): str(v) for k, v in value.items()})

@@ -13,11 +13,12 @@ from kdash.actions.registry import ACTIONS, Action
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "super", "meta", "hyper"})
 NAMED_KEYS = frozenset(key.value.rpartition("+")[2] for key in Keys) | {"space", "enter", "backspace", "tab"}
 # Where a key means something: app actions everywhere, the others on their own screen.
-SCOPES = {"app": ("app", "dashboard", "logs"), "dashboard": ("app", "dashboard"), "logs": ("app", "logs")}
+SCOPES = {"app": ("app", "dashboard", "logs", "watch"), "dashboard": ("app", "dashboard"), "logs": ("app", "logs"),
+          "watch": ("app", "watch")}
 
 
 def scope_of(action: Action) -> str:
-    return action.group if action.group in ("app", "logs") else "dashboard"
+    return action.group if action.group in ("app", "logs", "watch") else "dashboard"
 
 
 def normalize(key: str) -> str:
@@ -58,7 +59,8 @@ def reserved_keys() -> dict[str, dict[str, str]]:
     from kdash.widgets.resource_tree import ResourceTree
 
     app = widget_keys(App) | {App.COMMAND_PALETTE_BINDING: "the command palette"}
-    return {"app": app, "dashboard": app | widget_keys(ResourceTree), "logs": app | widget_keys(LogView)}
+    return {"app": app, "dashboard": app | widget_keys(ResourceTree), "logs": app | widget_keys(LogView),
+            "watch": app | widget_keys(LogView)}
 
 
 def _aliases(key: str) -> set[str]:

@@ -78,8 +78,9 @@ class AuditLog:
                              f"cannot write {self.path}: {exc.strerror or exc}") from exc
 
     def record(self, *, context: str, verb: str, target: str, dry_run: bool, result: Result,
-               detail: str = "") -> dict[str, Any]:
-        """Append one line and return it as a dict."""
+               detail: str = "", transaction: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Append one line and return it as a dict; `transaction`: the whole story of a watched
+        rollout (its change, start, verdict with evidence, undo, end) in the same chained line."""
         line: dict[str, Any] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "context": context,
@@ -90,6 +91,8 @@ class AuditLog:
             "detail": detail,
             **who(),
         }
+        if transaction is not None:
+            line["transaction"] = transaction
         try:
             with self._locked() as fd:
                 data = self._chain(fd, line)

@@ -77,6 +77,15 @@ ACTIONS: tuple[Action, ...] = (
     Action("partition", "P", "Partition", "Set the selected StatefulSet's rolling-update partition: ordinals at or "
            "above it update (lower it step by step for a staged rollout)", group="rollout", kinds=("StatefulSet",),
            writes=True, rbac=("patch", "apps", "statefulsets"), footer=False, flow="partition"),
+    Action("watch_rollout", "W", "Watch", "Watch the selected Deployment's rollout to a verdict: new pods' "
+           "logs and events, healthy or failed with the evidence", group="rollout", kinds=("Deployment",),
+           footer=False, flow="watch_rollout"),
+    Action("pause", "z", "Pause", "Pause the selected Deployment's rollout (kubectl rollout pause): later "
+           "changes are staged, not rolled", group="rollout", kinds=("Deployment",), writes=True,
+           rbac=("patch", "apps", "deployments"), footer=False, flow="pause"),
+    Action("resume", "Z", "Resume", "Resume the selected Deployment's rollout (kubectl rollout resume)",
+           group="rollout", kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments"),
+           footer=False, flow="resume"),
     Action("delete_pod", "ctrl+d", "Delete pod", "Delete the selected Pod (its ReplicaSet replaces it)",
            group="rollout", kinds=("Pod",), writes=True, rbac=("delete", "", "pods"), flow="delete_pod"),
     Action("apply", "a", "Apply", "Apply a YAML file: server-side dry-run preview, then apply", group="rollout",
@@ -105,6 +114,11 @@ ACTIONS: tuple[Action, ...] = (
            "ReplicaSet, Deployment or Service (new pods attach as a rollout goes)",
            kinds=("Pod", "ReplicaSet", "Deployment", "Service")),
     # Keys of the logs screen (they may reuse dashboard keys: only one screen is active).
+    # The undo it asks for is the undo row's write (its gate, RBAC and audit line).
+    Action("watch_undo", "u", "Undo", "Undo the watched change (preview and confirmation first)",
+           group="watch"),
+    Action("watch_close", "escape,q", "Close", "Close the rollout watch (its audit record is written)",
+           group="watch"),
     Action("logs_back", "escape,q", "Back", "Leave the logs", group="logs"),
     Action("logs_pause", "p", "Pause", "Pause or resume following new lines", group="logs"),
     Action("logs_bottom", "G", "Follow", "Jump to the newest line and follow again", group="logs",

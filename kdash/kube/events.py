@@ -76,3 +76,22 @@ class EventFeed:
         reflector.stop()  # sets its stop event: the store ignores its writes from now on
         self.store.replace(EVENT.name, reflector.namespace, [])
         self.store.drop_state(EVENT.name, reflector.namespace)
+
+
+class NamespaceEvents:
+    """Every Event of one namespace in a store of its own, for a watch that follows objects which
+    do not exist yet when it starts (the pods of a rollout): one field selector cannot name them."""
+
+    def __init__(self, connection: Connection, namespace: str, on_change: Callable[[str], None],
+                 watch_timeout: int = 45) -> None:
+        self.store = Store()
+        self.namespace = namespace
+        self.reflector = Reflector(connection.api_client, EVENT, namespace, self.store, on_change,
+                                   threading.Event(), watch_timeout)
+        self.reflector.start()
+
+    def events(self) -> list:
+        return self.store.list(EVENT.name, self.namespace)
+
+    def stop(self) -> None:
+        self.reflector.stop()

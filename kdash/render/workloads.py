@@ -398,6 +398,8 @@ def _deployment_node(deployment: Obj, status: RolloutStatus, now: datetime, chil
              f"available {status.available}  rev {status.revision}")
     if status.state not in ("complete", "scaled-to-zero"):
         label += f"  {_STATE_WORDS[status.state] if status.observed else 'observing'}"
+    elif status.paused:
+        label += "  paused"  # done, but the next template change will not roll until resumed
     columns = {
         "ready": ready,
         "up_to_date": str(status.updated),

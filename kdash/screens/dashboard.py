@@ -66,7 +66,7 @@ def bindings(include: Callable[[Action], bool]) -> list[BindingType]:
 
 class DashboardScreen(controller_views.ControllerViews, ExecForward, Screen[None]):
     # Help is bound here too so it leads the footer; quit and theme live on the App only.
-    BINDINGS = bindings(lambda a: a.group not in ("app", "logs") or a.id == "help")
+    BINDINGS = bindings(lambda a: a.group not in ("app", "logs", "watch") or a.id == "help")
     DEFAULT_CSS = """
     DashboardScreen { layout: vertical; }
     DashboardScreen ResourceTree { height: 1fr; border: none; }

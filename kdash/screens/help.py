@@ -13,7 +13,8 @@ from textual.widgets import Static
 from kdash.actions.registry import ACTIONS
 
 GROUP_TITLES = {"app": "Application", "view": "View", "rollout": "Rollout control",
-                "pods": "Exec and port-forward", "logs": "Logs"}
+                "pods": "Exec and port-forward", "logs": "Logs",
+                "watch": "Rollout watch"}
 
 
 def help_table(keys_for) -> Table:

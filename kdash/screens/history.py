@@ -16,6 +16,8 @@ from kdash.actions.registry import BY_ID
 from kdash.core import revisions as controller_revisions
 from kdash.core.rollout import Revision, history, previous_of
 from kdash.render.format import age
+from kdash.render.revision_diff import revision_diff
+from kdash.screens.revision_diff import RevisionDiffScreen
 from kdash.screens.typed_app import KdashModalScreen
 
 COLUMNS = ("revision", "images", "change-cause", "age", "pods", "")
@@ -95,6 +97,8 @@ class HistoryScreen(KdashModalScreen[Revision | None]):
         Binding("escape,q", "cancel", "Close"),
         Binding("enter", "choose", "Undo to this revision"),
         Binding("u", "previous", "Undo to previous"),
+        Binding("m", "mark", "Mark"),
+        Binding("d", "diff", "Diff"),
     ]
     DEFAULT_CSS = """
     HistoryScreen { align: center middle; }
@@ -110,14 +114,18 @@ class HistoryScreen(KdashModalScreen[Revision | None]):
         self.readonly = readonly
         self.vet = vet
         self.revisions: list[Revision] = []
+        self.marked: Revision | None = None
+        """What `d` compares the highlighted revision with (the current one when None)."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(id="history-title")
             yield RevisionTable(cursor_type="row", zebra_stripes=True)
             yield Label(id="history-note", markup=False)
-            yield Label("read-only: viewing only   esc: close" if self.readonly else
-                        "enter: undo to the highlighted revision   u: undo to the previous one   esc: close")
+            yield Label("read-only: viewing only   d: diff with current (m marks another)   esc: close"
+                        if self.readonly else
+                        "enter: undo to the highlighted   u: undo to the previous   d: diff with current "
+                        "(m marks another)   esc: close")
 
     def on_mount(self) -> None:
         table = self.query_one(RevisionTable)
@@ -162,7 +170,7 @@ class HistoryScreen(KdashModalScreen[Revision | None]):
             # anyone's text.
             table.add_row(str(rev.revision), Text(", ".join(rev.images)), Text(rev.change_cause or "<none>"),
                           age(rev.created, now), f"{rev.ready}/{rev.desired}",
-                          "current" if rev.is_current else "", key=row_key(rev))
+                          _row_note(rev, self.marked), key=row_key(rev))
         if kept is not None:
             self._keep(table, kept)
 
@@ -215,5 +223,39 @@ class HistoryScreen(KdashModalScreen[Revision | None]):
             return
         self.dismiss(rev)
 
+    def action_mark(self) -> None:
+        rev = self.highlighted
+        self.marked = None if rev is None or (self.marked and row_key(self.marked) == row_key(rev)) else rev
+        self.refresh_rows()
+
+    def action_diff(self) -> None:
+        """The pod templates of the highlighted revision and the marked one (else the current one)."""
+        rev = self.highlighted
+        other = self.marked or next((r for r in self.revisions if r.is_current), None)
+        if rev is None or other is None:
+            self.notify(NOTHING_SELECTED, severity="warning")
+            return
+        if row_key(rev) == row_key(other):
+            self.notify(f"revision {rev.revision} is the one it would be compared with; highlight another",
+                        severity="warning")
+            return
+        by_uid = {r["metadata"]["uid"]: r for r in self.app.store.owned_by("ReplicaSet", self.deployment_uid)}
+        if rev.uid not in by_uid or other.uid not in by_uid:
+            self.notify("that revision is no longer in the history", severity="warning")
+            return
+        old, new = sorted((rev, other), key=lambda r: r.revision)
+        diff = revision_diff(by_uid[old.uid], by_uid[new.uid])
+        deployment = self.app.store.by_uid(self.deployment_uid) or {"metadata": {}}
+        name = f"{deployment['metadata'].get('namespace')}/{deployment['metadata'].get('name')}"
+        self.app.push_screen(RevisionDiffScreen(f"Deployment {name}: revision {old.revision} → {new.revision}"
+                                                f"{' (current)' if new.is_current else ''}", diff))
+
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _row_note(rev: Revision, marked: Revision | None) -> str:
+    notes = ["current"] if rev.is_current else []
+    if marked is not None and row_key(marked) == row_key(rev):
+        notes.append("marked")
+    return ", ".join(notes)

@@ -34,7 +34,7 @@ class RolloutProgress(Static):
         statuses = sorted(statuses, key=strip_order)
         # Called on every Deployment/ReplicaSet change: skip the table (and layout) if nothing shown moved.
         shown = (tuple(statuses[:MAX_ROWS]), len(statuses),
-                 tuple(style_for(STATE_HEALTH.get(s.state, "none")) for s in statuses[:MAX_ROWS]))
+                 tuple(style_for(STATE_HEALTH.get(_shown_state(s), "none")) for s in statuses[:MAX_ROWS]))
         if shown == self._shown:
             return
         self._shown = shown
@@ -48,10 +48,12 @@ class RolloutProgress(Static):
         table.add_column(width=16, no_wrap=True)
         table.add_column(no_wrap=True, ratio=1, overflow="ellipsis")
         for status in statuses[:MAX_ROWS]:
-            style = style_for(STATE_HEALTH.get(status.state, "none"))
+            style = style_for(STATE_HEALTH.get(_shown_state(status), "none"))
             bar = ProgressBar(total=1.0, completed=status.progress, width=16,
                               complete_style=style, finished_style=style)
             detail = status.summary if status.state != "failed" else f"FAILED: {status.message}"
+            if status.paused and _shown_state(status) == "paused" and status.state != "paused":
+                detail = f"PAUSED · {detail}"
             table.add_row(Text(f"{status.namespace}/{status.name}", style=style), bar,
                           Text(f"{status.ready}/{status.desired} ready  {detail}", style=style))
         parts: list = [table]
@@ -61,4 +63,9 @@ class RolloutProgress(Static):
 
 
 def strip_order(status: RolloutStatus) -> tuple[int, str, str]:
-    return STRIP_RANK.get(status.state, len(STRIP_RANK)), status.namespace, status.name
+    return STRIP_RANK.get(_shown_state(status), len(STRIP_RANK)), status.namespace, status.name
+
+
+def _shown_state(status: RolloutStatus) -> str:
+    """A paused Deployment shows as paused also once its last rollout is done (a failure still wins)."""
+    return "paused" if status.paused and status.state != "failed" else status.state

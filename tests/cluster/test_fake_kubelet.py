@@ -250,6 +250,36 @@ def test_image_pull_errors_keep_pods_pending(kubectl, namespace):
             kubectl("logs", "-n", namespace, name)
 
 
+def test_image_tags_reach_each_failure_by_set_image_alone(kubectl, namespace):
+    _apply(kubectl, namespace, _deployment("tagged", 1, image="shop/api:1", annotations={LOG_RATE: "10"}))
+    wait_for(lambda: any(map(_ready, _pods(kubectl, namespace, "app=tagged"))), timeout=60, message="ready")
+
+    def only_new(image: str) -> list[dict]:
+        kubectl("set", "image", "-n", namespace, "deployment/tagged", f"app={image}")
+        return wait_for(lambda: (lambda ps: ps if ps and all(p["spec"]["containers"][0]["image"] == image
+                                                                 and p["status"].get("containerStatuses")
+                                                                 for p in ps) else None)(
+            [p for p in _pods(kubectl, namespace, "app=tagged") if not p["metadata"].get("deletionTimestamp")
+             and p["spec"]["containers"][0]["image"] == image]), timeout=60, message=image)
+
+    crash = only_new("shop/api:crash")[0]["metadata"]["name"]
+    cs = wait_for(lambda: (lambda c: c if c.get("restartCount", 0) >= 1 else None)(
+        _get(kubectl, namespace, "pod", crash)["status"]["containerStatuses"][0]), timeout=30, message="restart")
+    assert cs["lastState"]["terminated"]["reason"] == "Error"
+
+    never = only_new("shop/api:never-ready")[0]["metadata"]["name"]
+    time.sleep(2)
+    pod = _get(kubectl, namespace, "pod", never)
+    assert pod["status"]["phase"] == "Running" and not _ready(pod)
+
+    noisy = only_new("shop/api:logerror")[0]["metadata"]["name"]
+    lines = wait_for(lambda: (lambda ls: ls if len(ls) >= 4 else None)(
+        kubectl("logs", "-n", namespace, noisy).splitlines()), timeout=30, message="4 log lines")
+    assert lines[0] == f"{noisy} app ERROR line 0: upstream connection refused"
+    assert lines[1:3] == [f"{noisy} app line 1", f"{noisy} app line 2"]
+    assert lines[3].startswith(f"{noisy} app ERROR line 3")
+
+
 def test_nodes_stay_ready_and_renew_leases(cluster, kubectl):
     nodes = [n for n in json.loads(kubectl("get", "nodes", "-o", "json"))["items"]
              if n["metadata"]["name"].startswith("kdash-node-")]

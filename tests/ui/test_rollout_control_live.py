@@ -16,6 +16,7 @@ from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.history import HistoryScreen
 from kdash.screens.modals import PromptScreen
+from kdash.screens.rollout_watch import RolloutWatchScreen
 from tests.ui.pilot_helpers import live_app, until
 
 pytestmark = pytest.mark.cluster
@@ -105,7 +106,9 @@ async def test_protected_context_needs_its_name_typed(cluster, kubectl, namespac
         assert isinstance(app.screen, ConfirmScreen), "a wrong name must not confirm"
         app.screen.query_one("Input").value = ""
         await pilot.press(*"kdash-dev", "enter")
-        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), message="dialog to close")
+        # The restart's rollout watch may already be open by then.
+        await until(pilot, lambda: isinstance(app.screen, (DashboardScreen, RolloutWatchScreen)),
+                    message="dialog to close")
 
         async def restarted():
             d = await _deployment_json(kubectl, namespace, "web")
@@ -135,6 +138,8 @@ async def test_set_image_then_undo_mid_rollout_from_history(cluster, kubectl, na
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), message="confirmation")
         await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, RolloutWatchScreen), message="the rollout watch")
+        await pilot.press("escape")
 
         def two_replicasets():
             dash = next(s for s in app.screen_stack if isinstance(s, DashboardScreen))

@@ -13,6 +13,7 @@ from kdash.actions import rollout as rollout_action
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.history import HistoryScreen
+from kdash.screens.rollout_watch import RolloutWatchScreen
 from tests.ui.pilot_helpers import live_app, until
 from tests.ui.test_history_pilot import shown_revision
 
@@ -146,9 +147,12 @@ async def test_two_quick_undos_never_target_a_consumed_revision(cluster, kubectl
         assert f"to revision 1 ({IMAGES[1]})?" in confirm._title
         await pilot.press("y", "U")  # the second before the first has landed
         await pilot.pause(0.2)
-        assert isinstance(app.screen, DashboardScreen), "the second undo must wait for the first"
+        # (the first undo's rollout watch may be open by now)
+        assert not isinstance(app.screen, ConfirmScreen), "the second undo must wait for the first"
         assert any("still being applied" in m for m in _messages(app))
         await until(pilot, lambda: any(m.startswith("rolled") for m in _messages(app)), message="the first undo")
+        await until(pilot, lambda: isinstance(app.screen, RolloutWatchScreen), message="the undo's rollout watch")
+        await pilot.press("escape")
         # Once the controller has renumbered (revision 1 became 3), U goes back from fresh state.
         await until(pilot, lambda: app.screen.tree.node(key) and "rev 3" in app.screen.tree.node(key).label,
                     message="revision 3 in the tree")
@@ -159,7 +163,8 @@ async def test_two_quick_undos_never_target_a_consumed_revision(cluster, kubectl
         await until(pilot, lambda: sum(m.startswith("rolled") for m in _messages(app)) == 2, message="undo 2")
         assert await _image(kubectl, namespace) == IMAGES[2]
         assert not any("not found" in m for m in _messages(app))
-        assert [(line["verb"], line["result"]) for line in app.audit.lines()] == [("undo", "ok"), ("undo", "ok")]
+        assert [(line["verb"], line["result"]) for line in app.audit.lines()
+                if line["verb"] != "rollout-watch"] == [("undo", "ok"), ("undo", "ok")]
 
 
 async def test_undo_of_a_paused_deployment_is_refused_before_confirming(cluster, kubectl, namespace, tmp_path):

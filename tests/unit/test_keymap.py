@@ -43,8 +43,8 @@ def test_scopes_swaps_and_aliases() -> None:
     assert check_keymap({"cycle_theme": "p"})[0] == {}
     # A swap is fine; of two entries taking one key the first stays.
     assert check_keymap({"scale": "n", "namespace": "s"}) == ({"scale": "n", "namespace": "s"}, [])
-    accepted, warnings = check_keymap({"restart": "z", "set_image": "z"})
-    assert accepted == {"restart": "z"} and warnings == ["keymap: set_image: 'z' is already the key of restart; "
+    accepted, warnings = check_keymap({"restart": "o", "set_image": "o"})
+    assert accepted == {"restart": "o"} and warnings == ["keymap: set_image: 'o' is already the key of restart; "
                                                          "keeping i"]
     # ctrl+i is what a terminal sends for tab.
     assert check_keymap({"quit": "ctrl+i"})[0] == {}

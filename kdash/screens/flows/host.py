@@ -157,7 +157,8 @@ class FlowHost(AppScreen):
                       track_uid: str | None = None, started: Callable[[], None] | None = None,
                       answered: Callable[[bool], object] | None = None,
                       prepared_on: object | None = None,
-                      run: Callable[[Connection | None], None] | None = None) -> ConfirmScreen | None:
+                      run: Callable[[Connection | None], None] | None = None,
+                      done: Callable[[str], None] | None = None) -> ConfirmScreen | None:
         """Ask, then run `write(ctx)` in a thread worker; its one-line result or error is shown.
 
         `started` runs on the UI thread once the user said yes, before the worker; `answered`
@@ -165,7 +166,8 @@ class FlowHost(AppScreen):
         connection a worker read from to prepare this (a dry run, an HPA lookup); if the context
         changed since, nothing is asked (None is returned) and nothing is sent. `run`, given, is
         called on the UI thread with the confirmed connection instead of the worker (an interactive
-        shell needs the terminal).
+        shell needs the terminal). `done` runs on the UI thread with the result once the write succeeded
+        (a write that starts a rollout opens its watch).
         """
         app = self.app
         if not self._same_connection(prepared_on):
@@ -181,7 +183,7 @@ class FlowHost(AppScreen):
                 if run is not None:
                     run(confirmed)
                 else:
-                    self._run_write(write, track_uid, confirmed)
+                    self._run_write(write, track_uid, confirmed, done)
 
         screen = ConfirmScreen(title, app.context_name, detail, protected=app.protected, verb=verb)
         app.push_screen(screen, on_answer)
@@ -196,11 +198,13 @@ class FlowHost(AppScreen):
                    title="Context changed", severity="error", timeout=12)
         return False
 
-    def _run_write(self, write: Write, track_uid: str | None, confirmed: Connection | None) -> None:
+    def _run_write(self, write: Write, track_uid: str | None, confirmed: Connection | None,
+                   done: Callable[[str], None] | None = None) -> None:
         """The confirmed write, in a thread worker: "waiting" on the status line if the server is slow."""
-        self.run_worker(lambda: self._write_now(write, track_uid, confirmed), thread=True, group="write")
+        self.run_worker(lambda: self._write_now(write, track_uid, confirmed, done), thread=True, group="write")
 
-    def _write_now(self, write: Write, track_uid: str | None, confirmed: Connection | None) -> None:
+    def _write_now(self, write: Write, track_uid: str | None, confirmed: Connection | None,
+                   done_then: Callable[[str], None] | None = None) -> None:
         app = self.app
         done = threading.Event()
         note = "sent; waiting for the API server…"
@@ -225,6 +229,8 @@ class FlowHost(AppScreen):
         if track_uid:
             app.call_from_thread(app.track_rollout, track_uid)
         app.notify(message, title="Done", timeout=6)
+        if done_then is not None:
+            app.call_from_thread(done_then, message)
 
 
 def _bind(action_id: str) -> Callable[[FlowHost], None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kdash.actions import image as image_action
+from kdash.screens.flows import watch
 from kdash.screens.flows.host import FlowHost, Target
 from kdash.screens.modals import PickScreen, PromptScreen
 
@@ -30,7 +31,8 @@ def _prompt(host: FlowHost, target: Target, ref: image_action.ContainerRef) -> N
         host.confirm_write(
             f"Set image of {ref.name} in {target.what}?", f"{ref.image}\n→ {image}",
             lambda ctx: image_action.set_image(ctx, target.obj, ref.name, image),
-            verb="Set image", track_uid=target.node.uid)
+            verb="Set image", track_uid=target.node.uid,
+            done=watch.watch_after(host, target.node, target.obj, "set image", f"{ref.name}: {ref.image} → {image}"))
 
     kind = "init container" if ref.init else "container"
     host.ask(PromptScreen(f"Image for {kind} {ref.name}", ref.image, hint=f"now: {ref.image}"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from kdash.actions import rollout as rollout_action
 from kdash.actions.safety import WriteContext
@@ -11,6 +12,7 @@ from kdash.core.rollout import Revision, container_images, history, history_sett
 from kdash.errors import KdashError
 from kdash.render.format import age
 from kdash.render.tree import Node
+from kdash.screens.flows import watch
 from kdash.screens.flows.host import FlowHost, Target
 
 # After this long an undo that never showed up renumbered (controller down?) no longer blocks
@@ -75,8 +77,9 @@ def refusal(host: FlowHost, node: Node, rev: Revision) -> str | None:
     return None
 
 
-def confirm(host: FlowHost, node: Node, rev: Revision) -> None:
-    """Ask to roll back to `rev` (refused before asking if it cannot succeed), then undo to exactly it."""
+def confirm(host: FlowHost, node: Node, rev: Revision, done: Callable[[str], None] | None = None) -> None:
+    """Ask to roll back to `rev` (refused before asking if it cannot succeed), then undo to exactly it;
+    `done` once it is sent (by default: watch the rollout it starts)."""
     refused = refusal(host, node, rev)
     if refused:
         host.app.notify(refused, title="Cannot undo", severity="error", timeout=10)
@@ -107,7 +110,8 @@ def confirm(host: FlowHost, node: Node, rev: Revision) -> None:
 
     host.confirm_write(
         f"Roll back {node.kind} {node.namespace}/{node.name} to revision {rev.revision} ({images})?",
-        detail, write, verb="Undo", track_uid=node.uid, started=started)
+        detail, write, verb="Undo", track_uid=node.uid, started=started,
+        done=done or watch.watch_after(host, node, deployment, "undo", f"to revision {rev.revision} ({images})"))
 
 
 def _full_images(replicasets: list, rev: Revision) -> str:
