@@ -115,11 +115,13 @@ class Canary:
 
     @property
     def routing(self) -> str:
-        """"20%", "header X-Canary, 20%" …: what sends a request to the canary."""
-        parts = [f"header {self.header}"] if self.header else []
+        """"20%", "20%, header X-Canary" …: what sends a request to the canary (ingress-nginx
+        checks the header first, then the cookie, then the weight)."""
+        parts = [f"{self.weight}%"]
+        if self.header:
+            parts.append(f"header {self.header}")
         if self.cookie:
             parts.append(f"cookie {self.cookie}")
-        parts.append(f"{self.weight}%")
         return ", ".join(parts)
 
 

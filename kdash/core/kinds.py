@@ -13,6 +13,9 @@ class Kind:
     plural: str
     api_version: str  # "v1" for the core group, else "group/version"
     namespaced: bool = True
+    # Candidate versions, newest first, for kinds whose version depends on the server (CronJob is
+    # batch/v1beta1 only before 1.21): the watch asks discovery which one is served. () = api_version.
+    versions: tuple[str, ...] = ()
 
     @property
     def base_path(self) -> str:
@@ -44,6 +47,11 @@ ENDPOINTS = Kind("Endpoints", "endpoints", "v1")
 CONFIGMAP = Kind("ConfigMap", "configmaps", "v1")
 EVENT = Kind("Event", "events", "v1")
 NAMESPACE = Kind("Namespace", "namespaces", "v1", namespaced=False)
+JOB = Kind("Job", "jobs", "batch/v1", versions=("batch/v1",))
+CRONJOB = Kind("CronJob", "cronjobs", "batch/v1", versions=("batch/v1", "batch/v1beta1"))
+HPA = Kind("HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling/v2",
+           versions=("autoscaling/v2", "autoscaling/v2beta2", "autoscaling/v1"))
+INGRESS = Kind("Ingress", "ingresses", "networking.k8s.io/v1", versions=("networking.k8s.io/v1",))
 
 ALL_KINDS: tuple[Kind, ...] = (
     DEPLOYMENT,
@@ -54,6 +62,10 @@ ALL_KINDS: tuple[Kind, ...] = (
     CONFIGMAP,
     EVENT,
     NAMESPACE,
+    JOB,
+    CRONJOB,
+    HPA,
+    INGRESS,
 )
 
 # What the Watcher lists and watches for the whole scope. Events are not among them: at 10k pods

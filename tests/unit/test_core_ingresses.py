@@ -27,7 +27,7 @@ def test_canary_pairs_with_stable_of_same_host_and_path() -> None:
     assert [c.ingress for c in root.canaries] == ["web-canary"]
     canary = root.canaries[0]
     assert (canary.backend.text, canary.weight, canary.header) == ("web-canary:80", 20, "X-Canary")
-    assert root.stable_weight == 80 and canary.routing == "header X-Canary, 20%"
+    assert root.stable_weight == 80 and canary.routing == "20%, header X-Canary"
     assert api.canaries == () and api.stable_weight == 100
 
 
@@ -43,4 +43,4 @@ def test_header_value_and_bad_weight() -> None:
     notes = {ingresses.CANARY: "true", ingresses.CANARY_BY_HEADER: "X-Env",
              ingresses.CANARY_BY_HEADER_VALUE: "v2", ingresses.CANARY_WEIGHT: "lots"}
     canary = ingresses.canary_of({"metadata": {"name": "c", "annotations": notes}}, ingresses.Backend("s", "80"))
-    assert (canary.header, canary.weight, canary.routing) == ("X-Env=v2", 0, "header X-Env=v2, 0%")
+    assert (canary.header, canary.weight, canary.routing) == ("X-Env=v2", 0, "0%, header X-Env=v2")

@@ -29,7 +29,8 @@ def test_list_paths_for_namespaced_all_namespaces_and_cluster_scoped():
 
 def test_kind_table_covers_the_watched_kinds():
     assert [k.name for k in ALL_KINDS] == ["Deployment", "ReplicaSet", "Pod", "Service",
-                                           "Endpoints", "ConfigMap", "Event", "Namespace"]
+                                           "Endpoints", "ConfigMap", "Event", "Namespace",
+                                           "Job", "CronJob", "HorizontalPodAutoscaler", "Ingress"]
     assert kind_named("pods") is POD and kind_named("replicaset").plural == "replicasets"
     assert [k.name for k in ALL_KINDS if not k.namespaced] == ["Namespace"]
 

@@ -1,0 +1,36 @@
+"""HPAs on their target's line, by (kind, namespace, name), for v2 and v1 shapes."""
+
+from __future__ import annotations
+
+from render_fixtures import load
+
+from kdash.render.hpa import annotate, hpa_columns, hpa_index
+from kdash.render.tree import Node, namespace_node
+
+HPAS = [c["hpa"] for c in load("hpa.json")["cases"]]
+
+
+def node(kind: str, namespace: str, name: str) -> Node:
+    return Node(key=f"{kind}/{namespace}/{name}", kind=kind, namespace=namespace, name=name, uid="",
+                label=f"{name}  2/2 ready", health="ok")
+
+
+def test_target_line_gets_the_hpa_and_others_stay_the_same_object() -> None:
+    index = hpa_index(HPAS)
+    web, other = node("Deployment", "shop", "web"), node("Deployment", "shop", "db")
+    out = annotate([web, other], index)
+    assert out[0].label == ("web  2/2 ready  · hpa web 2-5 current 2 desired 2, "
+                            "metrics unavailable (cpu: <unknown>/70%)")
+    assert out[0].columns["hpa_metrics"] == "unavailable (FailedGetResourceMetric)"
+    assert out[1] is other
+
+
+def test_keyed_by_kind_and_inside_namespace_groups() -> None:
+    index = hpa_index(HPAS)
+    sts = node("StatefulSet", "shop", "api")
+    grouped = annotate([namespace_node("shop", [sts])], index, kinds=frozenset({"StatefulSet"}))
+    assert grouped[0].children[0].label.endswith("hpa api 1-10 current 3 desired 4, cpu: 95%/80%, "
+                                                 "memory: 120Mi/200Mi + 1 more...")
+    assert annotate([sts], index)[0] is sts  # StatefulSets not asked for
+    assert hpa_columns("Deployment", "shop", "old", index)["hpa_targets"] == "cpu: 12%/80%"
+    assert hpa_columns("Deployment", "shop", "nope", index) == {}
