@@ -99,22 +99,23 @@ def _metric_texts(specs: list[Mapping[str, Any]], statuses: list[Mapping[str, An
         target = source.get("target") or {}
         if kind in ("Resource", "ContainerResource"):
             if target.get("averageValue") is not None:
-                now, goal = current.get("averageValue"), str(target["averageValue"])
+                now, goal = str(current.get("averageValue") or ""), str(target["averageValue"])
             else:
-                now = _percent(current.get("averageUtilization"))
+                now = _percent(current.get("averageUtilization")) or ""
                 goal = _percent(target.get("averageUtilization")) or "<auto>"
             prefix = source.get("name") or ""
             if kind == "ContainerResource":
                 prefix = f"{prefix} on {source.get('container') or ''}"
             texts.append(f"{prefix}: {now or UNKNOWN}/{goal}")
         elif kind in ("Pods", "Object", "External"):
-            now = current.get("averageValue") if target.get("averageValue") is not None else current.get("value")
-            goal = target.get("averageValue") if target.get("averageValue") is not None else target.get("value")
+            now = str((current.get("averageValue") if target.get("averageValue") is not None
+                       else current.get("value")) or "")
+            goal = str(target.get("averageValue") if target.get("averageValue") is not None else target.get("value"))
             texts.append(f"{now or UNKNOWN}/{goal}" + (" (avg)" if kind != "Pods" and
                                                        target.get("averageValue") is not None else ""))
         else:
             texts.append("<unknown type>")
-            now = None
+            now = ""
         known.append(bool(now))
     return texts, known
 

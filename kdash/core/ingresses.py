@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kdash.core.objects import Obj, annotations, name, namespace
+from kdash.core import objects
+from kdash.core.objects import Obj, name, namespace
 
 NGINX = "nginx.ingress.kubernetes.io/"
 CANARY = NGINX + "canary"
@@ -44,13 +45,13 @@ class Rule:
 
 
 def is_canary(ingress: Obj) -> bool:
-    return annotations(ingress).get(CANARY, "").lower() == "true"
+    return objects.annotations(ingress).get(CANARY, "").lower() == "true"
 
 
 def ingress_class(ingress: Obj) -> str:
     """spec.ingressClassName, else the older kubernetes.io/ingress.class annotation, else "<none>"."""
     return ((ingress.get("spec") or {}).get("ingressClassName")
-            or annotations(ingress).get("kubernetes.io/ingress.class") or "<none>")
+            or objects.annotations(ingress).get("kubernetes.io/ingress.class") or "<none>")
 
 
 def tls_hosts(ingress: Obj) -> list[str]:
@@ -126,7 +127,7 @@ class Canary:
 
 
 def canary_of(ingress: Obj, backend: Backend) -> Canary:
-    notes = annotations(ingress)
+    notes = objects.annotations(ingress)
     total = _int(notes.get(CANARY_WEIGHT_TOTAL), DEFAULT_WEIGHT_TOTAL) or DEFAULT_WEIGHT_TOTAL
     weight = max(0, min(total, _int(notes.get(CANARY_WEIGHT), 0)))
     header = notes.get(CANARY_BY_HEADER, "")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from kdash.core.objects import Obj, annotations, is_terminating
+from kdash.core import objects
+from kdash.core.objects import Obj, is_terminating
 from kdash.core.pods import Health
 from kdash.core.values import parse_time
 
@@ -28,7 +29,7 @@ def condition(obj: Obj, kind: str) -> Mapping[str, Any] | None:
 
 def _is(obj: Obj, kind: str) -> bool:
     found = condition(obj, kind)
-    return bool(found) and found.get("status") == "True"
+    return found is not None and found.get("status") == "True"
 
 
 def job_status(job: Obj) -> str:
@@ -119,7 +120,7 @@ def backoff_text(job: Obj) -> str:
 
 def is_manual(job: Obj) -> bool:
     """Made by "trigger now" (kubectl create job --from=cronjob/…), not by the schedule."""
-    return annotations(job).get(INSTANTIATE_ANNOTATION) == "manual"
+    return objects.annotations(job).get(INSTANTIATE_ANNOTATION) == "manual"
 
 
 def newest_first(jobs: Iterable[Obj]) -> list[Obj]:

@@ -1,4 +1,4 @@
-"""HorizontalPodAutoscalers on the line of their target (Deployment, StatefulSet, …), keyed by (kind, namespace, name)."""
+"""HPAs on the line of their target (Deployment, StatefulSet, …), keyed by (kind, namespace, name)."""
 
 from __future__ import annotations
 

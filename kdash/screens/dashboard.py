@@ -15,14 +15,18 @@ from textual.widgets import Footer, Static, Tree
 
 from kdash.actions.registry import ACTIONS, Action
 from kdash.core.labels import Selector, parse_selector
-from kdash.core.pods import Health
 from kdash.core.rollout import RolloutIndex
 from kdash.render import details as render_details
 from kdash.render import services as render_services
 from kdash.render import tree as render_tree
 from kdash.render import workloads as render_workloads
 from kdash.render.configmaps import build_configmap_tree
+from kdash.render.hpa import annotate as with_hpas
+from kdash.render.hpa import hpa_index
+from kdash.render.ingresses import build_ingress_tree
+from kdash.render.jobs import build_jobs_tree
 from kdash.screens.exec_forward import ExecForward
+from kdash.screens.notices import access_notices, access_problems, notice
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine
@@ -35,19 +39,26 @@ DETAILS_INTERVAL = 0.5
 WORKLOADS = "workloads"
 SERVICES = "services"
 CONFIGMAPS = "configmaps"
-VIEWS = (WORKLOADS, SERVICES, CONFIGMAPS)
+JOBS = "jobs"
+INGRESSES = "ingresses"
+VIEWS = (WORKLOADS, SERVICES, CONFIGMAPS, JOBS, INGRESSES)
 # What the status line counts per view: (kind, word).
 STATUS_COUNTS = {
     WORKLOADS: (("Deployment", "deploy"), ("ReplicaSet", "rs"), ("Pod", "pods")),
     SERVICES: (("Service", "svc"), ("Pod", "pods")),
     CONFIGMAPS: (("ConfigMap", "configmaps"), ("Deployment", "deploy")),
+    JOBS: (("CronJob", "cj"), ("Job", "jobs"), ("Pod", "pods")),
+    INGRESSES: (("Ingress", "ing"), ("Service", "svc"), ("Pod", "pods")),
 }
-VIEW_TITLES = {WORKLOADS: "Deployments", SERVICES: "Services", CONFIGMAPS: "ConfigMaps"}
+VIEW_TITLES = {WORKLOADS: "Deployments", SERVICES: "Services", CONFIGMAPS: "ConfigMaps", JOBS: "Jobs",
+               INGRESSES: "Ingresses"}
 # Kinds whose change affects each view; other kinds only touch the details pane / header.
 VIEW_KINDS = {
-    WORKLOADS: {"Deployment", "ReplicaSet", "Pod"},
+    WORKLOADS: {"Deployment", "ReplicaSet", "Pod", "HorizontalPodAutoscaler"},
     SERVICES: {"Service", "Endpoints", "Pod"},
     CONFIGMAPS: {"ConfigMap", "Deployment"},
+    JOBS: {"CronJob", "Job", "Pod"},
+    INGRESSES: {"Ingress", "Service", "Endpoints", "Pod"},
 }
 
 
@@ -211,31 +222,33 @@ class DashboardScreen(ExecForward, Screen[None]):
                     store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now)
             else:
                 nodes = self._workload_nodes(store, now)
+            nodes = with_hpas(nodes, hpa_index(store.list("HorizontalPodAutoscaler")))
         elif self.view == SERVICES:
             nodes = render_services.build_service_tree(
                 store.list("Service"), store.list("Pod"), store.list("Endpoints"), now)
+        elif self.view == JOBS:
+            nodes = build_jobs_tree(store.list("CronJob"), store.list("Job"), store.list("Pod"), now)
+        elif self.view == INGRESSES:
+            nodes = build_ingress_tree(store.list("Ingress"), store.list("Service"), store.list("Pod"),
+                                       store.list("Endpoints"), now)
         else:
             nodes = build_configmap_tree(store.list("ConfigMap"), store.list("Deployment"), now)
         if self.name_filter or self._selector is not None:
             nodes = render_tree.filter_tree(nodes, name_substring=self.name_filter or None,
                                             label_selector=self._selector)
             if not nodes:
-                nodes = [_notice("no-matches", f"no matches for {self._filter_text()}", "none")]
+                nodes = [notice("no-matches", f"no matches for {self._filter_text()}", "none")]
         return self._forbidden_notices() + nodes
 
     def _filter_text(self) -> str:
         return f'"{self.name_filter}"' if self.name_filter else f"-l {self.label_filter}"
 
-    def _forbidden(self) -> list[tuple[str, str | None]]:
-        """(kind, namespace) of this view's kinds the user may not list."""
-        return sorted(((kind, ns) for (kind, ns), sync in self.app.store.states().items()
-                       if kind in VIEW_KINDS[self.view] and sync.state == "forbidden"), key=str)
+    def _forbidden(self) -> list[tuple[str, str | None, str]]:
+        """(kind, namespace, state) of this view's kinds the user may not list or the server does not serve."""
+        return access_problems(self.app.store.states(), VIEW_KINDS[self.view])
 
     def _forbidden_notices(self) -> list[render_tree.Node]:
-        """A line per kind this view cannot list: an empty view must not look like an empty cluster."""
-        return [_notice(f"forbidden/{kind}", f"forbidden: cannot list {_plural(kind)} "
-                                             f"{f'in ns {ns}' if ns else 'in any namespace'}", "error")
-                for kind, ns in self._forbidden()]
+        return access_notices(self._forbidden())
 
     def _workload_nodes(self, store, now) -> list[render_tree.Node]:
         """The workload tree from what changed since the last build (a feed of the store)."""
@@ -380,6 +393,12 @@ class DashboardScreen(ExecForward, Screen[None]):
     def action_view_configmaps(self) -> None:
         self._set_view(CONFIGMAPS)
 
+    def action_view_jobs(self) -> None:
+        self._set_view(JOBS)
+
+    def action_view_ingresses(self) -> None:
+        self._set_view(INGRESSES)
+
     def action_toggle_view(self) -> None:
         self._set_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
 
@@ -488,14 +507,3 @@ def _key_text(key: str) -> str:
         return key
     kind, namespace, name = parts[-3:]
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
-
-
-def _notice(name: str, text: str, health: Health) -> render_tree.Node:
-    """A line that is no object (nothing to act on): why the view shows less than expected."""
-    return render_tree.Node(key=f"notice/{name}", kind="notice", namespace="", name="", uid="", label=text,
-                            health=health)
-
-
-def _plural(kind: str) -> str:
-    """The resource name of the view kinds (Endpoints is already plural)."""
-    return kind.lower() if kind.endswith("s") else f"{kind.lower()}s"
