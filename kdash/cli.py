@@ -33,7 +33,10 @@ def build_parser(prog: str = "kdash") -> argparse.ArgumentParser:
     parser.add_argument("--readonly", action="store_true", help="block every write to the cluster")
     parser.add_argument("--theme", default=None, help="theme name (see themes/); default from settings")
     sub = parser.add_subparsers(dest="command")
-    tree = sub.add_parser("tree", help="print the Deployment and Service trees as text and exit")
+    tree = sub.add_parser("tree", help="print the trees (workloads, services, jobs, ingresses) as text and exit")
+    tree.add_argument("kinds", nargs="?", default=None, metavar="KIND[,KIND]",
+                      help="which trees, by kubectl's resource names: deploy (with its hpa), svc, cj or jobs, "
+                           "ing; default all")
     _add_cluster_flags(tree, suppress=True)
     tree.add_argument("--once", action="store_true",
                       help="print once and exit (the default; kept for scripts that pass it)")

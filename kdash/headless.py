@@ -1,9 +1,10 @@
-"""`kdash tree`: list once, print the Deployment and Service trees as text, exit."""
+"""`kdash tree`: list once, print the trees (workloads, services, jobs, ingresses) as text, exit."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -13,22 +14,75 @@ from kdash.core.kinds import KINDS_BY_NAME
 from kdash.core.objects import Obj
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import connect
+from kdash.kube.discovery import served_kind
 from kdash.kube.namespaces import list_objects  # a subset "a,b": one LIST per namespace
 from kdash.kube.objects import slim
 from kdash.render import text as render_text
+from kdash.render.hpa import annotate, hpa_index
+from kdash.render.ingresses import build_ingress_tree
+from kdash.render.jobs import build_jobs_tree
 from kdash.render.services import build_service_tree
+from kdash.render.tree import Node
 from kdash.render.workloads import build_workload_tree
 
-KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "Endpoints")
+Objects = dict[str, list[Obj]]
 
 
-def collect(api_client, namespace: str | None) -> tuple[dict[str, list[Obj]], dict[str, KdashError]]:
-    """List the tree kinds in parallel (one LIST each, paginated, raw JSON): the objects per
-    kind, and per kind that could not be listed (forbidden by RBAC, ...) why."""
+def _workloads(o: Objects, now: datetime) -> list[Node]:
+    nodes = build_workload_tree(o["Deployment"], o["ReplicaSet"], o["Pod"], now)
+    return annotate(nodes, hpa_index(o["HorizontalPodAutoscaler"]))
+
+
+# view → (title, kinds it lists, builder); the order is the print order.
+TREES: dict[str, tuple[str, tuple[str, ...], Callable[[Objects, datetime], list[Node]]]] = {
+    "workloads": ("Workloads", ("Deployment", "ReplicaSet", "Pod", "HorizontalPodAutoscaler"), _workloads),
+    "services": ("Services", ("Service", "Pod", "Endpoints"),
+                 lambda o, now: build_service_tree(o["Service"], o["Pod"], o["Endpoints"], now)),
+    "jobs": ("Jobs", ("CronJob", "Job", "Pod"),
+             lambda o, now: build_jobs_tree(o["CronJob"], o["Job"], o["Pod"], now)),
+    "ingresses": ("Ingresses", ("Ingress", "Service", "Pod", "Endpoints"),
+                  lambda o, now: build_ingress_tree(o["Ingress"], o["Service"], o["Pod"], o["Endpoints"], now)),
+}
+# kubectl's names and short names for the kinds each tree shows.
+ALIASES = {
+    "workloads": ("deploy", "deployment", "deployments", "rs", "replicaset", "replicasets", "hpa",
+                  "horizontalpodautoscaler", "horizontalpodautoscalers"),
+    "services": ("svc", "service", "services"),
+    "jobs": ("cj", "cronjob", "cronjobs", "job", "jobs"),
+    "ingresses": ("ing", "ingress", "ingresses"),
+}
+KINDS = tuple(dict.fromkeys(kind for _, kinds, _ in TREES.values() for kind in kinds))
+
+
+def views_named(text: str | None) -> list[str]:
+    """The trees for "deploy,cj" (kubectl's resource names, comma separated; "all" or nothing: every tree)."""
+    if not text or text == "all":
+        return list(TREES)
+    wanted: set[str] = set()
+    for word in (w.strip().lower() for w in text.split(",") if w.strip()):
+        view = word if word in TREES else next((v for v, names in ALIASES.items() if word in names), None)
+        if view is None:
+            known = ", ".join(name for names in ALIASES.values() for name in names[:1]) + ", all"
+            raise KdashError("Unknown kind", f"{word!r}: kdash tree shows {known}")
+        wanted.add(view)
+    return [view for view in TREES if view in wanted]
+
+
+class Unavailable(KdashError):
+    """The server serves none of the kind's API versions."""
+
+
+def collect(api_client, namespace: str | None, kinds: Sequence[str] = KINDS
+            ) -> tuple[dict[str, list[Obj]], dict[str, KdashError]]:
+    """List `kinds` in parallel (one LIST each, paginated, raw JSON, at the version the server
+    serves): the objects per kind, and per kind that could not be listed (forbidden by RBAC, not
+    served, ...) why."""
 
     def one(name: str) -> tuple[list[Obj], KdashError | None]:
-        kind = KINDS_BY_NAME[name]
         try:
+            kind = served_kind(api_client, KINDS_BY_NAME[name])
+            if kind is None:
+                return [], Unavailable("Unavailable", "this API server does not serve them")
             items, _ = list_objects(api_client, kind, namespace, transform=lambda item: slim(item, kind))
         except KdashError as exc:
             return [], exc
@@ -36,8 +90,8 @@ def collect(api_client, namespace: str | None) -> tuple[dict[str, list[Obj]], di
             return [], describe_api_error(exc)
         return items, None
 
-    with ThreadPoolExecutor(max_workers=len(KINDS)) as pool:
-        results = dict(zip(KINDS, pool.map(one, KINDS)))
+    with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+        results = dict(zip(kinds, pool.map(one, kinds)))
     return ({name: items for name, (items, _) in results.items()},
             {name: error for name, (_, error) in results.items() if error is not None})
 
@@ -45,32 +99,39 @@ def collect(api_client, namespace: str | None) -> tuple[dict[str, list[Obj]], di
 def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
     """Print what the user may read; name on stderr each kind that could not be listed. Fails
     (the first error) only if no kind could be listed."""
+    views = views_named(getattr(args, "kinds", None))
+    kinds = tuple(dict.fromkeys(kind for view in views for kind in TREES[view][1]))
     connection = connect(getattr(args, "kubeconfig", None), getattr(args, "context", None))
     try:
         namespace = None if getattr(args, "all_namespaces", False) else (
             getattr(args, "namespace", None) or connection.namespace)
-        objects, failed = collect(connection.api_client, namespace)
+        objects, failed = collect(connection.api_client, namespace, kinds)
     finally:
         connection.close()
-    if len(failed) == len(KINDS):
-        raise failed[KINDS[0]]
+    errors = {name: error for name, error in failed.items() if not isinstance(error, Unavailable)}
+    if errors and len(failed) == len(kinds):
+        raise errors.get(kinds[0]) or next(iter(errors.values()))
     now = datetime.now(UTC)
-    workloads = build_workload_tree(objects["Deployment"], objects["ReplicaSet"], objects["Pod"], now)
-    services = build_service_tree(objects["Service"], objects["Pod"], objects["Endpoints"], now)
+    trees = {view: TREES[view][2](objects, now) for view in views}
     if getattr(args, "output", None):
-        from kdash.render.output import render
+        from kdash.render.output import render_sections
 
-        sys.stdout.write(render(args.output, connection.context_name, namespace, workloads, services))
+        sys.stdout.write(render_sections(args.output, connection.context_name, namespace, trees))
     else:
-        _print_text(console, connection.context_name, namespace, workloads, services)
+        _print_text(console, connection.context_name, namespace, [(TREES[v][0], trees[v]) for v in views])
     for name, error in failed.items():
+        plural = KINDS_BY_NAME[name].plural
+        if isinstance(error, Unavailable):
+            print(f"kdash: {plural}: unavailable ({error.message})", file=sys.stderr)
+            continue
         where = "in any namespace" if namespace is None else f"in ns {namespace}"
-        print(f"kdash: cannot list {KINDS_BY_NAME[name].plural} {where} ({error.title}: {error.message}); "
+        print(f"kdash: cannot list {plural} {where} ({error.title}: {error.message}); "
               "the trees above leave them out", file=sys.stderr)
     return 0
 
 
-def _print_text(console: Console | None, context: str, namespace: str | None, workloads, services) -> None:
+def _print_text(console: Console | None, context: str, namespace: str | None,
+                trees: list[tuple[str, list[Node]]]) -> None:
     if console is None:
         console = Console()
         if not console.is_terminal:
@@ -78,4 +139,4 @@ def _print_text(console: Console | None, context: str, namespace: str | None, wo
             console = Console(width=max(console.width, 200))
     scope = "all namespaces" if namespace is None else f"namespace {namespace}"
     console.print(render_text.heading(context, scope), highlight=False)
-    console.print(render_text.render_trees(workloads, services))
+    console.print(render_text.render_titled(trees))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -14,7 +14,8 @@ from kdash.safe_text import visible
 API_VERSION = "kdash/v1"
 """Bumped only when a field is renamed or removed; new fields may appear within a version."""
 WIDE_COLUMNS = ("NAME", "STATUS", "READY", "REVISION", "AGE", "NODE", "IP")
-SHORT_KINDS = {"Deployment": "deploy", "ReplicaSet": "rs", "Pod": "pod", "Service": "svc"}
+SHORT_KINDS = {"Deployment": "deploy", "ReplicaSet": "rs", "Pod": "pod", "Service": "svc", "CronJob": "cj",
+               "Job": "job", "Ingress": "ing"}
 
 
 def node_data(node: Node) -> dict[str, Any]:
@@ -30,16 +31,28 @@ def node_data(node: Node) -> dict[str, Any]:
 
 def document(context: str, namespace: str | None, workloads: Sequence[Node],
              services: Sequence[Node]) -> dict[str, Any]:
-    return {"apiVersion": API_VERSION, "kind": "Trees", "context": context, "namespace": namespace,
-            "workloads": [node_data(n) for n in workloads], "services": [node_data(n) for n in services]}
+    return sections_document(context, namespace, {"workloads": workloads, "services": services})
+
+
+def sections_document(context: str, namespace: str | None, sections: Mapping[str, Sequence[Node]]) -> dict[str, Any]:
+    """The trees by view name (workloads, services, jobs, ingresses: those asked for)."""
+    data: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "Trees", "context": context, "namespace": namespace}
+    data.update({view: [node_data(n) for n in nodes] for view, nodes in sections.items()})
+    return data
 
 
 def render(output: str, context: str, namespace: str | None, workloads: Sequence[Node],
            services: Sequence[Node]) -> str:
     """The text `-o output` prints (json, yaml or wide)."""
+    return render_sections(output, context, namespace, {"workloads": workloads, "services": services})
+
+
+def render_sections(output: str, context: str, namespace: str | None, sections: Mapping[str, Sequence[Node]]) -> str:
+    """`render` for any views, in the order given."""
     if output == "wide":
-        return wide_table([("WORKLOADS", workloads), ("SERVICES", services)], all_namespaces=namespace is None)
-    data = document(context, namespace, workloads, services)
+        return wide_table([(view.upper(), nodes) for view, nodes in sections.items()],
+                          all_namespaces=namespace is None)
+    data = sections_document(context, namespace, sections)
     if output == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
@@ -55,6 +68,8 @@ def wide_row(depth: int, node: Node) -> tuple[str, ...]:
         ready = f"{c.get('ready')}/{c.get('desired')}"
     elif node.kind == "Service":
         ready = c.get("endpoints", "")
+    elif node.kind == "Job":
+        ready = c.get("completions", "")
     else:
         ready = c.get("ready", "")
     revision = c.get("revision", "") if c.get("revision") not in (None, "0") else ""

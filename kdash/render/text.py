@@ -56,7 +56,17 @@ def heading(context: str, scope: str) -> Text:
 
 def render_trees(workload_nodes: Sequence[Node], service_nodes: Sequence[Node]) -> Group:
     """The workload and service trees one after the other."""
-    return Group(render_tree("Workloads", workload_nodes), Text(""), render_tree("Services", service_nodes))
+    return render_titled([("Workloads", workload_nodes), ("Services", service_nodes)])
+
+
+def render_titled(trees: Sequence[tuple[str, Sequence[Node]]]) -> Group:
+    """Trees one after the other, a blank line between them."""
+    parts: list[Tree | Text] = []
+    for title, nodes in trees:
+        if parts:
+            parts.append(Text(""))
+        parts.append(render_tree(title, nodes))
+    return Group(*parts)
 
 
 def render_sections(sections: Iterable[Section]) -> Group:
