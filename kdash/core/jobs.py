@@ -123,6 +123,16 @@ def is_manual(job: Obj) -> bool:
     return objects.annotations(job).get(INSTANTIATE_ANNOTATION) == "manual"
 
 
+def cronjob_uid(job: Obj) -> str | None:
+    """The uid of the CronJob that made a Job: its controller, or (kubectl ≤ 1.21's `create job
+    --from=cronjob/…` sets no `controller: true`) any CronJob ownerReference."""
+    ref = objects.controller_ref(job)
+    if ref is not None:
+        return ref.get("uid") if ref.get("kind") == "CronJob" else None
+    return next((r.get("uid") for r in objects.meta(job).get("ownerReferences") or () if r.get("kind") == "CronJob"),
+                None)
+
+
 def newest_first(jobs: Iterable[Obj]) -> list[Obj]:
     """Jobs by creation time, newest first (then by name, so the order is stable)."""
     def created(job: Obj) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from kdash.core import jobs as core_jobs
@@ -22,12 +22,12 @@ def build_jobs_tree(cronjobs: Iterable[Obj], jobs: Iterable[Obj], pods: Iterable
     cronjobs, jobs = list(cronjobs), list(jobs)
     everything = [*cronjobs, *jobs]
     show_ns = len({objects.namespace(o) for o in everything}) > 1
-    pods_by_owner = _by_owner(pods)
-    jobs_by_owner = _by_owner(jobs)
+    pods_by_owner = _by_owner(pods, objects.owner_uid)
+    jobs_by_owner = _by_owner(jobs, core_jobs.cronjob_uid)
     cron_uids = {objects.uid(c) for c in cronjobs}
     nodes = [cronjob_node(c, jobs_by_owner.get(objects.uid(c), []), pods_by_owner, now, show_ns)
              for c in sorted_by_ns_name(cronjobs)]
-    standalone = [j for j in jobs if objects.owner_uid(j) not in cron_uids]
+    standalone = [j for j in jobs if core_jobs.cronjob_uid(j) not in cron_uids]
     nodes.extend(job_node(j, pods_by_owner.get(objects.uid(j), []), now, show_ns)
                  for j in sorted_by_ns_name(standalone))
     return nodes
@@ -96,10 +96,10 @@ def _pod_order(pod: Obj) -> tuple[str, str]:
     return (objects.meta(pod).get("creationTimestamp") or "", objects.name(pod))
 
 
-def _by_owner(objs: Iterable[Obj]) -> dict[str, list[Obj]]:
+def _by_owner(objs: Iterable[Obj], owner_of: Callable[[Obj], str | None]) -> dict[str, list[Obj]]:
     grouped: dict[str, list[Obj]] = {}
     for obj in objs:
-        owner = objects.owner_uid(obj)
+        owner = owner_of(obj)
         if owner:
             grouped.setdefault(owner, []).append(obj)
     return grouped

@@ -56,3 +56,12 @@ def test_cronjob_status_batch_v1() -> None:
 def test_manual_jobs_are_recognised() -> None:
     job = {"metadata": {"annotations": {jobs.INSTANTIATE_ANNOTATION: "manual"}}}
     assert jobs.is_manual(job) and not jobs.is_manual(CASES[0]["job"])
+
+
+def test_cronjob_of_a_job_with_or_without_controller_flag() -> None:
+    ref = {"apiVersion": "batch/v1beta1", "kind": "CronJob", "name": "nightly", "uid": "cj-9"}
+    assert jobs.cronjob_uid({"metadata": {"ownerReferences": [ref]}}) == "cj-9"  # kubectl 1.20's shape
+    assert jobs.cronjob_uid({"metadata": {"ownerReferences": [{**ref, "controller": True}]}}) == "cj-9"
+    other = {"kind": "Workflow", "uid": "w-1", "controller": True}
+    assert jobs.cronjob_uid({"metadata": {"ownerReferences": [other, ref]}}) is None
+    assert jobs.cronjob_uid(CASES[0]["job"]) == "cj-1"
