@@ -214,7 +214,7 @@ class RolloutControl(EditApply):
         try:
             if connection is None:
                 raise KdashError("Not connected", "no cluster connection")
-            hpa = scale_action.hpa_for(connection.api_client, node.namespace, node.name)
+            hpa = scale_action.hpa_for(connection.api_client, node.namespace, node.name, node.kind)
         except KdashError:
             hpa = None
         detail = f"replicas {current} → {replicas}"
