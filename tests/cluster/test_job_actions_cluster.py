@@ -57,7 +57,7 @@ def create_cronjob(kubectl, namespace: str, name: str, schedule: str = "0 3 * * 
 def test_trigger_now_dry_run_then_a_job_whose_pods_complete(ctx, kubectl, namespace, audit):
     cronjob = create_cronjob(kubectl, namespace, "report")
     preview = job_actions.trigger(ctx, cronjob, "report-now", dry_run=True)
-    assert preview == "dry run: would create Job %s/report-now from CronJob report" % namespace
+    assert preview == f"dry run: would create Job {namespace}/report-now from CronJob report"
     assert kubectl("get", "jobs", "-n", namespace, "-o", "name") == ""
     assert job_actions.trigger(ctx, cronjob, "report-now").startswith("created Job")
     job = wait_for(lambda: (j := get(kubectl, namespace, "job/report-now")) and
