@@ -8,6 +8,7 @@ from kdash.actions.registry import ACTIONS, write_actions
 from kdash.actions.safety import AuditLog
 from kdash.screens.dashboard import DashboardScreen
 from tests.ui.fixture_app import fixture_app
+from tests.ui.kinds_fixture_app import kinds_app
 
 
 def test_registry_has_write_actions_and_each_names_its_kinds():
@@ -27,14 +28,15 @@ def test_registry_has_write_actions_and_each_names_its_kinds():
 @pytest.mark.parametrize("action", write_actions(), ids=lambda a: a.id)
 async def test_readonly_blocks(action, tmp_path):
     audit = AuditLog(tmp_path / "audit.log")
-    app = fixture_app(readonly=True, audit=audit)
+    app = (kinds_app if "CronJob" in action.kinds else fixture_app)(readonly=True, audit=audit)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         screen = app.screen
         tree = screen.tree
         if action.kinds:
-            if "ConfigMap" in action.kinds:
-                await pilot.press("3")
+            view = "3" if "ConfigMap" in action.kinds else "6" if "CronJob" in action.kinds else None
+            if view:
+                await pilot.press(view)
                 await pilot.pause()
             key = next(k for k in tree.keys() if k.startswith(action.kinds[0] + "/"))
             assert tree.select_key(key)
