@@ -139,8 +139,11 @@ def _inactive_reason(hpa: Obj) -> str:
     return ""
 
 
-def hpa_line(status: HpaStatus) -> str:
-    """What a target's line says: "hpa web 1-5 current 2 desired 2, cpu: 40%/80%" or "…, metrics unavailable"."""
-    metrics = status.targets if status.metrics_available else \
-        f"metrics unavailable ({status.targets})"
-    return f"hpa {status.name} {status.range_text} current {status.current} desired {status.desired}, {metrics}"
+def hpa_line(status: HpaStatus, target_name: str = "") -> str:
+    """Short, for the end of the target's line: "hpa 2-5 (2→3) cpu: 40%/80%" (current → desired
+    replicas), or "hpa 2-5 (2) metrics unavailable" (without metrics the controller computes no desired
+    count: its 0 would read as "scaling to zero"). The HPA's name only when it differs from its target's."""
+    name = "" if status.name == target_name else f" {status.name}"
+    if not status.metrics_available:
+        return f"hpa{name} {status.range_text} ({status.current}) metrics unavailable"
+    return f"hpa{name} {status.range_text} ({status.current}→{status.desired}) {status.targets}"

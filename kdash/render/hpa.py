@@ -30,12 +30,12 @@ def hpa_columns(kind: str, namespace: str, name: str, index: HpaIndex) -> dict[s
 
 
 def with_hpa(node: Node, index: HpaIndex) -> Node:
-    """`node` with its HPA appended to the label ("… · hpa web 2-5 current 2 desired 2, metrics
-    unavailable (…)"); the same node when no HPA targets it."""
+    """`node` with its HPA appended to the label ("… · hpa 2-5 (2→2) metrics unavailable"); the same
+    node when no HPA targets it."""
     hpa = index.get((node.kind, node.namespace, node.name))
     if hpa is None:
         return node
-    return dataclasses.replace(node, label=f"{node.label}  · {hpa_line(hpa_status(hpa))}",
+    return dataclasses.replace(node, label=f"{node.label}  · {hpa_line(hpa_status(hpa), node.name)}",
                                columns={**node.columns, **hpa_columns(node.kind, node.namespace, node.name, index)})
 
 

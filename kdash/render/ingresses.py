@@ -47,9 +47,10 @@ class _Lookup:
                         columns={"role": role, "note": "service not found"})
         node = service_node(found, self.pods.get(namespace, []), self.endpoints.get((namespace, backend.service)),
                             self.now, False)
-        node = dataclasses.replace(node, label=node.label.replace(
-            f"svc {backend.service}", f"svc {backend.service}  {role}  port {backend.port or NONE}", 1),
-            columns={**node.columns, "role": role})
+        # The port is on the rule's line already; the Service's own ports stay in its columns.
+        node = dataclasses.replace(node, label=node.label.replace(f"svc {backend.service}",
+                                                                  f"svc {backend.service}  {role}", 1),
+                                   columns={**node.columns, "role": role, "backend_port": backend.port or NONE})
         return _rekey(node, key_prefix)
 
 

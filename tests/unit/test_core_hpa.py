@@ -20,6 +20,7 @@ def test_status(case: dict) -> None:
     assert status.targets == expected["targets"]
     assert (status.metrics_available, status.message) == (expected["available"], expected["message"])
     assert hpa.hpa_line(status) == expected["line"]
+    assert hpa.hpa_line(status, status.name) == expected["line"].replace(f"hpa {status.name} ", "hpa ")
 
 
 def test_index_by_target() -> None:

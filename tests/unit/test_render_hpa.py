@@ -19,8 +19,7 @@ def test_target_line_gets_the_hpa_and_others_stay_the_same_object() -> None:
     index = hpa_index(HPAS)
     web, other = node("Deployment", "shop", "web"), node("Deployment", "shop", "db")
     out = annotate([web, other], index)
-    assert out[0].label == ("web  2/2 ready  · hpa web 2-5 current 2 desired 2, "
-                            "metrics unavailable (cpu: <unknown>/70%)")
+    assert out[0].label == "web  2/2 ready  · hpa 2-5 (2) metrics unavailable"
     assert out[0].columns["hpa_metrics"] == "unavailable (FailedGetResourceMetric)"
     assert out[1] is other
 
@@ -29,8 +28,7 @@ def test_keyed_by_kind_and_inside_namespace_groups() -> None:
     index = hpa_index(HPAS)
     sts = node("StatefulSet", "shop", "api")
     grouped = annotate([namespace_node("shop", [sts])], index, kinds=frozenset({"StatefulSet"}))
-    assert grouped[0].children[0].label.endswith("hpa api 1-10 current 3 desired 4, cpu: 95%/80%, "
-                                                 "memory: 120Mi/200Mi + 1 more...")
+    assert grouped[0].children[0].label.endswith("hpa 1-10 (3→4) cpu: 95%/80%, memory: 120Mi/200Mi + 1 more...")
     assert annotate([sts], index)[0] is sts  # StatefulSets not asked for
     assert hpa_columns("Deployment", "shop", "old", index)["hpa_targets"] == "cpu: 12%/80%"
     assert hpa_columns("Deployment", "shop", "nope", index) == {}

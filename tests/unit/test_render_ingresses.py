@@ -22,8 +22,8 @@ def test_stable_ingress_shows_the_canary_split() -> None:
     root, api = web.children
     assert root.label == "shop.example.com/  web:80 80% · canary web-canary:80 20%, header X-Canary"
     stable, canary = root.children
-    assert stable.label.startswith("svc web  stable 80%  port 80  ") and stable.health == "ok"
-    assert canary.label.startswith("svc web-canary  canary 20%, header X-Canary  port 80")
+    assert stable.label.startswith("svc web  stable 80%  ClusterIP") and stable.health == "ok"
+    assert canary.label.startswith("svc web-canary  canary 20%, header X-Canary  ClusterIP")
     assert canary.label.endswith("0/1 ready") and canary.health == "error"
     assert [p.columns["endpoint"] for p in canary.children] == ["not ready"]
     assert api.label == "shop.example.com/api  → api:http"
