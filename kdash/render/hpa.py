@@ -30,13 +30,28 @@ def hpa_columns(kind: str, namespace: str, name: str, index: HpaIndex) -> dict[s
 
 
 def with_hpa(node: Node, index: HpaIndex) -> Node:
-    """`node` with its HPA appended to the label ("… · hpa 2-5 (2→2) metrics unavailable"); the same
-    node when no HPA targets it."""
+    """`node` with its HPA in the label, right after its name and ready count ("web  3/3 ready  hpa 2-5 (3)
+    metrics unavailable  up-to-date 3 …"), where 80 columns still show it; the same node when no HPA
+    targets it."""
     hpa = index.get((node.kind, node.namespace, node.name))
     if hpa is None:
         return node
-    return dataclasses.replace(node, label=f"{node.label}  · {hpa_line(hpa_status(hpa), node.name)}",
+    line = hpa_line(hpa_status(hpa), node.name)
+    at = _after_second_field(node.label)
+    text = f"{line}  " if at is not None else f"  {line}"
+    at = len(node.label) if at is None else at
+    timed = tuple((start + len(text), end + len(text), moment) if start >= at else (start, end, moment)
+                  for start, end, moment in node.timed)
+    return dataclasses.replace(node, label=node.label[:at] + text + node.label[at:], timed=timed,
                                columns={**node.columns, **hpa_columns(node.kind, node.namespace, node.name, index)})
+
+
+def _after_second_field(label: str) -> int | None:
+    """Where the third field of a "name  ready  …" line starts (fields are two spaces apart); None
+    when there are fewer fields."""
+    first = label.find("  ")
+    second = label.find("  ", first + 2) if first >= 0 else -1
+    return second + 2 if second >= 0 else None
 
 
 def annotate(nodes: Sequence[Node], index: HpaIndex, kinds: frozenset[str] = frozenset({"Deployment"})) -> list[Node]:

@@ -59,7 +59,7 @@ async def test_hpa_shows_on_its_deployments_line_with_metrics_unavailable():
         assert screen.view == WORKLOADS
         lines = screen.tree.displayed_lines()
         web = next(line for line in lines if line.startswith("web ") or line.startswith("default/web "))
-        assert web.endswith("· hpa 2-5 (2) metrics unavailable")
+        assert " ready  hpa 2-5 (2) metrics unavailable  up-to-date " in web
         assert not any("hpa" in line for line in lines if line.startswith(("api ", "worker ")))
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
+
 from render_fixtures import load
 
 from kdash.render.hpa import annotate, hpa_columns, hpa_index
 from kdash.render.tree import Node, namespace_node
 
 HPAS = [c["hpa"] for c in load("hpa.json")["cases"]]
+NOW = datetime(2026, 12, 7, tzinfo=UTC)
 
 
 def node(kind: str, namespace: str, name: str) -> Node:
@@ -19,7 +23,12 @@ def test_target_line_gets_the_hpa_and_others_stay_the_same_object() -> None:
     index = hpa_index(HPAS)
     web, other = node("Deployment", "shop", "web"), node("Deployment", "shop", "db")
     out = annotate([web, other], index)
-    assert out[0].label == "web  2/2 ready  · hpa 2-5 (2) metrics unavailable"
+    assert out[0].label == "web  2/2 ready  hpa 2-5 (2) metrics unavailable"
+    long = dataclasses.replace(web, label="web  2/2 ready  up-to-date 2  5m", timed=((30, 32, NOW),))
+    moved = annotate([long], index)[0]
+    assert moved.label == "web  2/2 ready  hpa 2-5 (2) metrics unavailable  up-to-date 2  5m"
+    (start, end, moment), = moved.timed
+    assert moved.label[start:end] == "5m" and moment == NOW  # the age span moved with its text
     assert out[0].columns["hpa_metrics"] == "unavailable (FailedGetResourceMetric)"
     assert out[1] is other
 
