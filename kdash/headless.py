@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from kdash.core.kinds import KINDS_BY_NAME
+from kdash.core.kinds import ENDPOINTS, KINDS_BY_NAME
 from kdash.core.objects import Obj
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import connect
 from kdash.kube.discovery import served_kind
+from kdash.kube.endpointslices import list_endpoints
 from kdash.kube.namespaces import list_objects  # a subset "a,b": one LIST per namespace
 from kdash.kube.objects import slim
 from kdash.render import text as render_text
@@ -80,6 +81,8 @@ def collect(api_client, namespace: str | None, kinds: Sequence[str] = KINDS
 
     def one(name: str) -> tuple[list[Obj], KdashError | None]:
         try:
+            if KINDS_BY_NAME[name] is ENDPOINTS:  # from EndpointSlices where the server serves them
+                return list_endpoints(api_client, namespace, transform=lambda item: slim(item)), None
             kind = served_kind(api_client, KINDS_BY_NAME[name])
             if kind is None:
                 return [], Unavailable("Unavailable", "this API server does not serve them")
