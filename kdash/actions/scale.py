@@ -9,6 +9,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.http import CONFLICT_RETRIES, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
+from kdash.core import objects
 from kdash.core.hpa import by_target
 from kdash.core.kinds import DEPLOYMENT
 from kdash.errors import KdashError, describe_api_error
@@ -94,7 +95,7 @@ def scale(ctx: WriteContext, namespace: str, name: str, replicas: int, *,
                 raise KdashError("Changed meanwhile", f"{what} now has {now} replicas, not {before}; "
                                  "nothing was changed — reload and retry")
             before = now
-            metadata = dict(current.get("metadata") or {})
+            metadata = dict(objects.meta(current))
             if expected_resource_version is not None:
                 metadata["resourceVersion"] = str(expected_resource_version)
             body = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": metadata,

@@ -26,7 +26,7 @@ from kdash.render.hpa import hpa_index
 from kdash.render.ingresses import build_ingress_tree
 from kdash.render.jobs import build_jobs_tree
 from kdash.screens.exec_forward import ExecForward
-from kdash.screens.notices import access_notices, access_problems, notice
+from kdash.screens.notices import access_notices, access_problems
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine
@@ -201,7 +201,8 @@ class DashboardScreen(ExecForward, Screen[None]):
         """Writes act on the selection: when it moves to another object by itself, say so."""
         # With a filter on, it may only be filtered out.
         where = "is not shown" if self.name_filter or self.label_filter else "is gone"
-        self._message = f"{_key_text(gone)} {where}; selected: {_key_text(now) if now else 'nothing'}"
+        selected = render_tree.key_text(now) if now else "nothing"
+        self._message = f"{render_tree.key_text(gone)} {where}; selected: {selected}"
 
     def _built_from(self) -> tuple:
         """The store state and view settings a build reflects: while they are what the tree was
@@ -237,7 +238,7 @@ class DashboardScreen(ExecForward, Screen[None]):
             nodes = render_tree.filter_tree(nodes, name_substring=self.name_filter or None,
                                             label_selector=self._selector)
             if not nodes:
-                nodes = [notice("no-matches", f"no matches for {self._filter_text()}", "none")]
+                nodes = [render_tree.notice_node("no-matches", f"no matches for {self._filter_text()}", "none")]
         return self._forbidden_notices() + nodes
 
     def _filter_text(self) -> str:
@@ -499,11 +500,3 @@ class DashboardScreen(ExecForward, Screen[None]):
             return
         self.app.push_screen(LogsScreen(LogSource(node.kind, node.namespace, node.name)))
 
-
-def _key_text(key: str) -> str:
-    """"Pod/ns/name" (or a Service's "Service/ns/svc/Pod/ns/pod") as "Pod ns/name"."""
-    parts = key.split("/")
-    if parts[0] == "group" or len(parts) < 3:
-        return key
-    kind, namespace, name = parts[-3:]
-    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"

@@ -6,16 +6,10 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from kdash.core.kinds import KINDS_BY_NAME
-from kdash.core.pods import Health
-from kdash.render.tree import Node
+from kdash.render.tree import Node, notice_node
 
 # Reflector states that leave a kind's part of a view empty for a reason the user must see.
 ACCESS_STATES = ("forbidden", "unavailable")
-
-
-def notice(name: str, text: str, health: Health) -> Node:
-    """A line that is no object (nothing to act on)."""
-    return Node(key=f"notice/{name}", kind="notice", namespace="", name="", uid="", label=text, health=health)
 
 
 def plural(kind: str) -> str:
@@ -42,10 +36,10 @@ def access_notices(problems: list[Problem]) -> list[Node]:
     notices: dict[str, Node] = {}
     for kind, ns, state in problems:
         if state == "unavailable":
-            notices.setdefault(f"unavailable/{kind}", notice(
+            notices.setdefault(f"unavailable/{kind}", notice_node(
                 f"unavailable/{kind}", f"{plural(kind)}: unavailable (this API server does not serve them)", "none"))
         else:
-            notices[f"forbidden/{kind}/{ns}"] = notice(
+            notices[f"forbidden/{kind}/{ns}"] = notice_node(
                 f"forbidden/{kind}", f"forbidden: cannot list {plural(kind)} "
                                      f"{f'in ns {ns}' if ns else 'in any namespace'}", "error")
     return list(notices.values())
