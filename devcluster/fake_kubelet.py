@@ -18,6 +18,15 @@ Pod annotations that steer it (see ANNOTATIONS):
   kdash.io/fake-image-pull-error: "true"  Pending, containers waiting ImagePullBackOff. Automatic for
                                           images containing "doesnotexist" or tagged ":bad".
   kdash.io/fake-log-rate: "50"            Log lines per second (default 1; 0 = no output).
+  kdash.io/fake-run-seconds: "5"          Containers exit after 5 s (default 2 s for pods of a Job with
+                                          restartPolicy Never/OnFailure; other pods run until deleted).
+  kdash.io/fake-exit-code: "3"            The exit code they end with (default 0: Completed; else Error).
+  kdash.io/fake-exit-reason: "OOMKilled"  The terminated reason instead of Completed/Error.
+
+A pod that runs to completion behaves as kubelet does with its restartPolicy: Never ends in phase
+Succeeded (all exit 0) or Failed; OnFailure restarts a failed container in place (restartCount grows,
+CrashLoopBackOff between runs) and ends Succeeded only on exit 0. The job controller then counts the
+pods (or the restarts) against the Job's completions and backoffLimit, as on a real cluster.
 
 Image tags that steer it, so `kubectl set image` alone reaches each failure (see IMAGE_TAGS):
 
@@ -69,12 +78,19 @@ NEVER_READY = "kdash.io/fake-never-ready"
 CRASHLOOP = "kdash.io/fake-crashloop"
 IMAGE_PULL_ERROR = "kdash.io/fake-image-pull-error"
 LOG_RATE = "kdash.io/fake-log-rate"
+RUN_SECONDS = "kdash.io/fake-run-seconds"
+EXIT_CODE = "kdash.io/fake-exit-code"
+EXIT_REASON = "kdash.io/fake-exit-reason"
+JOB_RUN_SECONDS = 2.0  # how long a Job's pod runs when no annotation says
 ANNOTATIONS = {
     READY_DELAY: "seconds a started pod stays not Ready",
     NEVER_READY: '"true": the pod never becomes Ready',
     CRASHLOOP: '"true" (5 s cycle) or seconds per cycle: containers crash-loop, restartCount grows',
     IMAGE_PULL_ERROR: '"true": Pending with ImagePullBackOff (also images with "doesnotexist" or ":bad")',
     LOG_RATE: "log lines per second for every container (default 1, 0 = silent)",
+    RUN_SECONDS: "seconds until the containers exit (default 2 s for a Job's pods, else never)",
+    EXIT_CODE: "exit code of the containers when they exit (default 0)",
+    EXIT_REASON: "terminated reason (default Completed for 0, Error otherwise; e.g. OOMKilled)",
 }
 
 CRASH_TAG, NEVER_READY_TAG, LOG_ERROR_TAG = ":crash", ":never-ready", ":logerror"
@@ -197,6 +213,13 @@ class PodRecord:
     seen_status: dict | None = None  # the status found when adopting a pod; dropped after one sync
     next_at: float | None = None
     warned: dict = field(default_factory=dict)  # container -> waiting reason last reported as an Event
+    run_seconds: float | None = None  # containers exit after this long (None: they run until deleted)
+    exit_code: int = 0
+    exit_reason: str = ""
+
+    @property
+    def terminated_reason(self) -> str:
+        return self.exit_reason or ("Completed" if self.exit_code == 0 else "Error")
 
     def container(self, name: str) -> tuple[Container | None, bool]:
         for c in self.containers:
@@ -279,7 +302,8 @@ def render_status(rec: PodRecord, now: float) -> tuple[dict, float | None]:
             if last >= 0:
                 start = rec.t0 + last * period
                 cs["lastState"] = {"terminated": {
-                    "exitCode": 1, "reason": "Error", "startedAt": rfc3339(start),
+                    "exitCode": rec.exit_code or 1, "reason": rec.exit_reason or "Error",
+                    "startedAt": rfc3339(start),
                     "finishedAt": rfc3339(start + run), "containerID": container_id(rec, c.name, last)}}
             if running:
                 cs.update(restartCount=k, started=True, containerID=container_id(rec, c.name, k))
@@ -290,10 +314,19 @@ def render_status(rec: PodRecord, now: float) -> tuple[dict, float | None]:
                     "reason": "CrashLoopBackOff",
                     "message": f"back-off {period - run}s restarting failed container={c.name} "
                                f"pod={rec.name}_{rec.namespace}({rec.uid})"}}
+        elif rec.run_seconds is not None and now >= rec.t0 + rec.run_seconds:
+            finished = rec.t0 + math.ceil(rec.run_seconds)
+            cs.update(imageID=image_id(c.image), containerID=container_id(rec, c.name, 0))
+            cs["state"] = {"terminated": {"exitCode": rec.exit_code, "reason": rec.terminated_reason,
+                                          "startedAt": t0, "finishedAt": rfc3339(finished),
+                                          "containerID": cs["containerID"]}}
+            ready_since = max(ready_since, finished)
         else:
             ready_at = rec.t0 + c.ready_delay
             cs.update(imageID=image_id(c.image), containerID=container_id(rec, c.name, 0), started=True)
             cs["state"] = {"running": {"startedAt": t0}}
+            if rec.run_seconds is not None:
+                next_at = min(next_at or rec.t0 + rec.run_seconds, rec.t0 + rec.run_seconds)
             if not rec.never_ready:
                 if now >= ready_at:
                     cs["ready"] = True
@@ -311,23 +344,45 @@ def render_status(rec: PodRecord, now: float) -> tuple[dict, float | None]:
             cond.update(reason=reason, message=message)
         return cond
 
+    done = bool(statuses) and all("terminated" in cs["state"] for cs in statuses)
     ready = not unready
-    since = rfc3339(ready_since) if ready else t0
+    since = rfc3339(ready_since) if ready or done else t0
     why = f"containers with unready status: [{' '.join(unready)}]"
+    if done:
+        why = ""  # kubelet's reason for a pod whose containers all ended
     conditions = [
         condition("Initialized", not blocked, t0, *(("ContainersNotInitialized",
                   f"containers with incomplete status: [{' '.join(c.name for c in rec.init_containers)}]")
                   if blocked else ())),
-        condition("Ready", ready, since, *(() if ready else ("ContainersNotReady", why))),
-        condition("ContainersReady", ready, since, *(() if ready else ("ContainersNotReady", why))),
+        condition("Ready", ready, since, *(() if ready else ("PodCompleted", "") if done
+                                            else ("ContainersNotReady", why))),
+        condition("ContainersReady", ready, since, *(() if ready else ("PodCompleted", "") if done
+                                                     else ("ContainersNotReady", why))),
         condition("PodScheduled", True, rec.scheduled_at),
     ]
-    status = {"phase": "Pending" if pending else "Running", "hostIP": rec.host_ip, "podIP": rec.ip,
+    phase = "Pending" if pending else "Running"
+    if done:
+        phase = "Succeeded" if rec.exit_code == 0 else "Failed"
+    status = {"phase": phase, "hostIP": rec.host_ip, "podIP": rec.ip,
               "podIPs": [{"ip": rec.ip}], "startTime": t0, "conditions": conditions,
               "containerStatuses": statuses}
     if init_statuses:
         status["initContainerStatuses"] = init_statuses
     return status, next_at
+
+
+def completion(pod: dict) -> tuple[float | None, int]:
+    """(seconds until the containers exit or None, exit code) from the pod's annotations; a Job's
+    pod that may end (restartPolicy Never/OnFailure) exits after JOB_RUN_SECONDS by default."""
+    meta, spec = pod["metadata"], pod.get("spec") or {}
+    ann = meta.get("annotations") or {}
+    code = int(number(ann.get(EXIT_CODE), 0))
+    if spec.get("restartPolicy") not in ("Never", "OnFailure"):
+        return None, code
+    if ann.get(RUN_SECONDS) is not None:
+        return max(0.0, number(ann.get(RUN_SECONDS), JOB_RUN_SECONDS)), code
+    owned_by_job = any(ref.get("kind") == "Job" for ref in meta.get("ownerReferences") or ())
+    return (JOB_RUN_SECONDS if owned_by_job else None), code
 
 
 def waiting_reason(c: Container) -> dict:
@@ -673,6 +728,8 @@ class FakeKubelet:
             rec = self.records.get(uid)
         if rec is None:
             if status.get("phase") in ("Succeeded", "Failed"):
+                if meta.get("deletionTimestamp"):
+                    self.delete_finished(meta)
                 return
             rec = self.new_record(pod)
             if rec is None:
@@ -705,6 +762,11 @@ class FakeKubelet:
         if not crash_period and image_tagged(images, CRASH_TAG):
             crash_period = 5
         rate = number(ann.get(LOG_RATE), 1.0)
+        run_seconds, exit_code = completion(pod)
+        if run_seconds is not None and exit_code and spec.get("restartPolicy") == "OnFailure" and not crash_period:
+            # kubelet restarts a failed container of an OnFailure pod in place: a crash loop.
+            crash_period = max(2, round(run_seconds * 2.5))
+            run_seconds = None
 
         def containers(items, with_probe: bool, force_bad: bool) -> tuple[Container, ...]:
             out = []
@@ -726,7 +788,8 @@ class FakeKubelet:
             never_ready=truthy(ann.get(NEVER_READY)) or image_tagged(images, NEVER_READY_TAG),
             crash_period=crash_period,
             log_period_ns=round(1e9 / rate) if rate > 0 else None,
-            scheduled_at=scheduled or rfc3339(t0))
+            scheduled_at=scheduled or rfc3339(t0), run_seconds=run_seconds, exit_code=exit_code,
+            exit_reason=str(ann.get(EXIT_REASON) or ""))
 
     def new_record(self, pod: dict) -> PodRecord | None:
         meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
@@ -894,6 +957,15 @@ class FakeKubelet:
             self.failed(f"deletion of {rec.namespace}/{rec.name}", code, body)
         self.stats["deleted"] += 1
         self.forget(uid)
+
+    def delete_finished(self, meta: dict) -> None:
+        """A finished pod we hold no record of (we restarted since) is deleted: confirm it as kubelet does."""
+        code, body = self.request(
+            "DELETE", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+            body={"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
+                  "preconditions": {"uid": meta["uid"]}})
+        if code >= 300 and code not in (404, 409):
+            log.warning("deletion of finished pod %s/%s: HTTP %d", meta["namespace"], meta["name"], code)
 
     def failed(self, what: str, code: int, body: dict) -> None:
         """Raise (so the worker retries) for errors that may pass; log and give up on the rest."""

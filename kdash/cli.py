@@ -33,12 +33,12 @@ def build_parser(prog: str = "kdash") -> argparse.ArgumentParser:
     parser.add_argument("--readonly", action="store_true", help="block every write to the cluster")
     parser.add_argument("--theme", default=None, help="theme name (see themes/); default from settings")
     sub = parser.add_subparsers(dest="command")
-    tree = sub.add_parser("tree", help="print the trees (Deployments, Services, StatefulSets, DaemonSets) as "
-                                       "text and exit")
+    tree = sub.add_parser("tree", help="print the trees (workloads, services, StatefulSets, DaemonSets, jobs, "
+                                       "ingresses) as text and exit")
     _add_cluster_flags(tree, suppress=True)
-    tree.add_argument("kinds", nargs="*", metavar="KIND",
-                      help="only these trees, like kubectl's resource names: deployments (deploy), services "
-                           "(svc), statefulsets (sts), daemonsets (ds); default: every tree")
+    tree.add_argument("kinds", nargs="*", metavar="KIND[,KIND]",
+                      help="only these trees, by kubectl's resource names (space or comma separated): deploy "
+                           "(with its hpa), svc, sts, ds, cj or jobs, ing; default: every tree")
     tree.add_argument("--once", action="store_true",
                       help="print once and exit (the default; kept for scripts that pass it)")
     tree.add_argument("-o", "--output", choices=OUTPUTS, default=None,

@@ -10,9 +10,11 @@ from kubernetes.client.exceptions import ApiException
 from kdash.actions.http import CONFLICT_RETRIES, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
 from kdash.core import objects
-from kdash.core.kinds import DEPLOYMENT, Kind, api_path
+from kdash.core.hpa import by_target
+from kdash.core.kinds import DEPLOYMENT, Kind
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
+from kdash.kube.discovery import preferred
 
 MAX_REPLICAS = 10_000  # a typo guard ("30000" for "3"), not an API limit
 _DIGITS = re.compile(r"[0-9]+")
@@ -112,22 +114,22 @@ def scale(ctx: WriteContext, namespace: str, name: str, replicas: int, *,
 
 
 def hpa_for(api_client: ApiClient, namespace: str, name: str, kind: str = "Deployment") -> str | None:
-    """The name of a HorizontalPodAutoscaler targeting the workload of `kind` (it would undo a scale).
+    """The name of a HorizontalPodAutoscaler targeting the workload (`kind` namespace/name): it would undo a scale.
 
-    autoscaling/v1 exists on every supported server (1.20 has no autoscaling/v2). A server
-    or a user that cannot list HPAs yields None: this only feeds a warning.
+    autoscaling/v1 (served by every supported server, found by discovery) has scaleTargetRef in
+    all versions. A server that serves no HPAs, or a user who cannot list them, yields None: this
+    only feeds a warning.
     """
     try:
-        path = api_path("autoscaling/v1", "horizontalpodautoscalers", namespace=namespace)
-        items = get_json(api_client, path).get("items") or []
+        resource = preferred(api_client, "HorizontalPodAutoscaler", ("autoscaling/v1",))
+        if resource is None:
+            return None
+        items = get_json(api_client, resource.collection(namespace)).get("items") or []
     except ApiException as exc:
         if exc.status in (403, 404):
             return None
         raise describe_api_error(exc) from exc
     except Exception as exc:
         raise describe_api_error(exc) from exc
-    for hpa in items:
-        ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-        if ref.get("kind") == kind and ref.get("name") == name:
-            return objects.name(hpa)
-    return None
+    hpa = by_target(items).get((kind, namespace, name))
+    return objects.name(hpa) if hpa is not None else None

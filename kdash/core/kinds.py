@@ -13,6 +13,9 @@ class Kind:
     plural: str
     api_version: str  # "v1" for the core group, else "group/version"
     namespaced: bool = True
+    # Candidate versions, newest first, for kinds whose version depends on the server (CronJob is
+    # batch/v1beta1 only before 1.21): the watch asks discovery which one is served. () = api_version.
+    versions: tuple[str, ...] = ()
 
     def list_path(self, namespace: str | None = None) -> str:
         """The collection path: namespaced when `namespace` is given, else across all namespaces."""
@@ -48,6 +51,11 @@ DAEMONSET = Kind("DaemonSet", "daemonsets", "apps/v1")
 CONTROLLERREVISION = Kind("ControllerRevision", "controllerrevisions", "apps/v1")
 PERSISTENTVOLUMECLAIM = Kind("PersistentVolumeClaim", "persistentvolumeclaims", "v1")
 NODE = Kind("Node", "nodes", "v1", namespaced=False)
+JOB = Kind("Job", "jobs", "batch/v1", versions=("batch/v1",))
+CRONJOB = Kind("CronJob", "cronjobs", "batch/v1", versions=("batch/v1", "batch/v1beta1"))
+HPA = Kind("HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling/v2",
+           versions=("autoscaling/v2", "autoscaling/v2beta2", "autoscaling/v1"))
+INGRESS = Kind("Ingress", "ingresses", "networking.k8s.io/v1", versions=("networking.k8s.io/v1",))
 
 ALL_KINDS: tuple[Kind, ...] = (
     DEPLOYMENT,
@@ -63,6 +71,10 @@ ALL_KINDS: tuple[Kind, ...] = (
     CONTROLLERREVISION,
     PERSISTENTVOLUMECLAIM,
     NODE,
+    JOB,
+    CRONJOB,
+    HPA,
+    INGRESS,
 )
 
 # What the Watcher lists and watches for the whole scope. Events are not among them: at 10k pods

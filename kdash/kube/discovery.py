@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from kdash.core.kinds import api_path
+from kdash.core.kinds import Kind, api_path
 from kdash.errors import describe_api_error
 from kdash.kube.client import get_json
 
@@ -78,3 +79,12 @@ def preferred(api_client: ApiClient, kind: str, api_versions: Sequence[str]) -> 
         if kinds is not None and kind in kinds:
             return kinds[kind]
     return None
+
+
+def served_kind(api_client: ApiClient, kind: Kind) -> Kind | None:
+    """`kind` at the version the server serves (its `versions`, newest first), None if it serves none;
+    a kind without candidate versions is taken as it is."""
+    if not kind.versions:
+        return kind
+    resource = preferred(api_client, kind.name, kind.versions)
+    return None if resource is None else dataclasses.replace(kind, api_version=resource.api_version)

@@ -31,12 +31,15 @@ from kdash.core.kinds import Kind, kind_named
 from kdash.core.objects import Obj
 from kdash.errors import KdashError, describe_api_error, describe_status
 from kdash.kube.client import CONNECT_TIMEOUT, open_get
+from kdash.kube.discovery import served_kind
 from kdash.kube.objects import slim
 from kdash.kube.store import ADDED, DELETED, MODIFIED, Store
 
 log = logging.getLogger(__name__)
 
 STARTING, LIVE, RECONNECTING = "starting", "live", "reconnecting"
+# The server serves none of the kind's versions (CronJob on a server without batch): not an error.
+UNAVAILABLE = "unavailable"
 FORBIDDEN, UNAUTHORIZED, ERROR = "forbidden", "unauthorized", "error"
 
 PAGE_SIZE = 500
@@ -138,6 +141,7 @@ class Reflector:
         # it is down, since a socket opened then may stay frozen after the path comes back.
         self.path_usable = path_usable
         self._hurry = threading.Event()
+        self._resolved = False  # the kind's served version is known (see _resolve)
 
         self.state = STARTING
         self.last_error: KdashError | None = None
@@ -197,6 +201,8 @@ class Reflector:
         while not self.stopped:
             self._await_path()
             try:
+                if not self._resolve():
+                    return
                 if self.resource_version is None:
                     self._list()
                 if not self.stopped:
@@ -220,6 +226,23 @@ class Reflector:
                 else:
                     log.exception("reflector %s/%s failed", self.kind.plural, self.namespace)
                 self._on_failure(describe_api_error(exc), RECONNECTING, delay)
+
+    def _resolve(self) -> bool:
+        """Pick the kind's version the server serves (discovery, once); False when it serves none:
+        the state says "unavailable" and the thread ends (a built-in kind does not appear later)."""
+        kind = self.kind
+        if not kind.versions or self._resolved:
+            return True
+        served = served_kind(self.api_client, kind)
+        if served is None:
+            self.last_error = KdashError(f"{kind.plural} unavailable",
+                                         f"the server serves none of {', '.join(kind.versions)}")
+            if self._set_state(UNAVAILABLE, self.last_error):
+                self._notify()
+            return False
+        self.kind = served
+        self._resolved = True
+        return True
 
     def _list(self) -> None:
         objects, resource_version = self._list_pages()

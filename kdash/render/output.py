@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -15,10 +15,7 @@ API_VERSION = "kdash/v1"
 """Bumped only when a field is renamed or removed; new fields may appear within a version."""
 WIDE_COLUMNS = ("NAME", "STATUS", "READY", "REVISION", "AGE", "NODE", "IP")
 SHORT_KINDS = {"Deployment": "deploy", "ReplicaSet": "rs", "Pod": "pod", "Service": "svc", "StatefulSet": "sts",
-               "DaemonSet": "ds", "PersistentVolumeClaim": "pvc"}
-Sections = Sequence[tuple[str, Sequence[Node]]]
-"""(title, nodes) of the trees after the workload and service trees, e.g. ("StatefulSets", [...]);
-in json and yaml each is a key named by the lower-cased title."""
+               "DaemonSet": "ds", "PersistentVolumeClaim": "pvc", "CronJob": "cj", "Job": "job", "Ingress": "ing"}
 
 
 def node_data(node: Node) -> dict[str, Any]:
@@ -32,28 +29,30 @@ def node_data(node: Node) -> dict[str, Any]:
     return data
 
 
-def document(context: str, namespace: str | None, workloads: Sequence[Node] | None,
-             services: Sequence[Node] | None, more: Sections = ()) -> dict[str, Any]:
-    """The trees as data; a tree passed as None (not asked for) is left out."""
+def document(context: str, namespace: str | None, workloads: Sequence[Node],
+             services: Sequence[Node]) -> dict[str, Any]:
+    return sections_document(context, namespace, {"workloads": workloads, "services": services})
+
+
+def sections_document(context: str, namespace: str | None, sections: Mapping[str, Sequence[Node]]) -> dict[str, Any]:
+    """The trees by view name (workloads, services, jobs, ingresses: those asked for)."""
     data: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "Trees", "context": context, "namespace": namespace}
-    for title, nodes in _sections(workloads, services, more):
-        data[title.lower()] = [node_data(n) for n in nodes]
+    data.update({view: [node_data(n) for n in nodes] for view, nodes in sections.items()})
     return data
 
 
-def _sections(workloads: Sequence[Node] | None, services: Sequence[Node] | None,
-              more: Sections) -> list[tuple[str, Sequence[Node]]]:
-    trees = [("Workloads", workloads), ("Services", services), *more]
-    return [(title, nodes) for title, nodes in trees if nodes is not None]
-
-
-def render(output: str, context: str, namespace: str | None, workloads: Sequence[Node] | None,
-           services: Sequence[Node] | None, more: Sections = ()) -> str:
+def render(output: str, context: str, namespace: str | None, workloads: Sequence[Node],
+           services: Sequence[Node]) -> str:
     """The text `-o output` prints (json, yaml or wide)."""
+    return render_sections(output, context, namespace, {"workloads": workloads, "services": services})
+
+
+def render_sections(output: str, context: str, namespace: str | None, sections: Mapping[str, Sequence[Node]]) -> str:
+    """`render` for any views, in the order given."""
     if output == "wide":
-        return wide_table([(title.upper(), nodes) for title, nodes in _sections(workloads, services, more)],
+        return wide_table([(view.upper(), nodes) for view, nodes in sections.items()],
                           all_namespaces=namespace is None)
-    data = document(context, namespace, workloads, services, more)
+    data = sections_document(context, namespace, sections)
     if output == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
@@ -69,6 +68,8 @@ def wide_row(depth: int, node: Node) -> tuple[str, ...]:
         ready = f"{c.get('ready')}/{c.get('desired')}"
     elif node.kind == "Service":
         ready = c.get("endpoints", "")
+    elif node.kind == "Job":
+        ready = c.get("completions", "")
     else:
         ready = c.get("ready", "")
     revision = c.get("revision", "") if c.get("revision") not in (None, "0") else ""

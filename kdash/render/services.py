@@ -93,6 +93,11 @@ def endpoint_state(pod: Obj, endpoints: Obj | None,
     return "not in endpoints"
 
 
+def service_node(service: Obj, pods: Sequence[Obj], endpoints: Obj | None, now: datetime, show_ns: bool) -> Node:
+    """One Service's line with the pods its selector picks among `pods` (other views embed it)."""
+    return _service_node(service, pods, endpoints, now, show_ns)
+
+
 def _service_node(service: Obj, candidates: Sequence[Obj], endpoints: Obj | None, now: datetime,
                   show_ns: bool) -> Node:
     meta = objects.meta(service)

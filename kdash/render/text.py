@@ -54,15 +54,18 @@ def heading(context: str, scope: str) -> Text:
     return Text.assemble((visible(context), "bold"), f" · {visible(scope)}")
 
 
-def render_trees(workload_nodes: Sequence[Node] | None, service_nodes: Sequence[Node] | None,
-                 more: Sequence[tuple[str, Sequence[Node]]] = ()) -> Group:
-    """The workload and service trees, then `more` (title, nodes), one after the other; a tree
-    passed as None (not asked for) is left out."""
-    trees = [("Workloads", workload_nodes), ("Services", service_nodes), *more]
-    parts: list = []
+def render_trees(workload_nodes: Sequence[Node], service_nodes: Sequence[Node]) -> Group:
+    """The workload and service trees one after the other."""
+    return render_titled([("Workloads", workload_nodes), ("Services", service_nodes)])
+
+
+def render_titled(trees: Sequence[tuple[str, Sequence[Node]]]) -> Group:
+    """Trees one after the other, a blank line between them."""
+    parts: list[Tree | Text] = []
     for title, nodes in trees:
-        if nodes is not None:
-            parts += [Text(""), render_tree(title, nodes)] if parts else [render_tree(title, nodes)]
+        if parts:
+            parts.append(Text(""))
+        parts.append(render_tree(title, nodes))
     return Group(*parts)
 
 

@@ -1,4 +1,4 @@
-"""The StatefulSet and DaemonSet views of the dashboard: their kinds, counts, titles and builders."""
+"""The dashboard's views past the first three (StatefulSets, DaemonSets, Jobs, Ingresses)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,29 @@ from datetime import datetime
 from typing import Any
 
 from kdash.render.daemonsets import build_daemonset_tree
+from kdash.render.hpa import annotate, hpa_index
+from kdash.render.ingresses import build_ingress_tree
+from kdash.render.jobs import build_jobs_tree
 from kdash.render.statefulsets import build_statefulset_tree
 from kdash.render.tree import Node, NodeMemo
 
 STATEFULSETS = "statefulsets"
 DAEMONSETS = "daemonsets"
-VIEWS = (STATEFULSETS, DAEMONSETS)
+JOBS = "jobs"
+INGRESSES = "ingresses"
+VIEWS = (STATEFULSETS, DAEMONSETS, JOBS, INGRESSES)
 STATUS_COUNTS = {
     STATEFULSETS: (("StatefulSet", "sts"), ("Pod", "pods"), ("PersistentVolumeClaim", "pvc")),
     DAEMONSETS: (("DaemonSet", "ds"), ("Node", "nodes"), ("Pod", "pods")),
+    JOBS: (("CronJob", "cj"), ("Job", "jobs"), ("Pod", "pods")),
+    INGRESSES: (("Ingress", "ing"), ("Service", "svc"), ("Pod", "pods")),
 }
-VIEW_TITLES = {STATEFULSETS: "StatefulSets", DAEMONSETS: "DaemonSets"}
+VIEW_TITLES = {STATEFULSETS: "StatefulSets", DAEMONSETS: "DaemonSets", JOBS: "Jobs", INGRESSES: "Ingresses"}
 VIEW_KINDS = {
-    STATEFULSETS: {"StatefulSet", "Pod", "PersistentVolumeClaim", "ControllerRevision"},
+    STATEFULSETS: {"StatefulSet", "Pod", "PersistentVolumeClaim", "ControllerRevision", "HorizontalPodAutoscaler"},
     DAEMONSETS: {"DaemonSet", "Pod", "Node", "ControllerRevision"},
+    JOBS: {"CronJob", "Job", "Pod"},
+    INGRESSES: {"Ingress", "Service", "Endpoints", "Pod"},
 }
 
 
@@ -34,9 +43,10 @@ def _memo(store: Any, view: str) -> NodeMemo:
 
 
 def _statefulsets(store: Any, now: datetime, fresh: bool = False) -> list[Node]:
-    return build_statefulset_tree(store.list("StatefulSet"), store.list("Pod"), store.list("PersistentVolumeClaim"),
-                                  store.list("ControllerRevision"), now,
-                                  cache=None if fresh else _memo(store, STATEFULSETS))
+    nodes = build_statefulset_tree(store.list("StatefulSet"), store.list("Pod"), store.list("PersistentVolumeClaim"),
+                                   store.list("ControllerRevision"), now,
+                                   cache=None if fresh else _memo(store, STATEFULSETS))
+    return annotate(nodes, hpa_index(store.list("HorizontalPodAutoscaler")), kinds=frozenset({"StatefulSet"}))
 
 
 def _daemonsets(store: Any, now: datetime, fresh: bool = False) -> list[Node]:
@@ -47,9 +57,18 @@ def _daemonsets(store: Any, now: datetime, fresh: bool = False) -> list[Node]:
                                 cache=None if fresh else _memo(store, DAEMONSETS))
 
 
+def _jobs(store: Any, now: datetime, fresh: bool = False) -> list[Node]:
+    return build_jobs_tree(store.list("CronJob"), store.list("Job"), store.list("Pod"), now)
+
+
+def _ingresses(store: Any, now: datetime, fresh: bool = False) -> list[Node]:
+    return build_ingress_tree(store.list("Ingress"), store.list("Service"), store.list("Pod"), store.list("Endpoints"),
+                              now)
+
+
 # (store, now, fresh): `fresh` builds from the objects alone (no memo), what the debug self-check compares with.
 BUILDERS: dict[str, Callable[[Any, datetime, bool], list[Node]]] = {
-    STATEFULSETS: _statefulsets, DAEMONSETS: _daemonsets}
+    STATEFULSETS: _statefulsets, DAEMONSETS: _daemonsets, JOBS: _jobs, INGRESSES: _ingresses}
 
 
 class ControllerViews:
@@ -63,3 +82,9 @@ class ControllerViews:
 
     def action_view_daemonsets(self) -> None:
         self._set_view(DAEMONSETS)
+
+    def action_view_jobs(self) -> None:
+        self._set_view(JOBS)
+
+    def action_view_ingresses(self) -> None:
+        self._set_view(INGRESSES)

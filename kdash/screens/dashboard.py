@@ -14,7 +14,6 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static, Tree
 
 from kdash.actions.registry import ACTIONS, Action
-from kdash.core.kinds import KINDS_BY_NAME
 from kdash.core.labels import Selector, parse_selector
 from kdash.core.rollout import RolloutIndex
 from kdash.render import details as render_details
@@ -22,8 +21,11 @@ from kdash.render import services as render_services
 from kdash.render import tree as render_tree
 from kdash.render import workloads as render_workloads
 from kdash.render.configmaps import build_configmap_tree
+from kdash.render.hpa import annotate as with_hpas
+from kdash.render.hpa import hpa_index
 from kdash.screens import controller_views
 from kdash.screens.exec_forward import ExecForward
+from kdash.screens.notices import access_notices, access_problems
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine
@@ -48,7 +50,7 @@ VIEW_TITLES = {WORKLOADS: "Deployments", SERVICES: "Services", CONFIGMAPS: "Conf
                **controller_views.VIEW_TITLES}
 # Kinds whose change affects each view; other kinds only touch the details pane / header.
 VIEW_KINDS = {
-    WORKLOADS: {"Deployment", "ReplicaSet", "Pod"},
+    WORKLOADS: {"Deployment", "ReplicaSet", "Pod", "HorizontalPodAutoscaler"},
     SERVICES: {"Service", "Endpoints", "Pod"},
     CONFIGMAPS: {"ConfigMap", "Deployment"},
     **controller_views.VIEW_KINDS,
@@ -216,6 +218,7 @@ class DashboardScreen(controller_views.ControllerViews, ExecForward, Screen[None
                     store.list("Deployment"), store.list("ReplicaSet"), store.list("Pod"), now)
             else:
                 nodes = self._workload_nodes(store, now)
+            nodes = with_hpas(nodes, hpa_index(store.list("HorizontalPodAutoscaler")))
         elif self.view in controller_views.BUILDERS:
             nodes = controller_views.BUILDERS[self.view](store, now, fresh)
         elif self.view == SERVICES:
@@ -233,16 +236,12 @@ class DashboardScreen(controller_views.ControllerViews, ExecForward, Screen[None
     def _filter_text(self) -> str:
         return f'"{self.name_filter}"' if self.name_filter else f"-l {self.label_filter}"
 
-    def _forbidden(self) -> list[tuple[str, str | None]]:
-        """(kind, namespace) of this view's kinds the user may not list."""
-        return sorted(((kind, ns) for (kind, ns), sync in self.app.store.states().items()
-                       if kind in VIEW_KINDS[self.view] and sync.state == "forbidden"), key=str)
+    def _forbidden(self) -> list[tuple[str, str | None, str]]:
+        """(kind, namespace, state) of this view's kinds the user may not list or the server does not serve."""
+        return access_problems(self.app.store.states(), VIEW_KINDS[self.view])
 
     def _forbidden_notices(self) -> list[render_tree.Node]:
-        """A line per kind this view cannot list: an empty view must not look like an empty cluster."""
-        return [render_tree.notice_node(f"forbidden/{kind}", f"forbidden: cannot list {KINDS_BY_NAME[kind].plural} "
-                                        f"{f'in ns {ns}' if ns else 'in any namespace'}", "error")
-                for kind, ns in self._forbidden()]
+        return access_notices(self._forbidden())
 
     def _workload_nodes(self, store, now) -> list[render_tree.Node]:
         """The workload tree from what changed since the last build (a feed of the store)."""

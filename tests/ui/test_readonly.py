@@ -9,6 +9,7 @@ from kdash.actions.safety import AuditLog
 from kdash.screens.dashboard import DashboardScreen
 from tests.ui.controller_fixture import controller_app
 from tests.ui.fixture_app import fixture_app
+from tests.ui.kinds_fixture_app import kinds_app
 
 
 def test_registry_has_write_actions_and_each_names_its_kinds():
@@ -28,16 +29,19 @@ def test_registry_has_write_actions_and_each_names_its_kinds():
 @pytest.mark.parametrize("action", write_actions(), ids=lambda a: a.id)
 async def test_readonly_blocks(action, tmp_path):
     audit = AuditLog(tmp_path / "audit.log")
-    # A StatefulSet-only action needs the fixtures that hold StatefulSets, and their view.
+    # A StatefulSet-only action needs the fixtures that hold StatefulSets, and their view; CronJob ones theirs.
     only_sts = action.kinds == ("StatefulSet",)
-    app = (controller_app if only_sts else fixture_app)(readonly=True, audit=audit)
+    app = (controller_app if only_sts else kinds_app if "CronJob" in action.kinds else fixture_app)(
+        readonly=True, audit=audit)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         screen = app.screen
         tree = screen.tree
         if action.kinds:
-            if "ConfigMap" in action.kinds or only_sts:
-                await pilot.press("3" if not only_sts else "4")
+            view = "3" if "ConfigMap" in action.kinds else "4" if only_sts else \
+                "6" if "CronJob" in action.kinds else None
+            if view:
+                await pilot.press(view)
                 await pilot.pause()
             key = next(k for k in tree.keys() if k.startswith(action.kinds[0] + "/"))
             assert tree.select_key(key)

@@ -18,9 +18,14 @@ from kdash.screens.dashboard import VIEWS
 from tests.ui.tree_world import (
     TREE_KINDS,
     configmap,
+    cronjob,
     deployment,
     endpoints,
     fed_app,
+    hpa,
+    ingress,
+    job,
+    job_pod,
     pod,
     refreshed,
     replicaset,
@@ -33,14 +38,15 @@ DEPLOYMENTS = ("web", "api")
 RS_NAMES = ("web-5d4f", "api-5d4f", "lone-5d4f")  # lone-5d4f has no Deployment of that name
 POD_NAMES = ("web-5d4f-0", "web-5d4f-1", "api-5d4f-0", "solo-0", "solo-1")
 OWNERS = (None, *RS_NAMES)
-# Objects left out of a namespace at start-up, by number (16 in all): mostly a full namespace.
-ABSENT = st.sets(st.integers(0, 15), max_size=4)
+# Objects left out of a namespace at start-up, by number (25 in all): mostly a full namespace.
+ABSENT = st.sets(st.integers(0, 24), max_size=5)
 
 
 def universe(ns: str) -> dict[str, dict[str, dict]]:
     """Every object the namespace can hold, by kind and name (each pod under its first owner)."""
     pods = {name: pod(name, ns, name.rsplit("-", 1)[0] if not name.startswith("solo") else None,
                       app=name.split("-")[0]) for name in POD_NAMES}
+    pods |= {"report-1-0": job_pod("report-1-0", ns, "report-1"), "once-0": job_pod("once-0", ns, "once")}
     return {
         "Deployment": {name: deployment(ns, name) for name in DEPLOYMENTS},
         "ReplicaSet": {f"{name}-5d4f": replicaset(ns, name) for name in (*DEPLOYMENTS, "lone")},
@@ -48,6 +54,10 @@ def universe(ns: str) -> dict[str, dict[str, dict]]:
         "Service": {name: service(ns, name) for name in ("web", "solo")},
         "Endpoints": {"web": endpoints([pods["web-5d4f-0"]], ns, "web")},
         "ConfigMap": {name: configmap(ns, name) for name in ("web-conf", "api-conf", "spare")},
+        "CronJob": {"report": cronjob(ns, "report")},
+        "Job": {"report-1": job(ns, "report-1"), "once": job(ns, "once", None, done=False)},
+        "HorizontalPodAutoscaler": {"web-hpa": hpa(ns, "web")},
+        "Ingress": {"web": ingress(ns, "web"), "web-canary": ingress(ns, "web-canary", "solo", canary_weight=30)},
     }
 
 
@@ -136,6 +146,18 @@ class TreeTruth(RuleBasedStateMachine):
         self.cluster["Pod"][name] = obj
         self.app.store.apply("Pod", [(MODIFIED, slim(obj, KINDS_BY_NAME["Pod"]))])
         self.flush({"Pod"})
+
+    @rule(suspend=st.booleans(), weight=st.integers(0, 100), job_done=st.booleans())
+    def change_jobs_and_canary(self, suspend, weight, job_done):
+        """Content changes the Jobs and Ingress views show: suspend, a Job finishing, the canary's weight."""
+        self.steps.append(f"cronjob suspend={suspend} job done={job_done} canary weight={weight}")
+        changed = {"CronJob": ("report", cronjob(self.namespace, "report", suspend)),
+                   "Job": ("once", job(self.namespace, "once", None, done=job_done)),
+                   "Ingress": ("web-canary", ingress(self.namespace, "web-canary", "solo", canary_weight=weight))}
+        for kind, (name, obj) in changed.items():
+            self.cluster[kind][name] = obj
+            self.app.store.apply(kind, [(MODIFIED, slim(obj, KINDS_BY_NAME[kind]))])
+        self.flush(set(changed))
 
     @rule(kinds=st.lists(st.sampled_from(TREE_KINDS), min_size=1, max_size=3, unique=True),
           touch=st.booleans())

@@ -14,7 +14,8 @@ from kdash.kube.objects import slim
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 CREATED = (NOW - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-TREE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "Endpoints", "ConfigMap")
+TREE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "Endpoints", "ConfigMap", "CronJob", "Job",
+              "HorizontalPodAutoscaler", "Ingress")
 _versions = itertools.count(1000)
 
 
@@ -74,6 +75,45 @@ def endpoints(pods: list[dict], ns: str = "demo", name: str = "web") -> dict:
 
 def configmap(ns: str = "demo", name: str = "web-conf") -> dict:
     return {"metadata": meta(name, ns, f"uid-cm-{ns}-{name}"), "data": {"a": "1"}}
+
+
+def cronjob(ns: str = "demo", name: str = "report", suspend: bool = False) -> dict:
+    return {"apiVersion": "batch/v1beta1", "metadata": meta(name, ns, f"uid-cj-{ns}-{name}"),
+            "spec": {"schedule": "*/5 * * * *", "suspend": suspend,
+                     "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}},
+            "status": {"lastScheduleTime": CREATED}}
+
+
+def job(ns: str = "demo", name: str = "report-1", cronjob_name: str | None = "report", done: bool = True) -> dict:
+    owner = ("CronJob", cronjob_name, f"uid-cj-{ns}-{cronjob_name}") if cronjob_name else None
+    status: dict = {"startTime": CREATED, "succeeded": 1 if done else 0, "active": 0 if done else 1}
+    if done:
+        status |= {"completionTime": CREATED, "conditions": [{"type": "Complete", "status": "True"}]}
+    return {"metadata": meta(name, ns, f"uid-job-{ns}-{name}", owner), "spec": {"completions": 1}, "status": status}
+
+
+def job_pod(name: str, ns: str, job_name: str) -> dict:
+    out = pod(name, ns, app=job_name)
+    out["metadata"] = meta(name, ns, f"uid-pod-{ns}-{name}", ("Job", job_name, f"uid-job-{ns}-{job_name}"),
+                           labels={"job-name": job_name})
+    return out
+
+
+def hpa(ns: str = "demo", target: str = "web") -> dict:
+    return {"apiVersion": "autoscaling/v2beta2", "metadata": meta(f"{target}-hpa", ns, f"uid-hpa-{ns}-{target}"),
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": target}, "minReplicas": 1, "maxReplicas": 5,
+                     "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                         "type": "Utilization", "averageUtilization": 70}}}]},
+            "status": {"currentReplicas": 3, "desiredReplicas": 0}}
+
+
+def ingress(ns: str = "demo", name: str = "web", service_name: str = "web", canary_weight: int | None = None) -> dict:
+    m = meta(name, ns, f"uid-ing-{ns}-{name}")
+    if canary_weight is not None:
+        m["annotations"] = {"nginx.ingress.kubernetes.io/canary": "true",
+                            "nginx.ingress.kubernetes.io/canary-weight": str(canary_weight)}
+    path = {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": service_name, "port": {"number": 80}}}}
+    return {"metadata": m, "spec": {"rules": [{"host": "shop.test", "http": {"paths": [path]}}]}}
 
 
 def item1_namespace(ns: str = "demo") -> dict[str, list[dict]]:

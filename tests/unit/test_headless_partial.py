@@ -28,9 +28,10 @@ def run(monkeypatch, capsys, forbidden: set[str]) -> tuple[int | Exception, str,
     def list_objects(api_client, kind, namespace, transform):
         if kind.name in forbidden:
             raise KdashError("Forbidden", f'{kind.plural} is forbidden: User "viewer" cannot list resource')
-        return [transform(o) for o in world[kind.name]], "1"
+        return [transform(o) for o in world.get(kind.name, [])], "1"
 
     monkeypatch.setattr(headless, "connect", lambda kubeconfig, context: FakeConnection())
+    monkeypatch.setattr(headless, "served_kind", lambda api_client, kind: kind)
     monkeypatch.setattr(headless, "list_objects", list_objects)
     out = io.StringIO()
     args = Namespace(kubeconfig=None, context=None, namespace="demo", all_namespaces=False)
@@ -51,7 +52,7 @@ def test_forbidden_services_still_print_the_workloads(monkeypatch, capsys):
 
 
 def test_nothing_readable_fails_with_the_reason(monkeypatch, capsys):
-    code, out, _ = run(monkeypatch, capsys, {"Deployment", "ReplicaSet", "Pod", "Service", "Endpoints"})
+    code, out, _ = run(monkeypatch, capsys, set(headless.KINDS))
     assert isinstance(code, KdashError) and code.title == "Forbidden"
     assert out == ""
 
@@ -61,3 +62,23 @@ def test_one_forbidden_kind_is_named_and_the_rest_printed(monkeypatch, capsys, k
     code, out, err = run(monkeypatch, capsys, {kind})
     assert code == 0 and "Services" in out and "svc web" in out
     assert f"cannot list {kind.lower()}s in ns demo" in err
+
+
+def test_kinds_select_trees_by_kubectl_names():
+    assert headless.views_named(None) == ["workloads", "services", "jobs", "ingresses"]
+    assert headless.views_named("cj,deploy") == ["workloads", "jobs"]
+    assert headless.views_named("ing") == ["ingresses"] and headless.views_named("hpa") == ["workloads"]
+    with pytest.raises(KdashError) as bad:
+        headless.views_named("jobz")
+    assert "'jobz'" in bad.value.message and "cj" in bad.value.message
+
+
+def test_an_unserved_kind_is_named_unavailable_not_an_error(monkeypatch, capsys):
+    monkeypatch.setattr(headless, "connect", lambda kubeconfig, context: FakeConnection())
+    monkeypatch.setattr(headless, "served_kind", lambda api_client, kind: None if kind.name == "CronJob" else kind)
+    monkeypatch.setattr(headless, "list_objects", lambda api_client, kind, namespace, transform: ([], "1"))
+    out = io.StringIO()
+    args = Namespace(kubeconfig=None, context=None, namespace="demo", all_namespaces=False, kinds="cj")
+    assert headless.print_tree(args, Console(file=out, width=200)) == 0
+    assert "Jobs" in out.getvalue() and "Workloads" not in out.getvalue()
+    assert "kdash: cronjobs: unavailable (this API server does not serve them)" in capsys.readouterr().err

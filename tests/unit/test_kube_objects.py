@@ -41,7 +41,8 @@ def test_api_path_builds_every_path_kdash_requests():
 def test_kind_table_covers_the_watched_kinds():
     assert [k.name for k in ALL_KINDS] == ["Deployment", "ReplicaSet", "Pod", "Service",
                                            "Endpoints", "ConfigMap", "Event", "Namespace", "StatefulSet",
-                                           "DaemonSet", "ControllerRevision", "PersistentVolumeClaim", "Node"]
+                                           "DaemonSet", "ControllerRevision", "PersistentVolumeClaim", "Node",
+                                           "Job", "CronJob", "HorizontalPodAutoscaler", "Ingress"]
     assert kind_named("pods") is POD and kind_named("replicaset").plural == "replicasets"
     assert [k.name for k in ALL_KINDS if not k.namespaced] == ["Namespace", "Node"]
 

@@ -88,13 +88,14 @@ def test_json_with_a_forbidden_kind_still_parses_and_names_it(monkeypatch, capsy
     def list_objects(api_client, kind, namespace, transform):
         if kind.name == "Service":
             raise KdashError("Forbidden", "services is forbidden")
-        return [transform(o) for o in items(plural[kind.name])], "1"
+        return [transform(o) for o in items(plural[kind.name])] if kind.name in plural else [], "1"
 
     monkeypatch.setattr(headless, "connect", lambda kubeconfig, context: Connection())
+    monkeypatch.setattr(headless, "served_kind", lambda api_client, kind: kind)
     monkeypatch.setattr(headless, "list_objects", list_objects)
     args = Namespace(kubeconfig=None, context=None, namespace="default", all_namespaces=False, output="json")
     assert headless.print_tree(args) == 0
     captured = capsys.readouterr()
     data = json.loads(captured.out)
-    assert data["workloads"] and data["services"] == []
+    assert data["workloads"] and data["services"] == [] and data["jobs"] == [] and data["ingresses"] == []
     assert "cannot list services in ns default (Forbidden" in captured.err

@@ -1,13 +1,19 @@
-"""Delete pod: confirm, then delete with a UID precondition."""
+"""Delete a pod, or a Job with its pods: confirm, then delete with a UID precondition."""
 
 from __future__ import annotations
 
 from kdash.actions import delete as delete_action
+from kdash.actions import jobs as job_actions
 from kdash.screens.flows.host import FlowHost, Target
 
 
 def start(host: FlowHost, target: Target) -> None:
     node = target.node
+    if node.kind == "Job":
+        host.confirm_write(f"Delete {target.what}?", "Its pods are deleted too (propagation Background).",
+                           lambda ctx: job_actions.delete_job(ctx, node.namespace, node.name, uid=node.uid),
+                           verb="Delete")
+        return
     host.confirm_write(f"Delete {target.what}?", "Its ReplicaSet (if any) creates a replacement.",
                        lambda ctx: delete_action.delete_pod(ctx, node.namespace, node.name, uid=node.uid),
                        verb="Delete")
