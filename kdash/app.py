@@ -26,7 +26,7 @@ from kdash.actions.port_forward import Forwards
 from kdash.actions.registry import ACTIONS, Action
 from kdash.actions.safety import AuditLog, WriteContext, WriteGate
 from kdash.core.configmaps import DataChanges
-from kdash.core.objects import Obj, is_terminating
+from kdash.core.objects import Obj, full, is_terminating
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.keymap import check_keymap
@@ -480,7 +480,8 @@ class KdashApp(App[None]):
     def object_for(self, node: Node) -> Obj | None:
         if node.kind in ("group", "") or not node.name:
             return None
-        return self.store.get(node.kind, node.namespace or None, node.name)
+        obj = self.store.get(node.kind, node.namespace or None, node.name)
+        return full(obj) if obj is not None else None  # details, YAML and writes need every field
 
     def related_for(self, obj: Obj, kind: str) -> dict[str, list[Obj]]:
         """Objects the details pane needs beside the selection, from the store's indexes."""
