@@ -44,7 +44,7 @@ class Record(Struct, frozen=True, gc=False):
         return value
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and getattr(self, key, UNSET) is not UNSET
+        return isinstance(key, str) and key != "raw" and getattr(self, key, UNSET) is not UNSET
 
     def keys(self) -> list[str]:
         return [k for k in self.__struct_fields__ if k != "raw" and getattr(self, k) is not UNSET]
