@@ -30,6 +30,9 @@ Bool = bool | None | UnsetType
 StrMap = dict[str, str] | None | UnsetType
 
 
+_HIDDEN = frozenset({"raw", "managedFields"})  # fields of ours, not of the object
+
+
 class Record(Struct, frozen=True, gc=False):
     """Read like the API's JSON dict: `get`, `[]`, `in`, `keys`, `items`; unset fields are absent."""
 
@@ -44,10 +47,10 @@ class Record(Struct, frozen=True, gc=False):
         return value
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key != "raw" and getattr(self, key, UNSET) is not UNSET
+        return isinstance(key, str) and key not in _HIDDEN and getattr(self, key, UNSET) is not UNSET
 
     def keys(self) -> list[str]:
-        return [k for k in self.__struct_fields__ if k != "raw" and getattr(self, k) is not UNSET]
+        return [k for k in self.__struct_fields__ if k not in _HIDDEN and getattr(self, k) is not UNSET]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
@@ -85,6 +88,16 @@ class ObjectMeta(Record, frozen=True, gc=False):
     annotations: StrMap = UNSET
     ownerReferences: tuple[OwnerReference, ...] | None | UnsetType = UNSET
     finalizers: tuple[str, ...] | None | UnsetType = UNSET
+    # Only located, to be cut from the kept JSON (decode_record), then emptied: never shown.
+    managedFields: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return default if key == "managedFields" else Record.get(self, key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "managedFields":
+            raise KeyError(key)
+        return Record.__getitem__(self, key)
 
 
 class ContainerPort(Record, frozen=True, gc=False):
@@ -203,13 +216,39 @@ def decode_record(kind: str, raw: bytes) -> Record | None:
         record = decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    msgspec.structs.force_setattr(record, "raw", raw)
     metadata = record.get("metadata")
+    if metadata:
+        raw = _without_managed_fields(raw, metadata)
+    msgspec.structs.force_setattr(record, "raw", raw)
     annotations = metadata.get("annotations") if metadata else None
     if annotations and LAST_APPLIED in annotations:  # as kube.objects.slim drops it
         msgspec.structs.force_setattr(metadata, "annotations",
                                       {k: v for k, v in annotations.items() if k != LAST_APPLIED})
     return record
+
+
+_MANAGED = b'"managedFields":'
+
+
+def _without_managed_fields(raw: bytes, metadata: ObjectMeta) -> bytes:
+    """`raw` without metadata.managedFields (often a third of a Pod's JSON; slim drops it too)."""
+    managed = bytes(metadata.managedFields)
+    msgspec.structs.force_setattr(metadata, "managedFields", _EMPTY_RAW)
+    if not managed:
+        return raw
+    start = raw.find(_MANAGED)
+    end = start + len(_MANAGED)
+    if start < 0 or raw[end:end + len(managed)] != managed:
+        return raw  # not as the apiserver writes it (spaces, escapes): keep it; expand drops it
+    end += len(managed)
+    if raw[end:end + 1] == b",":
+        end += 1  # "managedFields":[...],"next":...
+    elif raw[start - 1:start] == b",":
+        start -= 1  # ...,"managedFields":[...]}
+    return raw[:start] + raw[end:]
+
+
+_EMPTY_RAW = msgspec.Raw()
 
 
 def is_record(obj: object) -> bool:

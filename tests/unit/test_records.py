@@ -198,3 +198,20 @@ def _dict_path(reflector: Reflector):
             batch.append((event["type"], slim(event["object"], POD, compact=True)))
         reflector.store.apply("Pod", batch)
     return apply_lines
+
+
+def test_managed_fields_are_cut_from_the_kept_json():
+    pod = copy.deepcopy(fixture_pods()[0])
+    for position in ("first", "middle", "last"):
+        meta = dict(pod["metadata"])
+        meta.pop("managedFields", None)
+        managed = [{"manager": "kubelet", "operation": "Update", "fieldsV1": {"f:status": {}}}]
+        items = list(meta.items())
+        at = {"first": 0, "middle": len(items) // 2, "last": len(items)}[position]
+        items.insert(at, ("managedFields", managed))
+        raw = json.dumps({**pod, "metadata": dict(items)}, separators=(",", ":")).encode()
+        record = decode_record("Pod", raw)
+        assert record is not None and b"managedFields" not in record.raw
+        assert json.loads(record.raw)["metadata"] == {k: v for k, v in items if k != "managedFields"}
+        assert "managedFields" not in record["metadata"] and record["metadata"].get("managedFields") is None
+        assert full(record) == slim(json.loads(raw), POD)
