@@ -2,8 +2,11 @@
 
 A Pod stored as decoded JSON is ~30 tracked containers (dicts and lists) that every full
 collection walks. A record is a tree of frozen `gc=False` msgspec Structs (never tracked),
-tuples of them (untracked by the first young collection) and str→str dicts (never tracked),
-plus the object's JSON bytes (never tracked) for the full object on demand (`expand`).
+tuples (untracked by the first young collection that sees them) and dicts that hold only
+strings, numbers and None (labels, and the container states' TypedDicts below: CPython never
+tracks a dict without a container in it, and they read at dict speed; a tuple holding a dict
+stays tracked, so what sits in tuples is a Struct), plus the object's JSON bytes (never tracked)
+for the full object on demand (`expand`). The TypedDicts keep only their listed keys.
 
 The classes below are the schema of what kdash reads from a Pod: the trees, statuses, selectors,
 logs and port-forwards read only these fields, through the same `get`/`[]` calls as on a dict.
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
@@ -30,7 +33,7 @@ Bool = bool | None | UnsetType
 StrMap = dict[str, str] | None | UnsetType
 
 
-_HIDDEN = frozenset({"raw", "managedFields"})  # fields of ours, not of the object
+_HIDDEN = frozenset({"raw", "managed_fields_"})  # fields of ours, not of the object
 
 
 class Record(Struct, frozen=True, gc=False):
@@ -55,7 +58,13 @@ class Record(Struct, frozen=True, gc=False):
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
 
-    def __len__(self) -> int:  # an empty JSON object is falsy, so `x.get("state") or {}` reads the same
+    def __bool__(self) -> bool:  # an empty JSON object is falsy, so `x.get("state") or {}` reads the same
+        for k in self.__struct_fields__:
+            if getattr(self, k) is not UNSET and k not in _HIDDEN:
+                return True
+        return False
+
+    def __len__(self) -> int:
         return len(self.keys())
 
     def items(self) -> list[tuple[str, Any]]:
@@ -89,15 +98,7 @@ class ObjectMeta(Record, frozen=True, gc=False):
     ownerReferences: tuple[OwnerReference, ...] | None | UnsetType = UNSET
     finalizers: tuple[str, ...] | None | UnsetType = UNSET
     # Only located, to be cut from the kept JSON (decode_record), then emptied: never shown.
-    managedFields: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return default if key == "managedFields" else Record.get(self, key, default)
-
-    def __getitem__(self, key: str) -> Any:
-        if key == "managedFields":
-            raise KeyError(key)
-        return Record.__getitem__(self, key)
+    managed_fields_: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw, name="managedFields")
 
 
 class ContainerPort(Record, frozen=True, gc=False):
@@ -125,23 +126,23 @@ class PodSpec(Record, frozen=True, gc=False):
     priority: Int = UNSET
 
 
-class Waiting(Record, frozen=True, gc=False):
-    reason: Str = UNSET
-    message: Str = UNSET
+class Waiting(TypedDict, total=False):
+    reason: str | None
+    message: str | None
 
 
-class Running(Record, frozen=True, gc=False):
-    startedAt: Str = UNSET
+class Running(TypedDict, total=False):
+    startedAt: str | None
 
 
-class Terminated(Record, frozen=True, gc=False):
-    exitCode: Int = UNSET
-    signal: Int = UNSET
-    reason: Str = UNSET
-    message: Str = UNSET
-    startedAt: Str = UNSET
-    finishedAt: Str = UNSET
-    containerID: Str = UNSET
+class Terminated(TypedDict, total=False):
+    exitCode: int | None
+    signal: int | None
+    reason: str | None
+    message: str | None
+    startedAt: str | None
+    finishedAt: str | None
+    containerID: str | None
 
 
 class ContainerState(Record, frozen=True, gc=False):
@@ -232,8 +233,8 @@ _MANAGED = b'"managedFields":'
 
 def _without_managed_fields(raw: bytes, metadata: ObjectMeta) -> bytes:
     """`raw` without metadata.managedFields (often a third of a Pod's JSON; slim drops it too)."""
-    managed = bytes(metadata.managedFields)
-    msgspec.structs.force_setattr(metadata, "managedFields", _EMPTY_RAW)
+    managed = bytes(metadata.managed_fields_)
+    msgspec.structs.force_setattr(metadata, "managed_fields_", _EMPTY_RAW)
     if not managed:
         return raw
     start = raw.find(_MANAGED)
