@@ -310,6 +310,7 @@ def churn_phase(api: Api, layout: load.Layout, app: AppProcess, args, data: dict
     data["gc_full_max_ms"] = gc_full.get("max_ms")
     data["gc_full_total_ms"] = gc_full.get("total_ms")
     data["gc_tracked_after_churn"] = result.get("gc_tracked")
+    data["gc_frozen_after_churn"] = result.get("gc_frozen")
     data["event_to_screen_p50_ms"] = c["scale"]["e2s_p50"]
     data["event_to_screen_p99_ms"] = c["scale"]["e2s_p99"]
     data["events_behind"] = c["behind"]
