@@ -20,7 +20,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import urllib3
@@ -466,7 +466,7 @@ def _read(
         response.release_conn()
 
 
-def _error_event(status: dict[str, Any]) -> Exception:
+def _error_event(status: Mapping[str, Any]) -> Exception:
     code = status.get("code")
     message = str(status.get("message") or "")
     # 1.20 reports "too large resource version" as 504 Timeout; client-go relists for both.
@@ -474,7 +474,7 @@ def _error_event(status: dict[str, Any]) -> Exception:
         code == 504 and "resource version" in message.lower()
     ):
         return WatchExpired(message)
-    return WatchErrorEvent(status)
+    return WatchErrorEvent(dict(status))
 
 
 def _is_connection_error(exc: BaseException) -> bool:
