@@ -19,7 +19,10 @@ skipped; a value of an unexpected type fails the record, and the object is store
 from __future__ import annotations
 
 import json
+import logging
+import os
 from collections.abc import Iterator
+from types import MethodType
 from typing import Any, TypedDict
 
 import msgspec
@@ -35,22 +38,47 @@ StrMap = dict[str, str] | None | UnsetType
 
 _HIDDEN = frozenset({"raw", "managed_fields_"})  # fields of ours, not of the object
 
+# Tests set this: reading a field the schema does not keep fails loudly instead of reading absent.
+STRICT = os.environ.get("KDASH_STRICT_RECORDS") == "1"
+_noted: set[tuple[str, str]] = set()
+log = logging.getLogger(__name__)
+
+
+class OutsideSchema(LookupError):
+    """A field the record does not keep was read: add it to the schema, or read full(obj)."""
+
+
+def _outside_schema(record: Record, key: str) -> None:
+    if key == "managedFields":
+        return  # dropped on purpose, as kube.objects.slim drops it: absent, as in the store's dicts
+    message = (f"{type(record).__name__} keeps no {key!r}: add it to kdash/core/records.py's schema "
+               "or read the whole object with core.objects.full()")
+    if STRICT:
+        raise OutsideSchema(message)
+    if (type(record).__name__, key) not in _noted:
+        _noted.add((type(record).__name__, key))
+        log.warning(message)
+
 
 class Record(Struct, frozen=True, gc=False):
     """Read like the API's JSON dict: `get`, `[]`, `in`, `keys`, `items`; unset fields are absent."""
 
     def get(self, key: str, default: Any = None) -> Any:
         value = getattr(self, key, UNSET)
-        return default if value is UNSET else value
+        if value is UNSET or type(value) is MethodType:  # absent, or not a field ("items" is a method)
+            if key not in self.__struct_fields__:
+                _outside_schema(self, key)
+            return default
+        return value
 
     def __getitem__(self, key: str) -> Any:
-        value = getattr(self, key, UNSET)
+        value = self.get(key, UNSET)
         if value is UNSET:
             raise KeyError(key)
         return value
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key not in _HIDDEN and getattr(self, key, UNSET) is not UNSET
+        return isinstance(key, str) and key not in _HIDDEN and self.get(key, UNSET) is not UNSET
 
     def keys(self) -> list[str]:
         return [k for k in self.__struct_fields__ if k not in _HIDDEN and getattr(self, k) is not UNSET]

@@ -102,7 +102,7 @@ def test_unknown_fields_are_skipped_and_a_misfit_object_stays_a_dict():
     pod = copy.deepcopy(fixture_pods()[0])
     pod["spec"]["someFutureField"] = {"nested": [1, 2]}
     pod["status"]["containerStatuses"][0]["newThing"] = True
-    assert record_of(pod).get("spec").get("someFutureField") is None
+    assert "someFutureField" not in record_of(pod).get("spec").__struct_fields__
     assert full(record_of(pod))["spec"]["someFutureField"] == {"nested": [1, 2]}
     pod["status"]["phase"] = 7  # not a string: no record, and the store keeps the dict as before
     assert decode_record("Pod", json.dumps(pod).encode()) is None
@@ -112,7 +112,10 @@ def test_unknown_fields_are_skipped_and_a_misfit_object_stays_a_dict():
     assert isinstance(stored, dict) and stored["status"]["phase"] == 7
 
 
-def test_a_record_reads_like_a_dict():
+def test_a_record_reads_like_a_dict(monkeypatch):
+    from kdash.core import records
+
+    monkeypatch.setattr(records, "STRICT", False)  # "nope" is no field of a Pod
     pod = fixture_pods()[0]
     record = record_of(pod)
     assert record["metadata"]["name"] == pod["metadata"]["name"]
@@ -215,3 +218,18 @@ def test_managed_fields_are_cut_from_the_kept_json():
         assert json.loads(record.raw)["metadata"] == {k: v for k, v in items if k != "managedFields"}
         assert "managedFields" not in record["metadata"] and record["metadata"].get("managedFields") is None
         assert full(record) == slim(json.loads(raw), POD)
+
+
+def test_a_field_outside_the_schema_fails_loudly_in_tests(monkeypatch):
+    import pytest
+
+    from kdash.core import records
+
+    record = record_of(fixture_pods()[0])
+    with pytest.raises(records.OutsideSchema, match="hostname"):
+        record["spec"].get("hostname")
+    with pytest.raises(records.OutsideSchema):
+        _ = "items" in record  # a method's name is no field either
+    monkeypatch.setattr(records, "STRICT", False)
+    assert record["spec"].get("hostname", "-") == "-"  # in use: absent, and a warning in the log
+    assert full(record)["spec"].get("hostname") == fixture_pods()[0]["spec"].get("hostname")
