@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 PODS ?= 2000
 
-.PHONY: setup controlplane lint test test-unit demo cluster-up cluster-down bench clean dist
+.PHONY: setup controlplane lint test test-unit demo cluster-up cluster-down bench soak clean dist
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kdash needs Python >= 3.11"; exit 1; }
@@ -51,6 +51,18 @@ demo: setup
 
 bench: setup
 	$(PY) -m bench --pods $(PODS)
+
+# A long session (default 60 min) under churn, sampled every 10 s; budgets printed at the end,
+# bench/results/soak-*.json and a plot (.png) written. The plot needs the `soak` extra (matplotlib);
+# the control plane's binaries are built or reused by devcluster itself when it starts.
+MINUTES ?= 60
+SOAK_STAMP := $(VENV)/.soak-installed
+$(SOAK_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[test,soak]'
+	touch $(SOAK_STAMP)
+
+soak: $(SOAK_STAMP)
+	$(PY) -m bench.soak --minutes $(MINUTES) --pods $(PODS)
 
 # An sdist and a wheel in $(DIST); the wheel from the sdist, so a file missing from it fails here.
 # The checkout's commit is baked into the package for `kdash --version`.

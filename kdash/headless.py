@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from kdash.core.kinds import KINDS_BY_NAME
+from kdash.core.kinds import ENDPOINTS, KINDS_BY_NAME
 from kdash.core.objects import Obj
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import connect
+from kdash.kube.endpointslices import list_endpoints
 from kdash.kube.namespaces import list_objects  # a subset "a,b": one LIST per namespace
 from kdash.kube.objects import slim
 from kdash.render import text as render_text
@@ -29,6 +30,8 @@ def collect(api_client, namespace: str | None) -> tuple[dict[str, list[Obj]], di
     def one(name: str) -> tuple[list[Obj], KdashError | None]:
         kind = KINDS_BY_NAME[name]
         try:
+            if kind is ENDPOINTS:  # from EndpointSlices where the server serves them
+                return list_endpoints(api_client, namespace, transform=lambda item: slim(item)), None
             items, _ = list_objects(api_client, kind, namespace, transform=lambda item: slim(item, kind))
         except KdashError as exc:
             return [], exc

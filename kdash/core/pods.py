@@ -73,7 +73,7 @@ def status_info(pod: Mapping[str, Any]) -> StatusInfo:
             reason = "SchedulingGated"
 
     init_specs = {c.get("name"): c for c in spec.get("initContainers") or ()}
-    sidecars = {name for name, c in init_specs.items() if c.get("restartPolicy") == "Always"}
+    sidecars = {name for name, c in init_specs.items() if is_sidecar(c)}
     counts = _Counts(total=len(spec.get("containers") or ()) + len(sidecars))
 
     init_reason = _init_reason(status.get("initContainerStatuses") or (), len(init_specs), sidecars, counts)
@@ -175,3 +175,30 @@ def _condition_true(pod: Mapping[str, Any], kind: str) -> bool:
         if condition.get("type") == kind:
             return condition.get("status") == "True"
     return False
+
+
+# status.resize (1.27-1.32) → the words of the conditions that replaced it in 1.33.
+_LEGACY_RESIZE = {"Deferred": "Pending: Deferred", "Infeasible": "Pending: Infeasible"}
+
+
+def resize_status(pod: Mapping[str, Any]) -> str | None:
+    """An in-place resize in flight: "InProgress", "Pending: Infeasible (why)", …; None when there is none.
+
+    1.33+ servers say it with the conditions PodResizePending (reason Deferred or Infeasible) and
+    PodResizeInProgress; 1.27-1.32 servers with `status.resize`.
+    """
+    status = pod.get("status") or {}
+    for condition in status.get("conditions") or ():
+        kind = condition.get("type")
+        if kind in ("PodResizePending", "PodResizeInProgress") and condition.get("status") == "True":
+            text = "Pending" if kind == "PodResizePending" else "InProgress"
+            if condition.get("reason"):
+                text += f": {condition['reason']}"
+            return f"{text} ({condition['message']})" if condition.get("message") else text
+    legacy = status.get("resize")
+    return _LEGACY_RESIZE.get(legacy, legacy) if isinstance(legacy, str) and legacy else None
+
+
+def is_sidecar(container: Mapping[str, Any]) -> bool:
+    """A native sidecar (1.29+): an init container with restartPolicy Always, which keeps running."""
+    return container.get("restartPolicy") == "Always"

@@ -21,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
+from kdash.kube.endpointslices import read_endpoints
 from kdash.kube.stream import ChannelSocket, open_channels
 
 DATA, ERROR = 0, 1
@@ -209,7 +210,7 @@ class PortForward:
             self._service = get_json(self.api_client, f"{base}/services/{self.name}")
             self._service_read_at = time.monotonic()
         service = self._service
-        endpoints = get_json(self.api_client, f"{base}/endpoints/{self.name}")
+        endpoints = read_endpoints(self.api_client, self.namespace, self.name)
         ready = ready_pods(service, endpoints, self.remote_port)
         with self._lock:
             current = self._pod

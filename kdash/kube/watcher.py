@@ -6,8 +6,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from kdash.core.kinds import WATCHED_KINDS, Kind
+from kdash.core.kinds import ENDPOINTS, WATCHED_KINDS, Kind
 from kdash.kube.client import Connection
+from kdash.kube.endpointslices import EndpointsReflector
 from kdash.kube.namespaces import split
 from kdash.kube.path import PROBE_INTERVAL, PathMonitor
 from kdash.kube.reflector import Reflector
@@ -154,7 +155,9 @@ class Watcher:
         return reflectors
 
     def _reflector(self, kind: Kind, namespace: str | None, stop: threading.Event) -> Reflector:
-        return Reflector(
+        # Endpoints come from EndpointSlices where the server serves them (kube/endpointslices.py).
+        reflector_class = EndpointsReflector if kind.name == ENDPOINTS.name else Reflector
+        return reflector_class(
             self.connection.api_client,
             kind,
             namespace,

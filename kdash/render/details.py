@@ -9,6 +9,7 @@ from datetime import datetime
 from kdash.core import objects
 from kdash.core.labels import format_label_selector
 from kdash.core.objects import LAST_APPLIED, Obj
+from kdash.core.pods import is_sidecar, resize_status
 from kdash.core.rollout import (
     CHANGE_CAUSE_ANNOTATION,
     owned_replicasets,
@@ -151,6 +152,9 @@ def _describe_pod(pod: Obj, related: Related, now: datetime) -> list[Section]:
         ("QoS class", status.get("qosClass") or NONE),
         ("Service account", spec.get("serviceAccountName") or "default"),
     )
+    resize = resize_status(pod)
+    if resize:
+        rows += (("Resize", resize),)
     sections = [Section("Pod", rows)]
     statuses = {s.get("name"): s for s in status.get("initContainerStatuses") or ()}
     for container in spec.get("initContainers") or ():
@@ -174,6 +178,9 @@ def _container_section(title: str, container: Obj, status: Obj | None, now: date
         rows.append(("Last state", container_state_text(last, now)))
     rows.append(("Ready", "yes" if status.get("ready") else "no"))
     rows.append(("Restarts", str(status.get("restartCount") or 0)))
+    if is_sidecar(container):
+        # kubectl describe's words: a native sidecar keeps running beside the app containers.
+        rows.append(("Restart policy", "Always (sidecar)"))
     return Section(f"{title} {container.get('name', '')}", tuple(rows))
 
 
