@@ -217,6 +217,7 @@ class PodStatus(Record, frozen=True, gc=False):
     conditions: tuple[PodCondition, ...] | None | UnsetType = UNSET
     containerStatuses: tuple[ContainerStatus, ...] | None | UnsetType = UNSET
     initContainerStatuses: tuple[ContainerStatus, ...] | None | UnsetType = UNSET
+    resize: Any = UNSET  # 1.27-1.32 in-place resize state (core.pods.resize_status); any type, as read
 
 
 class PodRecord(Record, frozen=True, gc=False):

@@ -28,7 +28,8 @@ from kdash.screens.yaml_view import to_yaml
 
 
 def fixture_pods() -> list[dict]:
-    return cluster()["pods"]["items"] + [case["pod"] for case in load("pod_states.json")["cases"]]
+    return (cluster()["pods"]["items"] + [case["pod"] for case in load("pod_states.json")["cases"]]
+            + [case["pod"] for case in load("newer_api/pods.json")["cases"]])
 
 
 def record_of(pod: dict) -> PodRecord:
@@ -130,7 +131,7 @@ def test_a_record_reads_like_a_dict(monkeypatch):
 
 # -- random churn: a store fed through records equals one fed with dicts ---------------------------
 
-_STATES = [case["pod"] for case in load("pod_states.json")["cases"]]
+_STATES = [case["pod"] for name in ("pod_states.json", "newer_api/pods.json") for case in load(name)["cases"]]
 
 
 @st.composite
