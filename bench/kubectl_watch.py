@@ -58,6 +58,7 @@ class KubectlWatch:
         return False
 
     def close(self) -> None:
+        self.ended_before_close = self.proc.poll()  # kubectl's exit code if its watch had ended
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -92,15 +93,20 @@ class KubectlWatch:
         found.sort()
         last = max((t for t, *_ in lines), default=None)
         self.out.unlink(missing_ok=True)
+        stderr = Path(f"{self.out}.err")
+        errors = stderr.read_text()[-500:] if stderr.exists() else ""
+        stderr.unlink(missing_ok=True)
         return {"n": len(found), "missing": missing, "early": early, "lines": len(lines),
-                "exit": self.proc.poll(), "last_line_t": last,
+                "ended_before_close": getattr(self, "ended_before_close", None), "stderr": errors,
+                "last_line_t": last,
                 "p50_ms": results.pct(found, 50), "p99_ms": results.pct(found, 99),
                 "max_ms": round(found[-1], 1) if found else None}
 
 
 def stamp(out: str, command: list[str]) -> int:
     """Run `command`, writing each stdout line to `out` as "<monotonic>\t<line>", flushed."""
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1)
+    with open(out + ".err", "w") as errors:  # kubectl's complaints, for the report
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1)
     signal.signal(signal.SIGTERM, lambda *_: (proc.terminate(), sys.exit(0)))
     assert proc.stdout is not None
     with open(out, "a") as handle:
