@@ -35,13 +35,14 @@ def complete_contexts(prefix: str, parsed_args: argparse.Namespace, **_: Any) ->
 
 def complete_namespaces(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
     """The cluster's namespaces; after a comma (a subset a,b) the next one, not yet listed."""
+    from kdash.core.kinds import NAMESPACE
     from kdash.kube.client import connect, get_json
 
     try:
         connection = connect(getattr(parsed_args, "kubeconfig", None), getattr(parsed_args, "context", None),
                              probe=False)
         try:
-            items = get_json(connection.api_client, "/api/v1/namespaces", timeout=NAMESPACE_TIMEOUT)["items"]
+            items = get_json(connection.api_client, NAMESPACE.list_path(), timeout=NAMESPACE_TIMEOUT)["items"]
         finally:
             connection.close()
     except Exception:  # no cluster, no permission: no candidates

@@ -54,7 +54,6 @@ class HeapFreezer:
         self._refreeze_due = False
         self._cleaned_at = self._frozen_at = clock()
         self._since_clean = 0  # refreezes since the last deep clean
-        self.freezes = 0
         self.refreezes = 0
         self.deep_cleans = 0
 
@@ -103,7 +102,6 @@ class HeapFreezer:
         self._froze_store = True
         self._cleaned_at = self._frozen_at = self._clock()
         self._since_clean = 0
-        self.freezes += 1
 
     def _on_collection(self, phase: str, info: dict) -> None:
         # Runs inside the collector: only take the time and note what to do (see tick).

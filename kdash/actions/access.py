@@ -8,8 +8,9 @@ from kubernetes.client import ApiClient
 
 from kdash.actions.http import request_json
 from kdash.actions.registry import Action
+from kdash.core.kinds import api_path
 
-SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+SSAR_PATH = api_path("authorization.k8s.io/v1", "selfsubjectaccessreviews")
 
 
 def can_i(api_client: ApiClient, verb: str, group: str, resource: str, namespace: str | None) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -12,18 +11,16 @@ import yaml
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from kdash.actions.diff import comparable, object_diff
 from kdash.actions.http import APPLY_PATCH, status_of
 from kdash.actions.safety import Attempt, WriteContext, target_of
-from kdash.core.objects import LAST_APPLIED
+from kdash.core import objects
 from kdash.errors import KdashError
 from kdash.kube.client import get_json
 from kdash.kube.discovery import Resource, discover
 
 ItemStatus = Literal["created", "changed", "unchanged", "error"]
 
-# Server-maintained fields that differ on every write and say nothing about the change.
-_NOISY_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink")
-_MASK = "***"
 
 
 # -- parsing -------------------------------------------------------------------------------------
@@ -54,11 +51,11 @@ class Manifest:
 
     @property
     def name(self) -> str:
-        return (self.doc.get("metadata") or {}).get("name", "")
+        return objects.name(self.doc)
 
     @property
     def namespace(self) -> str:
-        return (self.doc.get("metadata") or {}).get("namespace") or ""
+        return objects.namespace(self.doc)
 
     @property
     def where(self) -> str:
@@ -315,7 +312,7 @@ def _plan_one(ctx: WriteContext, manifest: Manifest, default_namespace: str, for
             live = _get_live(ctx.api_client, manifest)
             merged = _server_side_apply(attempt, manifest, force)
             status: ItemStatus = "created" if live is None else (
-                "unchanged" if _comparable(live) == _comparable(merged) else "changed")
+                "unchanged" if comparable(live) == comparable(merged) else "changed")
             attempt.detail = status
     except FieldConflict as exc:
         return PlanItem(manifest, "error", f"{manifest.where}: {exc.message}", conflict=True)
@@ -342,7 +339,7 @@ def _is_namespace(manifest: Manifest) -> bool:
 
 def deletion_warning(live: dict[str, Any] | None) -> str:
     """"being deleted …" when the live object has a deletionTimestamp, else ""."""
-    meta = (live or {}).get("metadata") or {}
+    meta = objects.meta(live or {})
     since = meta.get("deletionTimestamp")
     if not since:
         return ""
@@ -414,56 +411,6 @@ def _manager_of(message: str) -> str:
     # 'conflict with "kubectl-create" using apps/v1' → kubectl-create
     parts = message.split('"')
     return parts[1] if len(parts) >= 3 else message
-
-
-def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
-    """The object without status and server-maintained metadata."""
-    result = {k: v for k, v in obj.items() if k != "status"}
-    result["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _NOISY_METADATA}
-    return result
-
-
-def object_diff(live: dict[str, Any] | None, after: dict[str, Any], target: str, verb: str = "applied") -> str:
-    """Unified YAML diff of a whole object before and after a write, without status and
-    server-maintained metadata; Secret values masked."""
-    before = _comparable(live) if live is not None else None
-    compared = _comparable(after)
-    if "Secret" in (after.get("kind"), (live or {}).get("kind"), target.split("/")[0]):
-        before, compared = _masked(before, compared)
-    lines = difflib.unified_diff(
-        _yaml_lines(before), _yaml_lines(compared),
-        fromfile=f"live {target}" if live is not None else "(absent)",
-        tofile=f"{verb} {target}", lineterm="")
-    return "\n".join(lines)
-
-
-def _yaml_lines(obj: dict[str, Any] | None) -> list[str]:
-    if obj is None:
-        return []
-    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, allow_unicode=True).splitlines()
-
-
-def _masked(before: dict[str, Any] | None,
-            after: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """Secret values hidden like `kubectl diff`: "***", or "*** (before)"/"*** (after)" when they differ."""
-    old = (before or {}).get("data") or {}
-    new = after.get("data") or {}
-    masked_old = {k: _MASK if new.get(k) == v else f"{_MASK} (before)" for k, v in old.items()}
-    masked_new = {k: _MASK if old.get(k) == v else f"{_MASK} (after)" for k, v in new.items()}
-    if before is not None and "data" in before:
-        before = dict(before, data=masked_old)
-    if "data" in after:
-        after = dict(after, data=masked_new)
-    return (_mask_last_applied(before) if before is not None else None), _mask_last_applied(after)
-
-
-def _mask_last_applied(obj: dict[str, Any]) -> dict[str, Any]:
-    # kubectl's client-side apply keeps a Secret's whole data in this annotation.
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    if LAST_APPLIED not in annotations:
-        return obj
-    metadata = dict(obj["metadata"], annotations=dict(annotations, **{LAST_APPLIED: _MASK}))
-    return dict(obj, metadata=metadata)
 
 
 # -- apply ---------------------------------------------------------------------------------------

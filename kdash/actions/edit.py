@@ -8,9 +8,11 @@ import yaml
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from kdash.actions.apply import object_diff, parse_manifests
+from kdash.actions.apply import parse_manifests
+from kdash.actions.diff import object_diff
 from kdash.actions.http import MERGE_PATCH, api_error, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
+from kdash.core import objects
 from kdash.core.kinds import KINDS_BY_NAME
 from kdash.core.objects import LAST_APPLIED
 from kdash.errors import KdashError
@@ -37,7 +39,7 @@ def editable(obj: dict[str, Any]) -> dict[str, Any]:
     kind = obj.get("kind", "")
     if kind not in EDITABLE_BODY:
         raise KdashError("Cannot edit", f"editing a {kind or 'object'} is not supported")
-    meta = obj.get("metadata") or {}
+    meta = objects.meta(obj)
     out: dict[str, Any] = {"apiVersion": obj.get("apiVersion", "v1"), "kind": kind,
                            "metadata": {k: meta[k] for k in EDITABLE_METADATA if k in meta}}
     annotations = out["metadata"].get("annotations")
@@ -87,7 +89,7 @@ def parse_edited(text: str, live: dict[str, Any]) -> dict[str, Any] | None:
         if edited.get(field) != live.get(field):
             raise KdashError("Invalid edit", f"{field} cannot change ({live.get(field)} → {edited.get(field)})")
     for field in ("name", "namespace"):
-        before, after = live["metadata"].get(field), (edited.get("metadata") or {}).get(field)
+        before, after = live["metadata"].get(field), objects.meta(edited).get(field)
         if before != after:
             raise KdashError("Invalid edit", f"metadata.{field} cannot change ({before} → {after})")
     return edited

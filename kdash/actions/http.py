@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -12,7 +11,7 @@ from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from kdash.errors import KdashError, describe_api_error, parse_status
-from kdash.kube.client import CONNECT_TIMEOUT, Timeout
+from kdash.kube.client import CONNECT_TIMEOUT, Timeout, open_request, read_json
 
 JSON = "application/json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
@@ -37,36 +36,15 @@ def request_json(
     content_type: str = JSON,
     timeout: Timeout = WRITE_TIMEOUT,
 ) -> dict[str, Any]:
-    """Send one request with a JSON body and return the parsed JSON answer (no model classes).
-
-    Non-2xx answers raise the typed ApiException (ConflictException, ...) with the Status body,
-    exactly like the generated API methods. Dict and list bodies are JSON-encoded by the REST
-    layer, also for `application/apply-patch+yaml` (JSON is YAML).
-    """
-    method, url, headers, body, post_params = api_client.param_serialize(
-        method,
-        path,
-        query_params=list(query or []),
-        header_params={"Accept": JSON, "Content-Type": content_type},
-        body=body,
-        auth_settings=["BearerToken"],
-    )
+    """Send one request (kube.client.open_request) and return the parsed JSON answer; an answer
+    that never came is a KdashError saying whether the change may have been applied."""
     try:
-        response = api_client.call_api(method, url, header_params=headers, body=body,
-                                       post_params=post_params, _request_timeout=timeout)
-        try:
-            data = response.read()
-        finally:
-            response.response.release_conn()
+        return read_json(open_request(api_client, method, path, query, timeout, body, content_type))
     except urllib3.exceptions.HTTPError as exc:
         unanswered = unanswered_error(exc, method)
         if unanswered is None:
             raise
         raise unanswered from exc
-    if not 200 <= response.status <= 299:
-        text = (data or b"").decode("utf-8", errors="replace")
-        ApiException.from_response(http_resp=response, body=text, data=None)
-    return json.loads(data) if data else {}
 
 
 def unanswered_error(exc: urllib3.exceptions.HTTPError, method: str) -> KdashError | None:

@@ -112,10 +112,6 @@ ACTIONS: tuple[Action, ...] = (
 BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
 
 
-def get(action_id: str) -> Action:
-    return BY_ID[action_id]
-
-
 def write_actions() -> tuple[Action, ...]:
     """Every action that changes the cluster: all of them must be blocked by --readonly."""
     return tuple(a for a in ACTIONS if a.writes)

@@ -246,7 +246,7 @@ def _check_restartable(deployment: dict[str, Any], stamp: str, what: str) -> Non
     spec = deployment.get("spec") or {}
     if spec.get("paused"):
         raise KdashError("Cannot restart", f"{what} is paused; resume it first")
-    template_annotations = ((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}
+    template_annotations = objects.annotations(spec.get("template") or {})
     if template_annotations.get(RESTARTED_AT) == stamp:
         # kubectl's wording for the same case: the stamp has second resolution.
         raise KdashError("Cannot restart", f"{what} was restarted less than a second ago; try again")

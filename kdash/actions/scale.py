@@ -9,13 +9,13 @@ from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.http import CONFLICT_RETRIES, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
-from kdash.core.kinds import DEPLOYMENT
+from kdash.core import objects
+from kdash.core.kinds import DEPLOYMENT, api_path
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
 
 MAX_REPLICAS = 10_000  # a typo guard ("30000" for "3"), not an API limit
 _DIGITS = re.compile(r"[0-9]+")
-HPA_PATH = "/apis/autoscaling/v1/namespaces/{ns}/horizontalpodautoscalers"
 
 
 class InvalidReplicas(KdashError):
@@ -93,7 +93,7 @@ def scale(ctx: WriteContext, namespace: str, name: str, replicas: int, *,
                 raise KdashError("Changed meanwhile", f"{what} now has {now} replicas, not {before}; "
                                  "nothing was changed — reload and retry")
             before = now
-            metadata = dict(current.get("metadata") or {})
+            metadata = dict(objects.meta(current))
             if expected_resource_version is not None:
                 metadata["resourceVersion"] = str(expected_resource_version)
             body = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": metadata,
@@ -117,7 +117,8 @@ def hpa_for(api_client: ApiClient, namespace: str, name: str) -> str | None:
     or a user that cannot list HPAs yields None: this only feeds a warning.
     """
     try:
-        items = get_json(api_client, HPA_PATH.format(ns=namespace)).get("items") or []
+        path = api_path("autoscaling/v1", "horizontalpodautoscalers", namespace=namespace)
+        items = get_json(api_client, path).get("items") or []
     except ApiException as exc:
         if exc.status in (403, 404):
             return None
@@ -127,5 +128,5 @@ def hpa_for(api_client: ApiClient, namespace: str, name: str) -> str | None:
     for hpa in items:
         ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
         if ref.get("kind") == "Deployment" and ref.get("name") == name:
-            return (hpa.get("metadata") or {}).get("name")
+            return objects.name(hpa)
     return None

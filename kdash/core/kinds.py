@@ -14,26 +14,25 @@ class Kind:
     api_version: str  # "v1" for the core group, else "group/version"
     namespaced: bool = True
 
-    @property
-    def base_path(self) -> str:
-        # The core group lives under /api, every named group under /apis.
-        if "/" in self.api_version:
-            return f"/apis/{self.api_version}"
-        return f"/api/{self.api_version}"
-
     def list_path(self, namespace: str | None = None) -> str:
         """The collection path: namespaced when `namespace` is given, else across all namespaces."""
-        if namespace and self.namespaced:
-            return f"{self.base_path}/namespaces/{namespace}/{self.plural}"
-        return f"{self.base_path}/{self.plural}"
+        return api_path(self.api_version, self.plural, namespace=namespace if self.namespaced else None)
 
     def object_path(self, namespace: str | None, name: str) -> str:
         """The path of a single object."""
-        if self.namespaced:
-            if not namespace:
-                raise ValueError(f"{self.name} is namespaced: a namespace is required")
-            return f"{self.base_path}/namespaces/{namespace}/{self.plural}/{name}"
-        return f"{self.base_path}/{self.plural}/{name}"
+        if self.namespaced and not namespace:
+            raise ValueError(f"{self.name} is namespaced: a namespace is required")
+        return api_path(self.api_version, self.plural, namespace=namespace if self.namespaced else None, name=name)
+
+
+def api_path(api_version: str, plural: str = "", *, namespace: str | None = None, name: str = "") -> str:
+    """The one REST path builder: the group version, then `namespaces/<ns>`, the resource and the name
+    (each when given): api_path("apps/v1", "deployments", namespace="ns", name="web")."""
+    # The core group lives under /api, every named group under /apis.
+    parts = [f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"]
+    if namespace:
+        parts += ["namespaces", namespace]
+    return "/".join(parts + [part for part in (plural, name) if part])
 
 
 DEPLOYMENT = Kind("Deployment", "deployments", "apps/v1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -325,15 +325,9 @@ def history(deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, An
     return sorted(revisions, key=lambda r: (r.revision, r.created or _EPOCH), reverse=True)
 
 
-def previous_revision(revisions: Iterable[Revision]) -> int | None:
+def previous_of(revisions: Iterable[Revision]) -> Revision | None:
     """What `kubectl rollout undo` goes back to: the newest revision older than the current one
     (any non-current one if none is marked current); None if there is none."""
-    previous = previous_of(revisions)
-    return previous.revision if previous is not None else None
-
-
-def previous_of(revisions: Iterable[Revision]) -> Revision | None:
-    """The row of `previous_revision`."""
     revisions = sorted(revisions, key=lambda r: r.revision, reverse=True)
     current = next((r.revision for r in revisions if r.is_current), None)
     return next((r for r in revisions if not r.is_current and (current is None or r.revision < current)), None)
@@ -372,14 +366,6 @@ def container_images(pod_spec: Mapping[str, Any], short: bool = True) -> tuple[s
     """Images of a pod spec's containers, in order (short form by default)."""
     images = [c.get("image", "") for c in pod_spec.get("containers") or ()]
     return tuple(short_image(i) if short else i for i in images)
-
-
-def rollout_statuses(deployments: Sequence[Mapping[str, Any]],
-                     replicasets: Sequence[Mapping[str, Any]]) -> dict[str, RolloutStatus]:
-    """Rollout status per Deployment uid, indexing ReplicaSets by owner once (many deployments)."""
-    index = RolloutIndex()
-    index.update(deployments, replicasets)
-    return dict(index.statuses)
 
 
 ACTIVE_STATES = frozenset({"progressing", "failed"})

@@ -435,22 +435,28 @@ def _available(contexts: Sequence[str]) -> str:
 # -- raw JSON requests -----------------------------------------------------------------------
 
 
-def open_get(
+def open_request(
     api_client: ApiClient,
+    method: str,
     path: str,
     query: Sequence[tuple[str, Any]] | None = None,
     timeout: Timeout = (CONNECT_TIMEOUT, 60.0),
+    body: Any = None,
+    content_type: str | None = None,
 ) -> urllib3.HTTPResponse:
-    """GET `path` and return the unread urllib3 response (for streaming).
+    """The one raw request: send it, return the unread urllib3 response (read it, or stream it).
 
     Non-2xx answers raise the typed ApiException (ForbiddenException, ...) with the body.
-    Authentication is applied the same way the generated typed methods do it.
+    Authentication is applied the same way the generated typed methods do it; dict and list
+    bodies are JSON-encoded by the REST layer (also for apply-patch+yaml: JSON is YAML).
     """
+    headers = {"Accept": "application/json"} | ({"Content-Type": content_type} if content_type else {})
     method, url, headers, body, post_params = api_client.param_serialize(
-        "GET",
+        method,
         path,
         query_params=list(query or []),
-        header_params={"Accept": "application/json"},
+        header_params=headers,
+        body=body,
         auth_settings=["BearerToken"],
     )
     response = api_client.call_api(method, url, header_params=headers, body=body,
@@ -465,6 +471,16 @@ def open_get(
     return response.response
 
 
+def open_get(
+    api_client: ApiClient,
+    path: str,
+    query: Sequence[tuple[str, Any]] | None = None,
+    timeout: Timeout = (CONNECT_TIMEOUT, 60.0),
+) -> urllib3.HTTPResponse:
+    """GET `path`, unread (a watch, a log stream)."""
+    return open_request(api_client, "GET", path, query, timeout)
+
+
 def get_json(
     api_client: ApiClient,
     path: str,
@@ -472,8 +488,13 @@ def get_json(
     timeout: Timeout = (CONNECT_TIMEOUT, 60.0),
 ) -> dict[str, Any]:
     """GET `path` and parse the body with json.loads (no model classes)."""
-    response = open_get(api_client, path, query, timeout)
+    return read_json(open_get(api_client, path, query, timeout))
+
+
+def read_json(response: urllib3.HTTPResponse) -> dict[str, Any]:
+    """The whole body parsed ({} for an empty one); the connection goes back to the pool."""
     try:
-        return json.loads(response.data)
+        data = response.data
     finally:
         response.release_conn()
+    return json.loads(data) if data else {}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from kdash.core.kinds import api_path
 from kdash.errors import describe_api_error
 from kdash.kube.client import get_json
 
@@ -23,21 +24,12 @@ class Resource:
     plural: str
     namespaced: bool
 
-    @property
-    def base(self) -> str:
-        # The core group lives under /api, every named group under /apis.
-        return f"/apis/{self.api_version}" if "/" in self.api_version else f"/api/{self.api_version}"
-
     def collection(self, namespace: str | None = None) -> str:
         """The list/watch path, in one namespace or (None, or cluster-scoped) across all."""
-        if self.namespaced and namespace:
-            return f"{self.base}/namespaces/{namespace}/{self.plural}"
-        return f"{self.base}/{self.plural}"
+        return api_path(self.api_version, self.plural, namespace=namespace if self.namespaced else None)
 
     def path(self, namespace: str | None, name: str) -> str:
-        if self.namespaced:
-            return f"{self.base}/namespaces/{namespace}/{self.plural}/{name}"
-        return f"{self.base}/{self.plural}/{name}"
+        return api_path(self.api_version, self.plural, namespace=namespace if self.namespaced else None, name=name)
 
 
 _discovery: weakref.WeakKeyDictionary[ApiClient, dict[str, dict[str, Resource] | None]] = \
@@ -54,9 +46,8 @@ def discover(api_client: ApiClient, api_version: str, refresh: bool = False) -> 
         cache = _discovery.setdefault(api_client, {})
         if not refresh and api_version in cache:
             return cache[api_version]
-    path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
     try:
-        resources = get_json(api_client, path).get("resources") or []
+        resources = get_json(api_client, api_path(api_version)).get("resources") or []
     except ApiException as exc:
         if exc.status != 404:
             raise describe_api_error(exc) from exc

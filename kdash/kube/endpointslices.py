@@ -16,6 +16,7 @@ from urllib.parse import quote
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from kdash.core import objects as core_objects
 from kdash.core.endpoints import SERVICE_NAME_LABEL, SLICE_API_VERSION, endpoints_from_slices, merge_slices, service_of
 from kdash.core.kinds import ENDPOINTS, Kind
 from kdash.core.objects import Obj
@@ -81,7 +82,7 @@ class SliceMerger:
         for obj in objects:
             owner = service_of(obj)
             if owner is not None:
-                slices.setdefault(owner, {})[_name(obj)] = obj
+                slices.setdefault(owner, {})[core_objects.name(obj)] = obj
         with self._lock:
             self._slices = slices  # a reflector lists its whole scope
             merged = [merge_slices(ns, name, group.values()) for (ns, name), group in slices.items()]
@@ -97,9 +98,9 @@ class SliceMerger:
                     continue
                 group = self._slices.setdefault(owner, {})
                 if event_type == DELETED:
-                    group.pop(_name(obj), None)
+                    group.pop(core_objects.name(obj), None)
                 else:
-                    group[_name(obj)] = obj
+                    group[core_objects.name(obj)] = obj
                 touched[owner] = None
             for owner in touched:
                 group = self._slices.get(owner) or {}
@@ -146,7 +147,3 @@ class EndpointsReflector(Reflector):
             self.resource_version = None
             return
         super()._on_api_error(exc)
-
-
-def _name(obj: Obj) -> str:
-    return (obj.get("metadata") or {}).get("name") or ""

@@ -12,6 +12,8 @@ from typing import Any
 
 from kubernetes.client import ApiClient
 
+from kdash.core import objects
+from kdash.core.kinds import POD
 from kdash.errors import KdashError
 from kdash.kube.stream import ChannelSocket, open_channels
 
@@ -44,14 +46,14 @@ def container_names(pod: Mapping[str, Any]) -> list[str]:
 def default_container(pod: Mapping[str, Any]) -> str | None:
     """The container kubectl would pick without -c (its annotation, or the only one); None = ask."""
     names = container_names(pod)
-    wanted = ((pod.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CONTAINER)
+    wanted = objects.annotations(pod).get(DEFAULT_CONTAINER)
     if wanted in names:
         return wanted
     return names[0] if len(names) == 1 else None
 
 
 def exec_path(namespace: str, pod: str) -> str:
-    return f"/api/v1/namespaces/{namespace}/pods/{pod}/exec"
+    return POD.object_path(namespace, pod) + "/exec"
 
 
 def exec_query(command: Sequence[str], container: str | None, *, stdin: bool, tty: bool) -> list[tuple[str, Any]]:

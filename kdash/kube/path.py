@@ -47,7 +47,6 @@ class PathMonitor:
         self.clock = clock
         self.usable = threading.Event()
         self.usable.set()
-        self.probes = 0  # for tests and diagnostics
         self._last_ok = clock()  # the connect that preceded us answered
         self._down = False
         self._in_flight = 0
@@ -65,10 +64,6 @@ class PathMonitor:
         self._stop.set()
         self.usable.set()  # nobody may wait on a monitor that is gone
 
-    @property
-    def down(self) -> bool:
-        return self._down
-
     def stale_for(self) -> float | None:
         """Seconds since the last answered probe was sent, once that is over `stale_after`
         (or the path was declared down); None while the path is known to be fine."""
@@ -77,7 +72,6 @@ class PathMonitor:
 
     def probe(self) -> bool:
         """One GET /version on the probe's own pool; True if the server answered at all."""
-        self.probes += 1
         try:
             response = self._rest.pool_manager.request(
                 "GET", self.url, timeout=urllib3.Timeout(total=self.timeout), retries=False,

@@ -19,6 +19,8 @@ from typing import Any
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from kdash.core.kinds import POD, SERVICE
+from kdash.core.objects import is_terminating
 from kdash.errors import KdashError, describe_api_error
 from kdash.kube.client import get_json
 from kdash.kube.endpointslices import read_endpoints
@@ -194,9 +196,9 @@ class PortForward:
             self._set(RECONNECTING, describe_api_error(exc).message, self._pod, self._pod_port)
 
     def _refresh_pod(self) -> None:
-        pod = get_json(self.api_client, f"/api/v1/namespaces/{self.namespace}/pods/{self.name}")
+        pod = get_json(self.api_client, POD.object_path(self.namespace, self.name))
         what = f"pod {self.namespace}/{self.name}"
-        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        if is_terminating(pod):
             self._set(FAILED, f"{what} is terminating")
         elif (pod.get("status") or {}).get("phase") != "Running":
             self._set(FAILED, f"{what} is not running ({(pod.get('status') or {}).get('phase')})")
@@ -204,10 +206,9 @@ class PortForward:
             self._set(ACTIVE, f"{what} port {self.remote_port}", self.name, self.remote_port)
 
     def _refresh_service(self) -> None:
-        base = f"/api/v1/namespaces/{self.namespace}"
         # Endpoints move with every rollout; the Service's ports rarely change, so it is re-read seldom.
         if self._service is None or time.monotonic() - self._service_read_at > SERVICE_EVERY:
-            self._service = get_json(self.api_client, f"{base}/services/{self.name}")
+            self._service = get_json(self.api_client, SERVICE.object_path(self.namespace, self.name))
             self._service_read_at = time.monotonic()
         service = self._service
         endpoints = read_endpoints(self.api_client, self.namespace, self.name)
@@ -254,7 +255,7 @@ class PortForward:
                 raise KdashError("Forward failed", reason)
             try:
                 return open_channels(self.api_client,
-                                     f"/api/v1/namespaces/{self.namespace}/pods/{pod}/portforward",
+                                     POD.object_path(self.namespace, pod) + "/portforward",
                                      [("ports", port)])
             except KdashError as exc:
                 last = exc

@@ -12,6 +12,7 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from kdash.core.kinds import POD
 from kdash.errors import describe_api_error
 from kdash.kube.client import CONNECT_TIMEOUT, open_get
 from kdash.kube.reflector import Backoff
@@ -67,7 +68,7 @@ class Target:
 
     @property
     def path(self) -> str:
-        return f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}/log"
+        return POD.object_path(self.namespace, self.pod) + "/log"
 
 
 def api_opener(api_client: ApiClient) -> Opener:

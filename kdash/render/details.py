@@ -282,7 +282,7 @@ _DESCRIBERS: dict[str, Callable[[Obj, Related, datetime], list[Section]]] = {
 
 
 def _metadata_rows(obj: Obj, now: datetime) -> tuple[tuple[str, str], ...]:
-    meta = obj.get("metadata") or {}
+    meta = objects.meta(obj)
     rows: list[tuple[str, str]] = [("Name", meta.get("name", ""))]
     if meta.get("namespace"):
         rows.append(("Namespace", meta["namespace"]))

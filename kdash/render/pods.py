@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kdash.core import objects
 from kdash.core.pods import Health, is_pod_ready, pod_health, status_info
 from kdash.core.values import parse_time, short_image
 from kdash.render.format import NONE, age
@@ -42,7 +43,7 @@ class PodRow:
 
 def pod_row(pod: Mapping[str, Any], now: datetime) -> PodRow:
     """Render one Pod dict (API JSON shape) the way `kubectl get pods -o wide` does."""
-    meta = pod.get("metadata") or {}
+    meta = objects.meta(pod)
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
     info = status_info(pod)

@@ -145,8 +145,22 @@ def object_node(kind: str, obj: Obj, label: str, health: Health, columns: dict[s
                 labels=dict(meta.get("labels") or {}), children=children, timed=timed)
 
 
+def notice_node(name: str, text: str, health: Health) -> Node:
+    """A line that is no object (nothing to act on): why the view shows less than expected."""
+    return Node(key=f"notice/{name}", kind="notice", namespace="", name="", uid="", label=text, health=health)
+
+
 def node_key(kind: str, obj: Obj) -> str:
     return f"{kind}/{objects.namespace(obj)}/{objects.meta(obj).get('name', '')}"
+
+
+def key_text(key: str) -> str:
+    """"Pod/ns/name" (or a Service's "Service/ns/svc/Pod/ns/pod") as "Pod ns/name"."""
+    parts = key.split("/")
+    if parts[0] == "group" or len(parts) < 3:
+        return key
+    kind, namespace, name = parts[-3:]
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
 
 def display_name(obj: Obj, show_ns: bool) -> str:

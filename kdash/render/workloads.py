@@ -49,15 +49,11 @@ class RenderCache:
     def __init__(self) -> None:
         self._nodes: dict[tuple[str, int, bool], tuple[Obj, tuple[Node, ...], Node]] = {}
         self._workloads: _Workloads | None = None
-        self.hits = 0
-        self.misses = 0
 
     def get(self, slot: tuple[str, int, bool], obj: Obj, children: tuple[Node, ...] = ()) -> Node | None:
         entry = self._nodes.get(slot)
         if entry is not None and entry[0] is obj and _same_nodes(entry[1], children):
-            self.hits += 1
             return entry[2]
-        self.misses += 1
         return None
 
     def put(self, slot: tuple[str, int, bool], obj: Obj, children: tuple[Node, ...], node: Node) -> Node:

@@ -14,8 +14,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static, Tree
 
 from kdash.actions.registry import ACTIONS, Action
+from kdash.core.kinds import KINDS_BY_NAME
 from kdash.core.labels import Selector, parse_selector
-from kdash.core.pods import Health
 from kdash.core.rollout import RolloutIndex
 from kdash.render import details as render_details
 from kdash.render import services as render_services
@@ -190,7 +190,8 @@ class DashboardScreen(ExecForward, Screen[None]):
         """Writes act on the selection: when it moves to another object by itself, say so."""
         # With a filter on, it may only be filtered out.
         where = "is not shown" if self.name_filter or self.label_filter else "is gone"
-        self._message = f"{_key_text(gone)} {where}; selected: {_key_text(now) if now else 'nothing'}"
+        selected = render_tree.key_text(now) if now else "nothing"
+        self._message = f"{render_tree.key_text(gone)} {where}; selected: {selected}"
 
     def _built_from(self) -> tuple:
         """The store state and view settings a build reflects: while they are what the tree was
@@ -220,7 +221,7 @@ class DashboardScreen(ExecForward, Screen[None]):
             nodes = render_tree.filter_tree(nodes, name_substring=self.name_filter or None,
                                             label_selector=self._selector)
             if not nodes:
-                nodes = [_notice("no-matches", f"no matches for {self._filter_text()}", "none")]
+                nodes = [render_tree.notice_node("no-matches", f"no matches for {self._filter_text()}", "none")]
         return self._forbidden_notices() + nodes
 
     def _filter_text(self) -> str:
@@ -233,8 +234,8 @@ class DashboardScreen(ExecForward, Screen[None]):
 
     def _forbidden_notices(self) -> list[render_tree.Node]:
         """A line per kind this view cannot list: an empty view must not look like an empty cluster."""
-        return [_notice(f"forbidden/{kind}", f"forbidden: cannot list {_plural(kind)} "
-                                             f"{f'in ns {ns}' if ns else 'in any namespace'}", "error")
+        return [render_tree.notice_node(f"forbidden/{kind}", f"forbidden: cannot list {KINDS_BY_NAME[kind].plural} "
+                                        f"{f'in ns {ns}' if ns else 'in any namespace'}", "error")
                 for kind, ns in self._forbidden()]
 
     def _workload_nodes(self, store, now) -> list[render_tree.Node]:
@@ -480,22 +481,3 @@ class DashboardScreen(ExecForward, Screen[None]):
             return
         self.app.push_screen(LogsScreen(LogSource(node.kind, node.namespace, node.name)))
 
-
-def _key_text(key: str) -> str:
-    """"Pod/ns/name" (or a Service's "Service/ns/svc/Pod/ns/pod") as "Pod ns/name"."""
-    parts = key.split("/")
-    if parts[0] == "group" or len(parts) < 3:
-        return key
-    kind, namespace, name = parts[-3:]
-    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
-
-
-def _notice(name: str, text: str, health: Health) -> render_tree.Node:
-    """A line that is no object (nothing to act on): why the view shows less than expected."""
-    return render_tree.Node(key=f"notice/{name}", kind="notice", namespace="", name="", uid="", label=text,
-                            health=health)
-
-
-def _plural(kind: str) -> str:
-    """The resource name of the view kinds (Endpoints is already plural)."""
-    return kind.lower() if kind.endswith("s") else f"{kind.lower()}s"

@@ -11,6 +11,7 @@ from textual import work
 from kdash.actions import apply as apply_action
 from kdash.actions import edit as edit_action
 from kdash.actions.registry import BY_ID
+from kdash.core import objects
 from kdash.editor import edit_text, editor_command
 from kdash.errors import KdashError
 from kdash.screens.flows.host import FlowHost
@@ -154,7 +155,7 @@ class EditApply(FlowHost):
 
 
 def _saved(result: dict, deleting: str) -> str:
-    meta = result.get("metadata", {})
+    meta = objects.meta(result)
     what = f"{result.get('kind', 'object')} {meta.get('namespace')}/{meta.get('name')}"
     return f"saved {what}" + (f"; it is still {deleting}" if deleting else "")
 

@@ -10,7 +10,7 @@ from kdash import exec_terminal
 from kdash.actions import exec as exec_action
 from kdash.actions import port_forward as forward_action
 from kdash.actions.safety import WriteContext
-from kdash.core.objects import Obj, is_terminating, name, uid
+from kdash.core.objects import Obj, is_terminating, meta, name, uid
 from kdash.core.pods import is_pod_ready
 from kdash.errors import KdashError
 from kdash.screens.edit_apply import EditApply
@@ -64,7 +64,7 @@ class ExecForward(EditApply):
         store = self.app.store
         replicasets = [owner] if kind == "ReplicaSet" else sorted(
             store.owned_by("ReplicaSet", uid(owner)),
-            key=lambda rs: (rs.get("metadata") or {}).get("creationTimestamp") or "", reverse=True)
+            key=lambda rs: meta(rs).get("creationTimestamp") or "", reverse=True)
         for rs in replicasets:
             ready = sorted((p for p in store.owned_by("Pod", uid(rs)) if is_pod_ready(p) and not is_terminating(p)),
                            key=name)

@@ -32,7 +32,6 @@ class TreeSelfCheck:
         self._recent = recent
         self._view = view
         self._last_report = ""
-        self.differences = 0
 
     def check(self) -> str | None:
         """The report of a difference (also logged), or None when the widget is right."""
@@ -51,7 +50,6 @@ class TreeSelfCheck:
         report = (f"tree self-check: the {self._view()} widget differs from a fresh build "
                   f"({len(shown)} lines shown, {len(expected)} expected)\n" + "\n".join(diff)
                   + f"\nlast {len(changes)} store changes, oldest first:\n" + "\n".join(changes))
-        self.differences += 1
         if "\n".join(diff) != self._last_report:
             self._last_report = "\n".join(diff)
             log.error("%s", report)

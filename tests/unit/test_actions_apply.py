@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from kdash.actions import apply
+from kdash.actions import diff as object_diff_module
 from kdash.actions.apply import Manifest, Plan, PlanItem, parse_manifests
 from kdash.errors import KdashError
 from kdash.kube.discovery import Resource
@@ -224,7 +225,7 @@ def test_comparable_drops_status_and_server_fields_only() -> None:
            "metadata": {"name": "a", "namespace": "n", "uid": "u", "resourceVersion": "7", "generation": 2,
                         "creationTimestamp": "t", "managedFields": [{}], "labels": {"k": "v"}},
            "data": {"a": "1"}}
-    assert apply._comparable(obj) == {"apiVersion": "v1", "kind": "ConfigMap",
+    assert object_diff_module.comparable(obj) == {"apiVersion": "v1", "kind": "ConfigMap",
                                       "metadata": {"name": "a", "namespace": "n", "labels": {"k": "v"}},
                                       "data": {"a": "1"}}
 
@@ -239,7 +240,7 @@ def test_diff_is_a_readable_unified_yaml_diff() -> None:
             "data": {"a": "1", "b": "2"}}
     merged = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "2"},
               "data": {"a": "1", "b": "3"}}
-    diff = apply.object_diff(live, merged, _manifest().target)
+    diff = object_diff_module.object_diff(live, merged, _manifest().target)
     assert diff.splitlines()[:2] == ["--- live ConfigMap/n/a", "+++ applied ConfigMap/n/a"]
     assert "-  b: '2'" in diff and "+  b: '3'" in diff
     assert "resourceVersion" not in diff
@@ -248,7 +249,7 @@ def test_diff_is_a_readable_unified_yaml_diff() -> None:
 def test_secret_values_are_masked_in_the_diff() -> None:
     live = {"kind": "Secret", "metadata": {"name": "a"}, "data": {"same": "c2VjcmV0", "changed": "b2xk"}}
     merged = {"kind": "Secret", "metadata": {"name": "a"}, "data": {"same": "c2VjcmV0", "changed": "bmV3"}}
-    diff = apply.object_diff(live, merged, _manifest("Secret").target)
+    diff = object_diff_module.object_diff(live, merged, _manifest("Secret").target)
     assert "c2VjcmV0" not in diff and "b2xk" not in diff and "bmV3" not in diff
     assert "-  changed: '*** (before)'" in diff and "+  changed: '*** (after)'" in diff
 
@@ -259,7 +260,7 @@ def test_secret_data_in_the_last_applied_annotation_is_masked_too() -> None:
             "data": {"p": "b2xk"}}
     merged = {"kind": "Secret", "metadata": {"name": "a", "annotations": {last: '{"data":{"p":"b2xk"}}'}},
               "data": {"p": "bmV3"}}
-    diff = apply.object_diff(live, merged, _manifest("Secret").target)
+    diff = object_diff_module.object_diff(live, merged, _manifest("Secret").target)
     assert "b2xk" not in diff and "bmV3" not in diff
 
 

@@ -11,7 +11,7 @@ import pytest
 from kubernetes.client import ApiClient
 
 from kdash.core import objects as core_objects
-from kdash.core.kinds import ALL_KINDS, CONFIGMAP, DEPLOYMENT, NAMESPACE, POD, kind_named
+from kdash.core.kinds import ALL_KINDS, CONFIGMAP, DEPLOYMENT, NAMESPACE, POD, api_path, kind_named
 from kdash.core.labels import matches_selector
 from kdash.kube import objects
 
@@ -25,6 +25,17 @@ def test_list_paths_for_namespaced_all_namespaces_and_cluster_scoped():
     assert NAMESPACE.object_path(None, "x") == "/api/v1/namespaces/x"
     with pytest.raises(ValueError):
         POD.object_path(None, "p")
+
+
+def test_api_path_builds_every_path_kdash_requests():
+    assert api_path("v1") == "/api/v1"
+    assert api_path("batch/v1") == "/apis/batch/v1"
+    assert api_path("authorization.k8s.io/v1", "selfsubjectaccessreviews") == \
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+    assert api_path("autoscaling/v1", "horizontalpodautoscalers", namespace="ns") == \
+        "/apis/autoscaling/v1/namespaces/ns/horizontalpodautoscalers"
+    assert api_path("apps/v1", "statefulsets", namespace="ns", name="db") == "/apis/apps/v1/namespaces/ns/statefulsets/db"
+    assert POD.object_path("ns", "p") + "/exec" == "/api/v1/namespaces/ns/pods/p/exec"
 
 
 def test_kind_table_covers_the_watched_kinds():

@@ -9,13 +9,13 @@ import pytest
 from render_fixtures import by_name, items
 
 from kdash.core.rollout import (
+    RolloutIndex,
     history,
     new_replicaset,
     owned_replicasets,
-    previous_revision,
+    previous_of,
     revision_of,
     rollout_status,
-    rollout_statuses,
     strategy_text,
 )
 
@@ -150,18 +150,25 @@ def test_history_newest_first() -> None:
 
 def test_rollout_statuses_by_uid() -> None:
     deployments = items("deployments")
-    statuses = rollout_statuses(deployments, RS)
+    index = RolloutIndex()
+    index.update(deployments, RS)
+    statuses = index.statuses
     assert len(statuses) == 4
     assert {s.state for s in statuses.values()} == {"progressing", "failed", "paused", "complete"}
     web = by_name("deployments", "web")
     assert statuses[web["metadata"]["uid"]] == rollout_status(web, RS)
 
 
+def _previous(revisions) -> int | None:
+    previous = previous_of(revisions)
+    return previous.revision if previous is not None else None
+
+
 def test_previous_revision_is_the_newest_older_than_the_current() -> None:
     revisions = history(by_name("deployments", "api"), RS)  # 3 (current), 2, 1
-    assert previous_revision(revisions) == 2
-    assert previous_revision(list(reversed(revisions))) == 2  # order does not matter
+    assert _previous(revisions) == 2
+    assert _previous(list(reversed(revisions))) == 2  # order does not matter
     rolled_back = [dataclasses.replace(r, is_current=r.revision == 1) for r in revisions]
-    assert previous_revision(rolled_back) is None  # nothing older than revision 1
-    assert previous_revision([dataclasses.replace(r, is_current=False) for r in revisions]) == 3
-    assert previous_revision([]) is None
+    assert _previous(rolled_back) is None  # nothing older than revision 1
+    assert _previous([dataclasses.replace(r, is_current=False) for r in revisions]) == 3
+    assert _previous([]) is None

@@ -1,4 +1,4 @@
-"""The Textual app: the connection and its store and watcher, the write gate, themes, keymap and screens."""
+"""The Textual app: the connection and its store and watcher, the screens; keys, switching and writes mixed in."""
 
 from __future__ import annotations
 
@@ -7,48 +7,43 @@ import asyncio
 import gc
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.style import Style
-from rich.text import Text
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding
-from textual.command import Hit, Hits, Provider
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.theme import Theme
 
 from kdash import config
-from kdash.actions.access import denied_actions
 from kdash.actions.port_forward import Forwards
-from kdash.actions.registry import ACTIONS, Action
-from kdash.actions.safety import AuditLog, WriteContext, WriteGate
+from kdash.actions.safety import AuditLog
+from kdash.app.keys import ActionsProvider, Keys
+from kdash.app.switching import ALL_NAMESPACES_LABEL, Switching
+from kdash.app.writes import WriteAccess
+from kdash.core import objects
 from kdash.core.configmaps import DataChanges
 from kdash.core.objects import Obj, full, is_terminating
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.keymap import check_keymap
-from kdash.kube.client import CONNECT_DEADLINE, Connection, connect, list_contexts
+from kdash.kube.client import CONNECT_DEADLINE, Connection, connect
 from kdash.kube.events import EventFeed
+from kdash.kube.namespaces import primary
 from kdash.kube.namespaces import split as split_namespaces
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
 from kdash.lifeline import Lifeline
 from kdash.messages import Coalescer, StoreChanged
 from kdash.render.tree import Node
-from kdash.safe_text import visible
 from kdash.screens.dashboard import DashboardScreen, bindings
 from kdash.screens.flows import restart_consumers
-from kdash.screens.help import HelpScreen
-from kdash.screens.modals import PickScreen
 from kdash.widgets import paste_parser
 from kdash.widgets.control_filter import ControlCharacterFilter
 
 Connector = Callable[[str | None, str | None], Connection]
 Clock = Callable[[], datetime]
-ALL_NAMESPACES_LABEL = "all namespaces"
 # Ages in the details pane change with time alone (the tree moves its own at paint time).
 AGE_REFRESH_SECONDS = 1.0
 # A rollout started from kdash stays on the progress strip this long, even once complete.
@@ -58,24 +53,7 @@ TRACK_ROLLOUT_SECONDS = 20.0
 SWITCH_GRACE = 1.0
 
 
-class ActionsProvider(Provider):
-    """Command palette entries: every registry action, with its help text."""
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        app = self.app
-        assert isinstance(app, KdashApp)
-        for action in ACTIONS:
-            if action.group == "logs" and not hasattr(app.screen, f"action_{action.id}"):
-                continue  # logs keys only mean something on the logs screen
-            text = f"{action.description}: {action.help}"
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), lambda a=action: app.run_registry_action(a),
-                          help=f"key: {app.keys_for(action)}")
-
-
-class KdashApp(App[None]):
+class KdashApp(Keys, Switching, WriteAccess, App[None]):
     TITLE = "kdash"
     # ctrl+c quits from every screen, modal ones too (as in k9s), hence a priority binding.
     BINDINGS = bindings(lambda action: action.group == "app") + [
@@ -304,8 +282,7 @@ class KdashApp(App[None]):
     def follow_events(self, obj: Obj, kind: str) -> None:
         """Watch the events of the object the details pane shows (and only those)."""
         if self.events_feed is not None:
-            meta = obj.get("metadata") or {}
-            self.events_feed.follow(kind, meta.get("namespace"), meta.get("name", ""), meta.get("uid"))
+            self.events_feed.follow(kind, objects.namespace(obj) or None, objects.name(obj), objects.uid(obj) or None)
 
     def on_unmount(self) -> None:
         if self._lifeline is not None:
@@ -400,7 +377,7 @@ class KdashApp(App[None]):
     @property
     def primary_namespace(self) -> str | None:
         """Of a subset "a,b" the first: where a write without a namespace of its own goes."""
-        return split_namespaces(self.namespace)[0]
+        return primary(self.namespace)
 
     @property
     def namespace_label(self) -> str:
@@ -423,62 +400,6 @@ class KdashApp(App[None]):
         """The context a switch away from the current connection is connecting to, if any."""
         return self.pending_context if self.connection is not None else None
 
-    @property
-    def readonly(self) -> bool:
-        return self.cli_readonly or self.context_name in self.settings.readonly_contexts
-
-    @property
-    def protected(self) -> bool:
-        return self.context_name in self.settings.protected_contexts
-
-    def write_gate(self) -> WriteGate:
-        """The one write gate, as the app's state stands now (docs/safety.md)."""
-        return WriteGate(self.connection, self.context_name, self.readonly, self.audit, self._switch_refusal(),
-                         frozenset(self.denied))
-
-    def writable(self, action: Action) -> bool:
-        """Every write key asks this first; a refusal is said on screen (and audited by the gate)."""
-        try:
-            self.write_gate().check(action.id, action.description)
-        except KdashError as exc:
-            self.notify(exc.message, title=exc.title, severity="error")
-            return False
-        return True
-
-    def write_context(self, confirmed: Connection | None = None) -> WriteContext:
-        """What a confirmed write is sent through: see WriteGate.context."""
-        return self.write_gate().context(confirmed)
-
-    def _switch_refusal(self) -> str:
-        """Why no write may be sent now (a switch pending, a silent path), else ""."""
-        if self.pending_context is not None:
-            return f"switching to context {self.pending_context}"
-        stale = self.watcher.stale() if self.watcher is not None else ""
-        if stale:
-            return (f"the API server has not answered for a while ({stale}); nothing was sent — "
-                    "retry once the header says live")
-        return ""
-
-    def check_access(self) -> None:
-        """Ask the API server which write actions this user may do here (SelfSubjectAccessReview)."""
-        connection, namespace = self.connection, self.namespace
-        if connection is None:
-            return
-
-        def run() -> None:
-            # A subset "a,b": an action is greyed out unless allowed in each of its namespaces.
-            denied = set().union(*(denied_actions(connection.api_client, ACTIONS, each) for each in
-                                   split_namespaces(None if self.all_namespaces else namespace)))
-            self._from_thread(self._set_denied, connection, denied)
-
-        self.run_worker(run, thread=True, exclusive=True, group="access")
-
-    def _set_denied(self, connection: Connection, denied: set[str]) -> None:
-        if connection is not self.connection:
-            return  # an answer about the previous cluster
-        self.denied = denied
-        self.refresh_bindings()
-
     def object_for(self, node: Node) -> Obj | None:
         if node.kind in ("group", "") or not node.name:
             return None
@@ -487,8 +408,7 @@ class KdashApp(App[None]):
 
     def related_for(self, obj: Obj, kind: str) -> dict[str, list[Obj]]:
         """Objects the details pane needs beside the selection, from the store's indexes."""
-        uid = obj.get("metadata", {}).get("uid", "")
-        ns = obj.get("metadata", {}).get("namespace")
+        uid, ns = objects.uid(obj), objects.namespace(obj)
         related: dict[str, list[Obj]] = {}
         if kind == "Deployment":
             related["ReplicaSet"] = self.store.owned_by("ReplicaSet", uid)
@@ -510,109 +430,6 @@ class KdashApp(App[None]):
         self._tracked_rollouts = {uid: t for uid, t in self._tracked_rollouts.items() if t > now}
         return set(self._tracked_rollouts)
 
-    # -- themes, keys ----------------------------------------------------------------------
-
-    def health_style(self, health: str) -> Style:
-        data = self._themes.get(self.theme)
-        spec = data.health.get(health, "") if data else ""
-        try:
-            return Style.parse(spec) if spec else Style()
-        except Exception:  # a user theme with a bad colour: plain text beats a crash
-            return Style()
-
-    def style_node(self, node: Node) -> Text:
-        return Text(visible(node.label), style=self.health_style(node.health or "none"), no_wrap=True)
-
-    def watch_theme(self, theme: str) -> None:
-        try:
-            self.dashboard.tree.restyle()
-        except LookupError:
-            pass
-        except Exception:  # the dashboard may not be composed yet
-            pass
-
-    def action_cycle_theme(self) -> None:
-        names = sorted(self._themes)
-        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
-        self.notify(f"theme: {self.theme}", timeout=2)
-
-    def keys_for(self, action: Action) -> str:
-        keys = self.settings.keymap.get(action.id, action.keys)
-        return ", ".join(self._display_key(k.strip()) for k in keys.split(","))
-
-    def _display_key(self, key: str) -> str:
-        return {"question_mark": "?", "slash": "/", "escape": "esc"}.get(key, key)
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.keys_for))
-
-    def run_registry_action(self, action: Action) -> None:
-        target = self if action.group == "app" else self.screen if action.group == "logs" else self.dashboard
-        self.call_later(self.run_action, action.id, target)
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        # Our registry provider already lists quit/help/theme; keep Textual's others.
-        for command in super().get_system_commands(screen):
-            if command.title.lower() not in ("quit the application", "keys"):
-                yield command
-
-    # -- namespace and context switching ------------------------------------------------------
-
-    def pick_namespace(self) -> None:
-        names = sorted(ns["metadata"]["name"] for ns in self.store.list("Namespace"))
-        watched = [] if self.all_namespaces or not self.namespace else split_namespaces(self.namespace)
-        names = [n for n in watched if n not in names] + names
-        choices = [("*", f"({ALL_NAMESPACES_LABEL})")] + [(n, n) for n in names]
-        current = "*" if self.all_namespaces else (watched[0] if watched else None)
-        # space marks several: a subset "a,b", one watch each
-        self.push_screen(PickScreen("Namespace (space marks several)", choices, current, multi=True,
-                                    unmarkable=("*",)),
-                         lambda value: self._picked_namespace(value))
-
-    def _picked_namespace(self, value: str | None) -> None:
-        if value:
-            self.switch_namespace(None if value == "*" else value)
-
-    def switch_namespace(self, namespace: str | None) -> None:
-        if namespace is None and self.all_namespaces:
-            return
-        if namespace is not None and namespace == self.namespace and not self.all_namespaces:
-            return
-        self.all_namespaces = namespace is None
-        self.namespace = namespace if namespace is not None else self.namespace
-        self._namespace_seen = False
-        if self.watcher is None:
-            return
-        watcher = self.watcher
-        self._loading_store()
-        # The old namespace's objects leave the store now and the screen follows at once, so the
-        # new header never shows the old tree; joining the old threads (up to ~1 s) is left to a worker.
-        old = watcher.begin_switch(namespace)
-        self.run_worker(lambda: watcher.retire(old), thread=True, group="switch")
-        self.dashboard.refresh_all()
-        self.check_access()
-
-    def pick_context(self) -> None:
-        try:
-            contexts = list_contexts(self.kubeconfig)
-        except KdashError as exc:
-            self.notify(exc.message, title=exc.title, severity="error")
-            return
-        self.push_screen(PickScreen("Context", [(c, c) for c in contexts], self.context_name),
-                         self._switch_context)
-
-    def _switch_context(self, context: str | None) -> None:
-        """Nothing changes until the new context answers; a failed switch leaves all as it was."""
-        if not context or context == self.pending_context:
-            return
-        if self.connection is not None and context == self.connection.context_name:
-            if self.pending_context is not None:
-                # Back to the current context: abandon the switch in progress.
-                self._connect_generation += 1
-                self.pending_context = None
-                self._show_header()
-            return
-        self.connect_and_watch(context)
 
 
 def _output_fd() -> int | None:
