@@ -98,22 +98,42 @@ class KubectlWatch:
         stderr.unlink(missing_ok=True)
         return {"n": len(found), "missing": missing, "early": early, "lines": len(lines),
                 "ended_before_close": getattr(self, "ended_before_close", None), "stderr": errors,
+                "restarts": errors.count("; restart "),
                 "last_line_t": last,
                 "p50_ms": results.pct(found, 50), "p99_ms": results.pct(found, 99),
                 "max_ms": round(found[-1], 1) if found else None}
 
 
 def stamp(out: str, command: list[str]) -> int:
-    """Run `command`, writing each stdout line to `out` as "<monotonic>\t<line>", flushed."""
-    with open(out + ".err", "w") as errors:  # kubectl's complaints, for the report
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1)
-    signal.signal(signal.SIGTERM, lambda *_: (proc.terminate(), sys.exit(0)))
-    assert proc.stdout is not None
-    with open(out, "a") as handle:
-        for line in proc.stdout:
-            handle.write(f"{time.monotonic()}\t{line}")
-            handle.flush()
-    return proc.wait()
+    """Run `command`, writing each stdout line to `out` as "<monotonic>\t<line>", flushed.
+
+    kubectl 1.20's `get -w` ends with status 0 when the server closes its watch (seen after a
+    minute or so under load); it is restarted with `--watch-only`, so the initial listing is not
+    printed again (events while it reconnects are missed and show as missing writes).
+    """
+    current: list[subprocess.Popen] = []
+
+    def stop(*_) -> None:
+        for proc in current:
+            proc.terminate()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    restarts = 0
+    with open(out + ".err", "w") as errors, open(out, "a") as handle:  # stderr: kubectl's complaints
+        while True:
+            proc = subprocess.Popen(command if not restarts else [*command, "--watch-only"],
+                                    stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1)
+            current[:] = [proc]
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                handle.write(f"{time.monotonic()}\t{line}")
+                handle.flush()
+            code = proc.wait()
+            restarts += 1
+            errors.write(f"kubectl exited with {code}; restart {restarts}\n")
+            errors.flush()
+            time.sleep(0.2)
 
 
 if __name__ == "__main__":
