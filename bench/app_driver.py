@@ -471,7 +471,10 @@ def main(argv: list[str] | None = None) -> int:
                     results = probe.churn_results()
                     report("churn", **results, keys=list(key_results), max_stall_ms=round(probe.beat_max * 1000, 1),
                            stalls_over_100ms=probe.beat_over, mem=proc_status(), timings=timings.take(),
-                           nodes=len(tree._node_by_key), gc=gc_watch.take())
+                           nodes=len(tree._node_by_key), gc=gc_watch.take(),
+                           # frozen objects are tracked too, only skipped by collections until a deep clean
+                           gc_tracked=len(gc.get_objects()) + gc.get_freeze_count(),
+                           gc_frozen=gc.get_freeze_count())
                 elif cmd == "logs":
                     gc_watch.take()
                     report("logs", **await logs_phase(app, pilot, probe, msg), gc=gc_watch.take())

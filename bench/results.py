@@ -119,12 +119,17 @@ def table(data: dict) -> str:
             if c.get("n"):
                 row(f"  {kind} (incl. {'kubelet' if kind == 'flip' else 'controller'}) p50/p99", None,
                     f"{c.get('e2s_p50')} / {c.get('e2s_p99')}", "ms")
+        row("  kubectl get deploy -A -w p99 (same writes)", None, data.get("kubectl_watch_p99_ms"), "ms")
+        row("  event→screen p99 / kubectl watch p99", None, data.get("event_to_screen_vs_kubectl_watch_p99"), "×")
         row("scale writes not shown at end + 2 s", "events_behind", data.get("events_behind"), "",
             budget_of("events_behind"))
         row("  flips/rollouts not shown yet", None, data.get("events_behind_indirect"))
         row("key→paint p95 under churn", "key_to_paint_p95_ms", data.get("key_to_paint_p95_ms"), "ms",
             budget_of("key_to_paint_p95_ms"))
         row("longest UI stall under churn", None, churn.get("max_stall_ms"), "ms")
+        row("full GC passes under churn (n / max / total)", None,
+            f"{data.get('gc_full_passes')} / {data.get('gc_full_max_ms')} / {data.get('gc_full_total_ms')}", "ms")
+        row("GC-tracked objects after the churn", None, data.get("gc_tracked_after_churn"))
     row("peak RSS (VmHWM)", "rss_mb", data.get("rss_mb"), "MiB", budget_of("rss_mb"))
     if logs:
         row("log lines/s into the view", "log_lines_per_s", data.get("log_lines_per_s"), "",

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from bench import lists, load, results
 from bench.api import Api
+from bench.kubectl_watch import KubectlWatch
 from devcluster import cluster as devcluster
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,6 +72,7 @@ class AppProcess:
 
     def __init__(self, info, expected_file: str, size: tuple[int, int], first_tree_only: bool,
                  tag: str = "", kdash_path: str | None = None) -> None:
+        self.info = info
         cmd = [sys.executable, "-m", "bench.app_driver", "--kubeconfig", info.kubeconfig,
                "--expected", expected_file, "--width", str(size[0]), "--height", str(size[1])]
         if first_tree_only:
@@ -277,6 +279,9 @@ def churn_phase(api: Api, layout: load.Layout, app: AppProcess, args, data: dict
                        emit=lambda w: app.send(cmd="expect", seq=w.seq, type=w.type, key=w.key,
                                                pattern=w.pattern, t=w.t, value=w.value))
     churn.prepare()
+    peer = KubectlWatch(app.info)
+    if not peer.wait_listed(len(layout.deployments), 60 + len(layout.deployments) / 50):
+        log("  kubectl watch: the initial listing did not finish; its figures may be missing")
     log(f"churn: {args.rate:.0f} writes/s for {args.seconds:.0f} s "
         f"({len(churn.scale)} scaled deployments, {len(churn.flip_pods)} flip pods, "
         f"{len(churn.rollout)} rollout deployments)")
@@ -291,10 +296,21 @@ def churn_phase(api: Api, layout: load.Layout, app: AppProcess, args, data: dict
     t_end = max([w.t for w in churn.writes] + [churn.ended])
     app.send(cmd="churn_end", t_end=t_end, grace=2.0)
     result = app.read("churn", 120)
+    peer.close()
     if spy is not None:
         spy.wait(60)
     data["churn"] = {"load": churn.summary(), **summarize_churn(result)}
     c = data["churn"]
+    c["kubectl_watch"] = peer.latencies(churn.writes)
+    data["kubectl_watch_p99_ms"] = c["kubectl_watch"]["p99_ms"]
+    if c["kubectl_watch"]["p99_ms"] and c["scale"]["e2s_p99"] is not None:
+        data["event_to_screen_vs_kubectl_watch_p99"] = round(c["scale"]["e2s_p99"] / c["kubectl_watch"]["p99_ms"], 2)
+    gc_full = (c.get("gc") or {}).get("gen2") or {}
+    data["gc_full_passes"] = gc_full.get("n")
+    data["gc_full_max_ms"] = gc_full.get("max_ms")
+    data["gc_full_total_ms"] = gc_full.get("total_ms")
+    data["gc_tracked_after_churn"] = result.get("gc_tracked")
+    data["gc_frozen_after_churn"] = result.get("gc_frozen")
     data["event_to_screen_p50_ms"] = c["scale"]["e2s_p50"]
     data["event_to_screen_p99_ms"] = c["scale"]["e2s_p99"]
     data["events_behind"] = c["behind"]
@@ -302,6 +318,9 @@ def churn_phase(api: Api, layout: load.Layout, app: AppProcess, args, data: dict
     data["key_to_paint_p95_ms"] = c["keys"]["paint_p95"]
     log(f"  event→screen p50 {c['scale']['e2s_p50']} ms p99 {c['scale']['e2s_p99']} ms, "
         f"behind {c['behind']}, key→paint p95 {c['keys']['paint_p95']} ms, max stall {c['max_stall_ms']} ms")
+    log(f"  kubectl watch p50 {c['kubectl_watch']['p50_ms']} ms p99 {c['kubectl_watch']['p99_ms']} ms "
+        f"({c['kubectl_watch']['missing']} not seen); full GC {data['gc_full_passes']} passes, "
+        f"max {data['gc_full_max_ms']} ms, {data['gc_tracked_after_churn']} tracked objects after the churn")
 
 
 def profile(app: AppProcess, args, phase: str, seconds: float) -> subprocess.Popen | None:

@@ -9,6 +9,9 @@ import uuid
 
 import pytest
 
+# Pod records (kdash/core/records.py) fail loudly on a field their schema does not keep.
+os.environ.setdefault("KDASH_STRICT_RECORDS", "1")
+
 from devcluster import cluster as devcluster
 
 

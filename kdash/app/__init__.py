@@ -24,7 +24,7 @@ from kdash.app.switching import ALL_NAMESPACES_LABEL, Switching
 from kdash.app.writes import WriteAccess
 from kdash.core import objects
 from kdash.core.configmaps import DataChanges
-from kdash.core.objects import Obj, is_terminating
+from kdash.core.objects import Obj, full, is_terminating
 from kdash.errors import KdashError
 from kdash.heap import LOAD_TIMEOUT, HeapFreezer
 from kdash.keymap import check_keymap
@@ -403,7 +403,8 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
     def object_for(self, node: Node) -> Obj | None:
         if node.kind in ("group", "") or not node.name:
             return None
-        return self.store.get(node.kind, node.namespace or None, node.name)
+        obj = self.store.get(node.kind, node.namespace or None, node.name)
+        return full(obj) if obj is not None else None  # details, YAML and writes need every field
 
     def related_for(self, obj: Obj, kind: str) -> dict[str, list[Obj]]:
         """Objects the details pane needs beside the selection, from the store's indexes."""

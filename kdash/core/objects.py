@@ -69,3 +69,14 @@ def is_controlled_by(obj: Obj, owner: str | None) -> bool:
 
 def is_terminating(obj: Obj) -> bool:
     return bool(meta(obj).get("deletionTimestamp"))
+
+
+def full(obj: Obj) -> Obj:
+    """The whole object: a store record (core.records) expanded from its JSON, a dict as it is.
+
+    Trees and statuses read records directly; YAML, describe, diff, edit and writes need every
+    field, so they go through this.
+    """
+    from kdash.core.records import Record, expand  # records imports this module
+
+    return expand(obj) if isinstance(obj, Record) else obj
