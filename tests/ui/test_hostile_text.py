@@ -62,7 +62,7 @@ async def test_yaml_view_of_hostile_objects_shows_no_control_characters():
 
 async def test_history_confirmations_diffs_pickers_and_toasts_show_no_control_characters():
     app = hostile_app()
-    app.writable = lambda action: True  # no cluster to write to: the confirmations are what matters
+    app.writable = lambda action, kind=None: True  # no cluster to write to: the confirmations are what matters
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         web = app.store.get("Deployment", "default", "web")

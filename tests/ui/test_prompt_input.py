@@ -36,7 +36,7 @@ async def test_backspace_then_digit_in_one_read_scales_to_the_digit():
         replicas = str(web["spec"]["replicas"])
         assert len(replicas) == 1
         assert app.screen.tree.select_key("Deployment/default/web")
-        app.writable = lambda action: True
+        app.writable = lambda action, kind=None: True
         await pilot.press("s")
         await pilot.pause()
         assert isinstance(app.screen, PromptScreen)

@@ -65,7 +65,8 @@ def test_one_forbidden_kind_is_named_and_the_rest_printed(monkeypatch, capsys, k
 
 
 def test_kinds_select_trees_by_kubectl_names():
-    assert headless.views_named(None) == ["workloads", "services", "jobs", "ingresses"]
+    assert headless.views_named(None) == ["workloads", "services", "statefulsets", "daemonsets", "jobs", "ingresses"]
+    assert headless.views_named("ds,sts") == ["statefulsets", "daemonsets"]
     assert headless.views_named("cj,deploy") == ["workloads", "jobs"]
     assert headless.views_named("ing") == ["ingresses"] and headless.views_named("hpa") == ["workloads"]
     with pytest.raises(KdashError) as bad:
