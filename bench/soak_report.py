@@ -132,14 +132,15 @@ def plot(samples: list[dict], path: Path, title: str) -> Path | None:
     ax_rss.set_title(title)
     warm = warmup_s(samples[-1]["t"]) / 60
     ax_rss.axvline(warm, color="grey", linestyle=":", linewidth=1)
-    ax_gc.bar(minutes, [s["gc_max_ms"] for s in samples], width=max(minutes[-1] / len(samples), 0.05),
-              color="tab:orange", label="longest GC pause per sample")
-    ax_gc.plot(minutes, [s.get("gc_max_cpu_ms", 0.0) for s in samples], color="tab:purple", linewidth=0.8,
-               marker=".", markersize=3, label="its CPU time")
+    ax_gc.plot(minutes, [s["gc_max_ms"] or None for s in samples], "o", markersize=3, color="tab:orange",
+               label="longest GC pause per sample (wall)")
+    ax_gc.plot(minutes, [s.get("gc_max_cpu_ms") or None for s in samples], "^", markersize=3, color="tab:purple",
+               label="the longest GC pause's CPU time")
     ax_gc.plot(minutes, [s["loop_stall_max_ms"] for s in samples], color="tab:red", linewidth=0.6, alpha=0.6,
                label="longest UI-loop stall per sample")
     ax_gc.axhline(PAUSE_BUDGET_MS, color="black", linestyle="--", linewidth=1, label="pause budget")
-    ax_gc.set_ylabel("ms")
+    ax_gc.set_yscale("log")  # wall times under load and CPU times are an order of magnitude apart
+    ax_gc.set_ylabel("ms (log)")
     ax_gc.legend(loc="upper right", fontsize=8)
     load = ax_gc.twinx()
     load.plot(minutes, [s["load1"] for s in samples], color="tab:green", linewidth=0.8, alpha=0.6)
