@@ -40,6 +40,7 @@ from kdash.messages import Coalescer, StoreChanged
 from kdash.render.tree import Node
 from kdash.safe_text import visible
 from kdash.screens.dashboard import DashboardScreen, bindings
+from kdash.screens.flows import restart_consumers
 from kdash.screens.help import HelpScreen
 from kdash.screens.modals import PickScreen
 from kdash.widgets import paste_parser
@@ -355,7 +356,8 @@ class KdashApp(App[None]):
 
     def _check_configmap_changes(self) -> None:
         """Watch mode: real data changes go to the dashboard (restart offers, opted-in auto-restarts)."""
-        self.dashboard.configmaps_changed(self.configmap_changes.observe(self.store.list("ConfigMap")))
+        restart_consumers.configmaps_changed(self.dashboard,
+                                             self.configmap_changes.observe(self.store.list("ConfigMap")))
 
     def _refresh_ages(self) -> None:
         if self.is_running and any(isinstance(s, DashboardScreen) for s in self.screen_stack):

@@ -20,6 +20,9 @@ class Action:
     # (verb, api group, resource) for the SelfSubjectAccessReview that greys the key out; "create,get"
     # asks for each verb (a WebSocket exec or forward is a GET: older servers authorize `get`, newer `create`).
     rbac: tuple[str, str, str] | None = None
+    # The module in kdash/screens/flows that runs it once the selection (of `kinds`) and, for a
+    # write, the write gate let it through: adding a write action is that module and this row.
+    flow: str = ""
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -41,24 +44,25 @@ ACTIONS: tuple[Action, ...] = (
     Action("collapse_all", "minus", "Collapse all", "Collapse the tree to its top level", footer=False),
     Action("cycle_theme", "T", "Theme", "Switch to the next theme", group="app", footer=False),
     Action("scale", "s", "Scale", "Scale the selected Deployment (scale subresource)", group="rollout",
-           kinds=("Deployment",), writes=True, rbac=("update", "apps", "deployments/scale")),
+           kinds=("Deployment",), writes=True, rbac=("update", "apps", "deployments/scale"), flow="scale"),
     Action("set_image", "i", "Image", "Set a container image of the selected Deployment", group="rollout",
-           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments")),
+           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments"), flow="set_image"),
     # History is a view (also under --readonly); undoing from it goes through the undo action's gate.
     Action("history", "u", "History", "Rollout history of the selected Deployment; enter there undoes to a "
-           "revision", group="rollout", kinds=("Deployment",)),
+           "revision", group="rollout", kinds=("Deployment",), flow="history"),
     Action("undo", "U", "Undo", "Roll the selected Deployment back to its previous revision (kubectl rollout "
            "undo; also mid-rollout)", group="rollout", kinds=("Deployment",), writes=True,
-           rbac=("patch", "apps", "deployments"), footer=False),
+           rbac=("patch", "apps", "deployments"), footer=False, flow="undo"),
     Action("restart", "r", "Restart", "Rollout restart of the selected Deployment", group="rollout",
-           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments")),
+           kinds=("Deployment",), writes=True, rbac=("patch", "apps", "deployments"), flow="restart"),
     Action("delete_pod", "ctrl+d", "Delete pod", "Delete the selected Pod (its ReplicaSet replaces it)",
-           group="rollout", kinds=("Pod",), writes=True, rbac=("delete", "", "pods")),
+           group="rollout", kinds=("Pod",), writes=True, rbac=("delete", "", "pods"), flow="delete_pod"),
     Action("apply", "a", "Apply", "Apply a YAML file: server-side dry-run preview, then apply", group="rollout",
            writes=True),
     Action("restart_consumers", "R", "Restart users",
            "Restart the Deployments that use the selected ConfigMap (skips those already on its data)",
-           group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "apps", "deployments")),
+           group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "apps", "deployments"),
+           flow="restart_consumers"),
     Action("edit", "e", "Edit", "Edit the selected ConfigMap in $EDITOR; dry-run diff, then send only your "
            "changes",
            group="rollout", kinds=("ConfigMap",), writes=True, rbac=("patch", "", "configmaps"), footer=False),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,43 +13,12 @@ from kdash.actions import edit as edit_action
 from kdash.actions.registry import BY_ID
 from kdash.editor import edit_text, editor_command
 from kdash.errors import KdashError
-from kdash.screens.typed_app import AppScreen
-
-log = logging.getLogger(__name__)
-
-# A toast is a few lines in a corner: longer errors (a server echoing a 10 KB value) are cut.
-TOAST_LINES = 4
-TOAST_CHARS = 180
+from kdash.screens.flows.host import FlowHost
+from kdash.screens.toasts import notify_error
 
 
-def brief(text: str, max_lines: int = TOAST_LINES, max_chars: int = TOAST_CHARS) -> str:
-    """`text` cut to `max_lines` lines and `max_chars` characters, saying how much was left out."""
-    lines = text.splitlines()
-    shown = "\n".join(lines[:max_lines])
-    if len(shown) > max_chars:
-        shown = shown[:max_chars]
-        more = f"{len(text) - len(shown)} more characters"
-    elif len(lines) > max_lines:
-        more = f"{len(lines) - max_lines} more lines"
-    else:
-        return text
-    return f"{shown.rstrip()}… ({more}; full text in kdash.log)"
-
-
-def notify_error(app: Any, exc: KdashError, timeout: float = 12) -> None:
-    """A titled error toast of a few lines; the whole message goes to the log when cut. Thread-safe."""
-    message = brief(exc.message)
-    if message != exc.message:
-        log.error("%s: %s", exc.title, exc.message)
-    app.notify(message, title=exc.title, severity="error", timeout=timeout)
-
-
-class EditApply(AppScreen):
-    """Mixed into the dashboard's write actions: `e` (edit) and `a` (apply)."""
-    _target: Any
-    _run_write: Any
-    _same_connection: Any
-    confirm_write: Any
+class EditApply(FlowHost):
+    """Mixed into the dashboard: `e` (edit) and `a` (apply)."""
 
     # -- edit (ConfigMaps) -------------------------------------------------------------------
 

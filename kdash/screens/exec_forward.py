@@ -13,11 +13,11 @@ from kdash.actions.safety import WriteContext
 from kdash.core.objects import Obj, is_terminating, name, uid
 from kdash.core.pods import is_pod_ready
 from kdash.errors import KdashError
-from kdash.screens.edit_apply import notify_error
+from kdash.screens.edit_apply import EditApply
 from kdash.screens.exec_output import ExecOutputScreen
 from kdash.screens.forwards import ForwardsScreen
 from kdash.screens.modals import PickScreen, PromptScreen
-from kdash.screens.rollout_control import RolloutControl
+from kdash.screens.toasts import notify_error
 
 if TYPE_CHECKING:
     from kdash.kube.client import Connection  # a type only: screens reach the cluster through the app
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 PodThen = Callable[[str, Obj, str | None], None]  # namespace, pod, container
 
 
-class ExecForward(RolloutControl):
+class ExecForward(EditApply):
     """Mixed into DashboardScreen: `x` shell, `X` one command, `F` port-forward, `p` the forwards."""
 
     # -- exec --------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ class ExecForward(RolloutControl):
 
         # Names can be long: where it runs goes on lines of its own rather than in the one-line title.
         hint = f"in pod {namespace}/{name(pod)}" + (f"\ncontainer {container}" if container else "")
-        self._ask(PromptScreen("Command to run", placeholder="printenv",
+        self.ask(PromptScreen("Command to run", placeholder="printenv",
                                hint=f"{hint}\nshell words, e.g. sh -c 'ls /etc | head'"),
                   exec_action.parse_command, confirm)
 
@@ -144,7 +144,7 @@ class ExecForward(RolloutControl):
             self._prompt_local_port(node.kind, node.namespace, node.name, ports[0][0])
             return
         if not ports:
-            self._ask(PromptScreen("Remote port", hint=f"{node.kind} {node.namespace}/{node.name} declares no TCP "
+            self.ask(PromptScreen("Remote port", hint=f"{node.kind} {node.namespace}/{node.name} declares no TCP "
                                                        "port: which one to forward to?"),
                       lambda text: forward_action.parse_port(text, "remote port"),
                       lambda port: self._prompt_local_port(node.kind, node.namespace, node.name, port))
@@ -160,7 +160,7 @@ class ExecForward(RolloutControl):
     def _prompt_local_port(self, kind: str, namespace: str, obj_name: str, remote: int) -> None:
         address = self.app.settings.port_forward_address
         suggested = forward_action.suggest_local_port(remote, address)
-        self._ask(PromptScreen("Local port", str(suggested or ""),
+        self.ask(PromptScreen("Local port", str(suggested or ""),
                                hint=f"listens on {address}, forwards to\n{kind} {namespace}/{obj_name}:{remote}\n"
                                     "1–65535; offered: the remote port if free here, else the next free one"),
                   forward_action.parse_port,

@@ -10,8 +10,8 @@ from kdash.actions.safety import AuditLog
 from kdash.core.configmaps import data_hash
 from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
-from kdash.screens import rollout_control
 from kdash.screens.confirm import ConfirmScreen
+from kdash.screens.flows import restart_consumers
 from tests.ui.fixture_app import fixture_app
 from tests.ui.pilot_helpers import until
 from tests.unit.test_actions_reload import FakeCluster, configmap, consumer
@@ -72,7 +72,7 @@ async def test_two_quick_edits_make_one_offer_that_stamps_the_newest_data(tmp_pa
 
 
 async def test_two_quick_edits_auto_restart_once_with_the_final_data(tmp_path, monkeypatch):
-    monkeypatch.setattr(rollout_control, "AUTO_RESTART_SETTLE_SECONDS", 0.5, raising=False)
+    monkeypatch.setattr(restart_consumers, "AUTO_RESTART_SETTLE_SECONDS", 0.5)
     cluster = FakeCluster(consumer("auto-user", **STAMP_ANNOTATIONS))
     app = fixture_app()
     async with app.run_test(size=(110, 32)) as pilot:

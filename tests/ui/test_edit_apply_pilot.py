@@ -19,9 +19,9 @@ from kdash.config import Settings
 from kdash.screens.apply_preview import ApplyPreviewScreen
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
-from kdash.screens.edit_apply import TOAST_CHARS, brief
 from kdash.screens.help import HelpScreen
 from kdash.screens.modals import PromptScreen
+from kdash.screens.toasts import TOAST_CHARS, brief
 from tests.ui.fixture_app import FIXTURE, fixture_app
 from tests.ui.pilot_helpers import until
 from tests.unit.test_actions_safety import FakeRest

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from kdash.screens import rollout_control
+from kdash.actions import rollout as rollout_action
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.history import HistoryScreen
@@ -127,14 +127,14 @@ async def test_a_deleted_revision_is_never_replaced_by_a_neighbour(cluster, kube
 async def test_two_quick_undos_never_target_a_consumed_revision(cluster, kubectl, namespace, tmp_path, monkeypatch):
     await _rollout(kubectl, namespace, 1)
     await _rollout(kubectl, namespace, 2)
-    real_undo = rollout_control.rollout_action.undo
+    real_undo = rollout_action.undo
 
     def slow_undo(*args, **kwargs):
         # A slow API server: the second U comes while the first undo is still on the wire.
         time.sleep(1.0)
         return real_undo(*args, **kwargs)
 
-    monkeypatch.setattr(rollout_control.rollout_action, "undo", slow_undo)
+    monkeypatch.setattr(rollout_action, "undo", slow_undo)
     app = live_app(cluster, namespace, tmp_path)
     async with app.run_test(size=(110, 32)) as pilot:
         key = f"Deployment/{namespace}/web"
