@@ -34,3 +34,13 @@ async def test_footer_keys_do_not_pile_up_as_bindings_change():
         alive = footer_keys_alive()
         assert alive <= 3 * shown, (alive, shown)
         assert len(footer.query(FooterKey)) == shown  # and it still shows its keys
+
+
+def test_every_screen_uses_kdashs_footer():
+    import re
+    from pathlib import Path
+
+    kdash = Path(__file__).resolve().parents[2] / "kdash"
+    offenders = [str(p.relative_to(kdash)) for p in kdash.rglob("*.py")
+                 if p.name != "footer.py" and re.search(r"from textual\.widgets import [^\n]*\bFooter\b", p.read_text())]
+    assert offenders == []
