@@ -126,7 +126,7 @@ def test_the_watcher_reads_slices_where_served_and_endpoints_where_not(api, conn
     watcher = Watcher(connection, "shop", kinds=[ENDPOINTS], store=store, probe_interval=None).start()
     try:
         wait_for(lambda: subsets(store) == expected_subsets(), message="the Services' endpoints")
-        assert api.watching("endpointslices" if api.serves_slices else "endpoints")
+        wait_for(lambda: api.watching("endpointslices" if api.serves_slices else "endpoints"), message="the watch")
         # Either way the store holds the same thing; with slices, v1 Endpoints are never requested
         # (from 1.33 every such request is answered with a deprecation warning).
         assert asked_for_endpoints(api) is not api.serves_slices
