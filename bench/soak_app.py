@@ -135,7 +135,9 @@ class Sampler:
             # What kdash/heap.py did so far: a full collection follows each store reload (a
             # namespace or context switch), a refreeze or deep clean follows slow full collections.
             "heap": {k: getattr(app.heap, k, None) for k in ("freezes", "refreezes", "deep_cleans")},
-            "gc_tracked_k": round(len(gc.get_objects()) / 1000, 1),
+            # Not gc.get_objects(): the list it returns can hold a tuple another thread is still
+            # building, whose resize then fails (SystemError in tupleobject.c; it ended a run).
+            "gc_counts": list(gc.get_count()),
             "pods": app.store.count("Pod"),
             "screen": type(app.screen).__name__,
             "step": session.step_name,
