@@ -163,7 +163,8 @@ class Session:
 
     def log_lines(self) -> int:
         """Lines received by log follows so far (all of them, open and closed)."""
-        return self.log_lines_closed + (self.logs.buffer.end_id if self.logs is not None else 0)
+        buffer = getattr(self.logs, "buffer", None)  # made when the screen mounts
+        return self.log_lines_closed + (buffer.end_id if buffer is not None else 0)
 
     async def run_step(self) -> None:
         name = STEPS[self.steps_done % len(STEPS)]
@@ -189,7 +190,7 @@ class Session:
 
     async def close_logs(self) -> None:
         if self.logs is not None:
-            self.log_lines_closed += self.logs.buffer.end_id
+            self.log_lines_closed = self.log_lines()
             self.logs = None
             self.app.pop_screen()
             await self.pilot.pause(0.1)
