@@ -138,6 +138,9 @@ class Sampler:
             # Not gc.get_objects(): the list it returns can hold a tuple another thread is still
             # building, whose resize then fails (SystemError in tupleobject.c; it ended a run).
             "gc_counts": list(gc.get_count()),
+            # Memory blocks Python holds: flat while RSS grows means the allocator (fragmentation),
+            # growing with it means live objects.
+            "py_blocks_k": round(sys.getallocatedblocks() / 1000, 1),
             "pods": app.store.count("Pod"),
             "screen": type(app.screen).__name__,
             "step": session.step_name,
