@@ -81,7 +81,12 @@ class Record(Struct, frozen=True, gc=False):
         return isinstance(key, str) and key not in _HIDDEN and self.get(key, UNSET) is not UNSET
 
     def keys(self) -> list[str]:
-        return [k for k in self.__struct_fields__ if k not in _HIDDEN and getattr(self, k) is not UNSET]
+        return [k for k, _ in self._fields()]
+
+    def _fields(self) -> list[tuple[str, str]]:
+        """(JSON key, attribute) of the set fields; they differ where a key would shadow a method."""
+        return [(key, attr) for attr, key in zip(self.__struct_fields__, self.__struct_encode_fields__, strict=True)
+                if attr not in _HIDDEN and getattr(self, attr) is not UNSET]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
@@ -96,10 +101,10 @@ class Record(Struct, frozen=True, gc=False):
         return len(self.keys())
 
     def items(self) -> list[tuple[str, Any]]:
-        return [(k, getattr(self, k)) for k in self.keys()]
+        return [(key, getattr(self, attr)) for key, attr in self._fields()]
 
     def values(self) -> list[Any]:
-        return [getattr(self, k) for k in self.keys()]
+        return [getattr(self, attr) for _, attr in self._fields()]
 
 
 class OwnerReference(Record, frozen=True, gc=False):
@@ -144,8 +149,53 @@ class Container(Record, frozen=True, gc=False):
     ports: tuple[ContainerPort, ...] | None | UnsetType = UNSET
 
 
+class ClaimSource(Record, frozen=True, gc=False):
+    claimName: Str = UNSET
+    readOnly: Bool = UNSET
+
+
+class Volume(Record, frozen=True, gc=False):
+    """Only what the StatefulSet tree reads: which claims a pod uses."""
+
+    name: Str = UNSET
+    persistentVolumeClaim: ClaimSource | None | UnsetType = UNSET
+
+
+class NodeSelectorRequirement(Record, frozen=True, gc=False):
+    key: Str = UNSET
+    operator: Str = UNSET
+    # "values" would shadow Record.values(): the JSON key is kept under another attribute name.
+    values_: tuple[str, ...] | None | UnsetType = msgspec.field(default=UNSET, name="values")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "values":
+            return default if self.values_ is UNSET else self.values_
+        return super().get(key, default)
+
+
+class NodeSelectorTerm(Record, frozen=True, gc=False):
+    matchExpressions: tuple[NodeSelectorRequirement, ...] | None | UnsetType = UNSET
+    matchFields: tuple[NodeSelectorRequirement, ...] | None | UnsetType = UNSET
+
+
+class NodeSelector(Record, frozen=True, gc=False):
+    nodeSelectorTerms: tuple[NodeSelectorTerm, ...] | None | UnsetType = UNSET
+
+
+class NodeAffinity(Record, frozen=True, gc=False):
+    requiredDuringSchedulingIgnoredDuringExecution: NodeSelector | None | UnsetType = UNSET
+
+
+class Affinity(Record, frozen=True, gc=False):
+    """Only the required node affinity: a DaemonSet pod waiting for the scheduler names its node there."""
+
+    nodeAffinity: NodeAffinity | None | UnsetType = UNSET
+
+
 class PodSpec(Record, frozen=True, gc=False):
     nodeName: Str = UNSET
+    volumes: tuple[Volume, ...] | None | UnsetType = UNSET
+    affinity: Affinity | None | UnsetType = UNSET
     containers: tuple[Container, ...] | None | UnsetType = UNSET
     initContainers: tuple[Container, ...] | None | UnsetType = UNSET
     restartPolicy: Str = UNSET

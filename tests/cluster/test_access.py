@@ -50,8 +50,9 @@ def test_denied_actions_match_the_role(cluster, kubectl, namespace, tmp_path):
         # Patching Deployments does not cover StatefulSets and DaemonSets: their rows deny by kind.
         by_kind = {f"{action}@{kind}" for action in ("set_image", "undo", "restart")
                    for kind in ("StatefulSet", "DaemonSet")}
+        # No rights on batch: the CronJob rows, and deleting a Job, are denied too.
         assert denied == {"scale", "delete_pod", "edit", "exec", "exec_command", "port_forward", "partition",
-                          "scale@StatefulSet", *by_kind}
+                          "scale@StatefulSet", *by_kind, "trigger_cronjob", "suspend_cronjob", "delete_pod@Job"}
         assert denied_actions(admin.api_client, ACTIONS, namespace) == set()
     finally:
         viewer.close()

@@ -13,23 +13,31 @@ from render_fixtures import NOW, cluster, load
 
 from kdash.core.kinds import POD
 from kdash.core.objects import full, key
-from kdash.core.pods import is_pod_ready, pod_health, status_info
+from kdash.core.pods import claim_names, is_pod_ready, pod_health, status_info, wanted_node
 from kdash.core.records import PodRecord, Record, decode_record, expand, to_builtins
 from kdash.core.rollout import rollout_status
 from kdash.kube.objects import slim
 from kdash.kube.reflector import Reflector
 from kdash.kube.store import Store
 from kdash.render import text as render_text
+from kdash.render.daemonsets import build_daemonset_tree
 from kdash.render.details import describe
 from kdash.render.pods import pod_row
 from kdash.render.services import build_service_tree
+from kdash.render.statefulsets import build_statefulset_tree
 from kdash.render.workloads import build_workload_tree
 from kdash.screens.yaml_view import to_yaml
 
 
 def fixture_pods() -> list[dict]:
     return (cluster()["pods"]["items"] + [case["pod"] for case in load("pod_states.json")["cases"]]
-            + [case["pod"] for case in load("newer_api/pods.json")["cases"]])
+            + [case["pod"] for case in load("newer_api/pods.json")["cases"]]
+            + controller_pods("statefulsets.json") + controller_pods("daemonsets.json") + controller_pods("jobs.json"))
+
+
+def controller_pods(name: str) -> list[dict]:
+    pods = load(name)["pods"]
+    return pods["items"] if isinstance(pods, dict) else pods
 
 
 def record_of(pod: dict) -> PodRecord:
@@ -90,6 +98,28 @@ def test_trees_statuses_and_describe_equal_from_records_and_from_full_objects():
         assert describe(rs, {"Pod": records}, NOW) == describe(rs, {"Pod": dicts}, NOW)
     for deployment in deployments:
         assert rollout_status(deployment, replicasets) is not None
+
+
+def test_statefulset_and_daemonset_trees_equal_from_records_and_from_dicts():
+    # Their trees read fields of Pods the Deployment tree does not: claims (volumes) and the node a
+    # daemon pod is pinned to by required node affinity before it is scheduled.
+    sts, ds = load("statefulsets.json"), load("daemonsets.json")
+    for fixture, build, args in (
+            (sts, build_statefulset_tree, (sts["statefulsets"]["items"],)),
+            (ds, build_daemonset_tree, (ds["daemonsets"]["items"],))):
+        pods = fixture["pods"]["items"]
+        rest = ((fixture["persistentvolumeclaims"]["items"],) if build is build_statefulset_tree
+                else (fixture["nodes"]["items"],)) + (fixture["controllerrevisions"]["items"],)
+        from_records = build(*args, [record_of(p) for p in pods], *rest, NOW)
+        assert from_records == build(*args, [slim(p, POD) for p in pods], *rest, NOW)
+        assert from_records
+    pinned = {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n2"]}]}]}}},
+        "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data-0"}}, {"name": "c", "configMap": {}}],
+        "containers": [{"name": "c", "image": "i"}]}, "metadata": {"name": "p", "namespace": "ns", "uid": "u"}}
+    record = record_of(pinned)
+    assert (wanted_node(record), claim_names(record)) == (wanted_node(pinned), claim_names(pinned)) == \
+        ("n2", ("data-0",))
 
 
 def test_a_record_is_never_tracked_by_the_garbage_collector():
