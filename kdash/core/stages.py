@@ -95,6 +95,13 @@ class StagedRestart:
                 "stages": [{"deployment": s.deployment, "state": s.state, "note": s.note} for s in self.stages]}
 
 
+def stage_order(deployments: Iterable[Any]) -> list[str]:
+    """The order to restart consumers in: the fewest replicas first (the smallest blast radius
+    meets bad data first), then by name, so the same plan always runs the same way."""
+    return [objects.name(d) for d in sorted(deployments, key=lambda d: (
+        int((d.get("spec") or {}).get("replicas", 1) or 0), objects.name(d)))]
+
+
 @dataclass(frozen=True)
 class DataSpread:
     """Which pods of one consumer run the ConfigMap's current data (by the restart stamp they carry)."""

@@ -12,6 +12,7 @@ from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.flows import restart_consumers
+from kdash.screens.rollout_watch import RolloutWatchScreen
 from tests.ui.fixture_app import fixture_app
 from tests.ui.pilot_helpers import until
 from tests.unit.test_actions_reload import FakeCluster, configmap, consumer
@@ -60,6 +61,9 @@ async def test_two_quick_edits_make_one_offer_that_stamps_the_newest_data(tmp_pa
         assert "changed 2 times" in str(offer.query_one("#title").render())
         await pilot.press("y")
         await until(pilot, lambda: cluster.rest.writes(), message="the restart")
+        # The restart opens its rollout watch; closing it comes back to the dashboard.
+        await until(pilot, lambda: isinstance(app.screen, RolloutWatchScreen), message="the rollout watch")
+        await pilot.press("escape")
         await pilot.pause(0.3)
         assert cluster.stamps() == [data_hash(configmap("warn"))]
         assert cluster.deployments["web-user"]["metadata"]["generation"] == 2
