@@ -61,8 +61,8 @@ class StagedRestart:
             self.stop(f"{deployment} failed")
 
     def stop(self, why: str) -> None:
-        """Nothing further is restarted; the waiting stages say why."""
-        if self.stopped:
+        """Nothing further is restarted; the waiting stages say why (a finished run is not stopped)."""
+        if self.stopped or self.done:
             return
         self.stopped = why
         for stage in self.stages:

@@ -11,6 +11,7 @@ import pytest
 
 from kdash.actions.audit import verify_file
 from kdash.core.configmaps import data_hash, stamp_key
+from kdash.screens.apply_preview import ApplyPreviewScreen
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
 from kdash.screens.rollout_watch import RolloutWatchScreen
@@ -159,3 +160,29 @@ async def test_good_data_restarts_both_consumers_in_order_each_healthy(cluster, 
     assert [(s["deployment"], s["state"]) for s in record["transaction"]["stages"]] == [("front", "healthy"),
                                                                                        ("back", "healthy")]
     assert [w["deployment"].split("/")[1] for w in record["transaction"]["watches"]] == ["front", "back"]
+
+
+async def test_applying_a_changed_deployment_opens_its_rollout_watch(cluster, kubectl, namespace, tmp_path):
+    await asyncio.to_thread(_setup, kubectl, namespace)
+    manifest = _consumer("back", 2, [{"name": "LEVEL", "value": "warn"}])
+    path = tmp_path / "back.yaml"
+    path.write_text(json.dumps(manifest))
+    app = live_app(cluster, namespace, tmp_path, settings=_settings())
+    async with app.run_test(size=(110, 36)) as pilot:
+        await until(pilot, lambda: app.connection is not None and app.store.get("Deployment", namespace, "back"),
+                    message="the lists")
+        await pilot.press("a")
+        app.screen.query_one("Input").value = str(path)
+        await pilot.press("enter")
+        preview = await until(pilot, lambda: isinstance(app.screen, ApplyPreviewScreen) and app.screen,
+                              message="apply preview")
+        assert [i.status for i in preview.plan.items] == ["changed"]
+        await pilot.click("#apply")
+        screen = await _watch_of(pilot, app, "back")
+        assert screen.session.change.verb == "apply" and str(path) in screen.session.change.detail
+        assert (await _verdict(pilot, screen)).state == "healthy"
+        await pilot.press("escape")
+    rs = (await _get(kubectl, "rs", "-n", namespace, "-l", "app=back"))["items"]
+    new = next(r for r in rs if r["metadata"]["name"] == screen.session.phase.new_rs)
+    assert new["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "LEVEL", "value": "warn"}]
+    assert [line["verb"] for line in app.audit.lines() if not line["dry_run"]] == ["apply", "rollout-watch"]

@@ -49,6 +49,7 @@ def test_a_consumer_already_on_the_data_lets_the_next_one_go() -> None:
     run.end("api", "current", "already on this data")
     assert run.next_stage().deployment == "web"
     run.end("web", "healthy")
+    run.stop("the watch was closed")  # after the last verdict: the run had ended well
     assert run.done and run.outcome == "healthy" and "stopped" not in run.record()
 
 
