@@ -24,12 +24,12 @@ CM = "shared-config"
 STAMP = stamp_key(CM)
 
 
-def _consumer(name: str, replicas: int, env: list[dict]) -> dict:
+def _consumer(name: str, replicas: int, env: list[dict], image: str = "nginx:1.14.2") -> dict:
     labels = {"app": name}
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "main", "image": "nginx:1.14.2", "env": env}]}}}}
+                                  "spec": {"containers": [{"name": "main", "image": image, "env": env}]}}}}
 
 
 def _setup(kubectl, namespace: str) -> None:
@@ -164,7 +164,8 @@ async def test_good_data_restarts_both_consumers_in_order_each_healthy(cluster, 
 
 async def test_applying_a_changed_deployment_opens_its_rollout_watch(cluster, kubectl, namespace, tmp_path):
     await asyncio.to_thread(_setup, kubectl, namespace)
-    manifest = _consumer("back", 2, [{"name": "LEVEL", "value": "warn"}])
+    manifest = _consumer("back", 2, [{"name": "LEVEL", "valueFrom": {"configMapKeyRef": {"name": CM, "key": "LEVEL"}}}],
+                         image="nginx:1.15.0")
     path = tmp_path / "back.yaml"
     path.write_text(json.dumps(manifest))
     app = live_app(cluster, namespace, tmp_path, settings=_settings())
@@ -176,6 +177,11 @@ async def test_applying_a_changed_deployment_opens_its_rollout_watch(cluster, ku
         await pilot.press("enter")
         preview = await until(pilot, lambda: isinstance(app.screen, ApplyPreviewScreen) and app.screen,
                               message="apply preview")
+        # `kubectl apply` owns the image: server-side apply reports the conflict; take it over.
+        assert preview.plan.items[0].conflict, preview.plan.items[0].message
+        await pilot.click("#force")
+        preview = await until(pilot, lambda: isinstance(app.screen, ApplyPreviewScreen)
+                              and app.screen is not preview and app.screen, message="forced preview")
         assert [i.status for i in preview.plan.items] == ["changed"]
         await pilot.click("#apply")
         screen = await _watch_of(pilot, app, "back")
@@ -184,5 +190,5 @@ async def test_applying_a_changed_deployment_opens_its_rollout_watch(cluster, ku
         await pilot.press("escape")
     rs = (await _get(kubectl, "rs", "-n", namespace, "-l", "app=back"))["items"]
     new = next(r for r in rs if r["metadata"]["name"] == screen.session.phase.new_rs)
-    assert new["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "LEVEL", "value": "warn"}]
+    assert new["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.15.0"
     assert [line["verb"] for line in app.audit.lines() if not line["dry_run"]] == ["apply", "rollout-watch"]

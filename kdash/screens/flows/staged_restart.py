@@ -56,8 +56,8 @@ class Run:
         self._next()
 
     def _next(self) -> None:
-        stage = self.host.app.store is not None and self.plan.next_stage()
-        if not stage:
+        stage = self.plan.next_stage()
+        if stage is None:
             self._finish_if_over()
             return
         stage.state = "restarting"
