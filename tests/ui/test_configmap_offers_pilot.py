@@ -33,6 +33,7 @@ def edit(app, cluster: FakeCluster, level: str) -> None:
 
 async def start(pilot, app, cluster: FakeCluster, tmp_path) -> None:
     audit = AuditLog(tmp_path / "audit.log")
+    app.audit = AuditLog(tmp_path / "app-audit.log")  # records written by the app itself (a watch's), not the user's
     app.writable = lambda action, kind=None: True
     app.write_context = lambda confirmed=None: cluster.context(audit)
     await pilot.pause()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from textual.geometry import Region
 
-from kdash.actions.safety import AuditLog
 from kdash.core.configmaps import data_hash
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
@@ -24,7 +23,6 @@ def _painted(screen, widget_id: str) -> str:
 async def test_two_consumers_restart_one_at_a_time_and_closing_the_watch_stops_the_run(tmp_path):
     cluster = FakeCluster(consumer("api"), consumer("web"))
     app = fixture_app()
-    app.audit = AuditLog(tmp_path / "app-audit.log")  # the run's record, apart from the writes' lines
     async with app.run_test(size=(110, 32)) as pilot:
         await start(pilot, app, cluster, tmp_path)
         edit(app, cluster, "debug")

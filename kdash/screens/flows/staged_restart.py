@@ -108,7 +108,11 @@ class Run:
         if screen is not self.screen or len(screen.session.phases) > 1:
             return  # an undo's verdict: the stage was judged already
         name = screen.session.change.name
-        self.plan.end(name, "healthy" if verdict.state == "healthy" else "failed", verdict.headline)
+        # The criterion only: the watch's verdict line below has the evidence.
+        if verdict.state == "healthy":
+            self.plan.end(name, "healthy")
+        else:
+            self.plan.end(name, "failed", verdict.criterion or verdict.state)
         self._next()
 
     def _closed(self, screen: RolloutWatchScreen) -> None:
