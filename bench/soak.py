@@ -135,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         app.send(cmd="quit")
         data["session"] = app.read("done", 120)
         churner.join(60)
-    except Exception as exc:  # noqa: BLE001 - still write what was sampled, then fail
-        failed = f"{type(exc).__name__}: {exc}"
+    except (Exception, KeyboardInterrupt, SystemExit) as exc:  # noqa: BLE001 - write what was sampled, then fail
+        failed = f"{type(exc).__name__}: {exc}" if not isinstance(exc, SystemExit) else "stopped by a signal"
         data["error"] = failed
         log(f"FAILED: {failed}")
     finally:

@@ -135,7 +135,12 @@ class Sampler:
             # What kdash/heap.py did so far: a full collection follows each store reload (a
             # namespace or context switch), a refreeze or deep clean follows slow full collections.
             "heap": {k: getattr(app.heap, k, None) for k in ("freezes", "refreezes", "deep_cleans")},
-            "gc_tracked_k": round(len(gc.get_objects()) / 1000, 1),
+            # Not gc.get_objects(): the list it returns can hold a tuple another thread is still
+            # building, whose resize then fails (SystemError in tupleobject.c; it ended a run).
+            "gc_counts": list(gc.get_count()),
+            # Memory blocks Python holds: flat while RSS grows means the allocator (fragmentation),
+            # growing with it means live objects.
+            "py_blocks_k": round(sys.getallocatedblocks() / 1000, 1),
             "pods": app.store.count("Pod"),
             "screen": type(app.screen).__name__,
             "step": session.step_name,
@@ -161,7 +166,8 @@ class Session:
 
     def log_lines(self) -> int:
         """Lines received by log follows so far (all of them, open and closed)."""
-        return self.log_lines_closed + (self.logs.buffer.end_id if self.logs is not None else 0)
+        buffer = getattr(self.logs, "buffer", None)  # made when the screen mounts
+        return self.log_lines_closed + (buffer.end_id if buffer is not None else 0)
 
     async def run_step(self) -> None:
         name = STEPS[self.steps_done % len(STEPS)]
@@ -187,7 +193,7 @@ class Session:
 
     async def close_logs(self) -> None:
         if self.logs is not None:
-            self.log_lines_closed += self.logs.buffer.end_id
+            self.log_lines_closed = self.log_lines()
             self.logs = None
             self.app.pop_screen()
             await self.pilot.pause(0.1)

@@ -39,14 +39,16 @@ def verdict(samples: list[dict]) -> dict:
     steady = [s for s in samples if s["t"] >= warm]
     rss_slope = slope_per_hour([(s["t"], s["rss_mb"]) for s in steady])
     # Counters rise and fall with the session's cycle (a log follow opens streams, a switch starts
-    # watches): "no growth" compares the peak of the last third of the steady run with the first.
+    # new watches before the old ones are joined): what leaks raises the floor they come back to.
+    # "No growth" compares the floor (minimum) of the last third of the steady run with the first's.
     third = max(1, len(steady) // 3)
     counters = {}
     for name in COUNTERS:
-        first = max(s[name] for s in steady[:third])
-        last = max(s[name] for s in steady[-third:])
-        counters[name] = {"first_third_max": first, "last_third_max": last, "ok": last <= first,
+        first, last = steady[:third], steady[-third:]
+        counters[name] = {"first_third_min": min(s[name] for s in first), "last_third_min": min(s[name] for s in last),
+                          "first_third_max": max(s[name] for s in first), "last_third_max": max(s[name] for s in last),
                           "slope_per_h": round(slope_per_hour([(s["t"], s[name]) for s in steady]), 2)}
+        counters[name]["ok"] = counters[name]["last_third_min"] <= counters[name]["first_third_min"]
     pause = max(s["gc_max_ms"] for s in samples)
     worst = max(samples, key=lambda s: s["gc_max_ms"])
     checks = {
@@ -105,8 +107,9 @@ def describe(v: dict) -> str:
                  f"collections after a store reload {v['gc_pause_max_outside_reloads_ms']:.1f} ms wall")
     for name in COUNTERS:
         k = c[f"{name}_no_growth"]
-        row(f"{name} no growth", f"peak {k['first_third_max']} → {k['last_third_max']} "
-            f"(slope {k['slope_per_h']:+.2f}/h)", k["ok"])
+        row(f"{name} no growth", f"floor {k['first_third_min']} → {k['last_third_min']}, peak "
+            f"{k['first_third_max']} → {k['last_third_max']} (first → last third; slope {k['slope_per_h']:+.2f}/h)",
+            k["ok"])
     lines.append(f"  info longest UI-loop stall {v['loop_stall_max_ms']:.0f} ms; load average "
                  f"{v['load1']['min']}–{v['load1']['max']} (mean {v['load1']['mean']}) on this machine")
     lines.append("  verdict: " + ("all budgets met" if v["ok"] else "BUDGET MISSED"))
@@ -129,14 +132,15 @@ def plot(samples: list[dict], path: Path, title: str) -> Path | None:
     ax_rss.set_title(title)
     warm = warmup_s(samples[-1]["t"]) / 60
     ax_rss.axvline(warm, color="grey", linestyle=":", linewidth=1)
-    ax_gc.bar(minutes, [s["gc_max_ms"] for s in samples], width=max(minutes[-1] / len(samples), 0.05),
-              color="tab:orange", label="longest GC pause per sample")
-    ax_gc.plot(minutes, [s.get("gc_max_cpu_ms", 0.0) for s in samples], color="tab:purple", linewidth=0.8,
-               marker=".", markersize=3, label="its CPU time")
+    ax_gc.plot(minutes, [s["gc_max_ms"] or None for s in samples], "o", markersize=3, color="tab:orange",
+               label="longest GC pause per sample (wall)")
+    ax_gc.plot(minutes, [s.get("gc_max_cpu_ms") or None for s in samples], "^", markersize=3, color="tab:purple",
+               label="the longest GC pause's CPU time")
     ax_gc.plot(minutes, [s["loop_stall_max_ms"] for s in samples], color="tab:red", linewidth=0.6, alpha=0.6,
                label="longest UI-loop stall per sample")
     ax_gc.axhline(PAUSE_BUDGET_MS, color="black", linestyle="--", linewidth=1, label="pause budget")
-    ax_gc.set_ylabel("ms")
+    ax_gc.set_yscale("log")  # wall times under load and CPU times are an order of magnitude apart
+    ax_gc.set_ylabel("ms (log)")
     ax_gc.legend(loc="upper right", fontsize=8)
     load = ax_gc.twinx()
     load.plot(minutes, [s["load1"] for s in samples], color="tab:green", linewidth=0.8, alpha=0.6)

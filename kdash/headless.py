@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -86,6 +87,14 @@ def views_named(text: str | None) -> list[str]:
     return [view for view in TREES if view in wanted]
 
 
+def build_trees(views: Sequence[str], objects: Objects, now: datetime | None = None) -> dict[str, list[Node]]:
+    """Each view's nodes from listed objects; a kind not listed counts as none (Node absent: the
+    DaemonSet tree says a node without its pod cannot be shown)."""
+    listed: Objects = defaultdict(list, objects)
+    moment = now or datetime.now(UTC)
+    return {view: TREES[view][2](listed, moment) for view in views}
+
+
 def _joined(kinds: str | list[str] | None) -> str | None:
     """`kdash tree sts ds` and `kdash tree sts,ds` alike."""
     return ",".join(kinds) if isinstance(kinds, list) else kinds
@@ -138,8 +147,7 @@ def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
         raise errors.get(kinds[0]) or next(iter(errors.values()))
     if "Node" in failed:
         objects.pop("Node", None)
-    now = datetime.now(UTC)
-    trees = {view: TREES[view][2](objects, now) for view in views}
+    trees = build_trees(views, objects)
     if getattr(args, "output", None):
         from kdash.render.output import render_sections
 

@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from kdash.actions.apply import Plan
 from kdash.screens.confirm import ConfirmScreen
+from kdash.widgets.footer import Footer
 
 STATUS_STYLE = {"created": "bold green", "changed": "bold yellow", "unchanged": "dim", "error": "bold red"}
 

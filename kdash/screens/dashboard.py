@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Static, Tree
 
 from kdash.actions.registry import ACTIONS, Action
 from kdash.core.labels import Selector, parse_selector
@@ -26,6 +26,7 @@ from kdash.render.hpa import hpa_index
 from kdash.screens import controller_views
 from kdash.screens.exec_forward import ExecForward
 from kdash.screens.notices import access_notices, access_problems
+from kdash.widgets.footer import Footer
 from kdash.widgets.resource_tree import ResourceTree
 from kdash.widgets.rollout_progress import RolloutProgress
 from kdash.widgets.status import DetailsPane, HeaderLine

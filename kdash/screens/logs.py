@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from kdash.actions.registry import ACTIONS
 from kdash.logs.buffer import DEFAULT_CAPACITY, LineQueue, RingBuffer, marker
@@ -26,6 +26,7 @@ from kdash.logs.follower import (
 from kdash.logs.stream import LogOptions, stream_factory
 from kdash.logs.text import TextFilter, default_save_path, save_lines
 from kdash.screens.modals import PickScreen, PromptScreen
+from kdash.widgets.footer import Footer
 from kdash.widgets.log_view import LogView
 
 DRAIN_INTERVAL = 0.05  # the UI takes the threads' lines in batches, 20 times a second

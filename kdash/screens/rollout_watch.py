@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from kdash.actions.registry import ACTIONS
 from kdash.core import objects
@@ -18,6 +18,7 @@ from kdash.core.values import parse_time
 from kdash.core.verdict import Verdict, event_time
 from kdash.logs.buffer import RingBuffer
 from kdash.logs.rollout_watch import LOG_CAPACITY, RolloutWatch
+from kdash.widgets.footer import Footer
 from kdash.widgets.log_view import LogView
 
 TICK_SECONDS = 0.1  # judge and drain the log lines ten times a second

@@ -12,7 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from kdash.widgets.footer import Footer
 
 # Characters PyYAML writes raw once unicode is allowed, but which break lines or act on a terminal:
 # they go in double quotes, where PyYAML escapes them (\N, \L, \P; C0 and C1 it escapes anyway).

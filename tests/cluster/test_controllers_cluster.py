@@ -55,7 +55,7 @@ def tree(connection, namespace: str, name: str) -> dict[str, Any]:
     kinds = ("StatefulSet", "DaemonSet", "Pod", "PersistentVolumeClaim", "ControllerRevision", "Node")
     objs, failed = collect(connection.api_client, namespace, kinds)
     assert not failed
-    return build_trees([name], objs, False)[name]
+    return build_trees([name], objs)[name]
 
 
 def rollout_status(kubectl, namespace: str, what: str) -> None:

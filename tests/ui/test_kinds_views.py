@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kdash.screens.dashboard import INGRESSES, JOBS, VIEWS, WORKLOADS
+from kdash.screens.controller_views import INGRESSES, JOBS
+from kdash.screens.dashboard import VIEWS, WORKLOADS
 from tests.ui.kinds_fixture_app import kinds_app
 
 
