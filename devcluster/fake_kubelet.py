@@ -35,6 +35,10 @@ Image tags that steer it, so `kubectl set image` alone reaches each failure (see
   :never-ready                            Running, never Ready (as kdash.io/fake-never-ready).
   :logerror                               every 3rd log line (from line 0) is "p c ERROR line i: …".
 
+The environment variable KDASH_FAKE_MODE of a container, literal or from a ConfigMap key (resolved
+when the pod starts, as the kubelet resolves env), steers it like the tags: "crash" or "never-ready".
+A bad value in a ConfigMap thus breaks only the pods started after it changed.
+
 Containers that start waiting in CrashLoopBackOff or ImagePullBackOff get the kubelet's Warning Event
 (BackOff, Failed) once per new reason.
 
@@ -101,6 +105,8 @@ IMAGE_TAGS = {
     LOG_ERROR_TAG: "every 3rd log line is an ERROR line",
 }
 LOG_ERROR_EVERY = 3
+FAKE_MODE_ENV = "KDASH_FAKE_MODE"
+FAKE_MODES = {"crash": CRASHLOOP, "never-ready": NEVER_READY}
 
 # Waiting reason -> (Event reason, message), worded like the kubelet's.
 WARNINGS = {
@@ -791,6 +797,24 @@ class FakeKubelet:
             scheduled_at=scheduled or rfc3339(t0), run_seconds=run_seconds, exit_code=exit_code,
             exit_reason=str(ann.get(EXIT_REASON) or ""))
 
+    def with_env_mode(self, pod: dict) -> dict:
+        """The pod with the annotation its containers' KDASH_FAKE_MODE asks for (see the docstring)."""
+        namespace = pod["metadata"]["namespace"]
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            for env in c.get("env") or []:
+                if env.get("name") != FAKE_MODE_ENV:
+                    continue
+                value = env.get("value")
+                ref = (env.get("valueFrom") or {}).get("configMapKeyRef")
+                if ref:
+                    value = (self.read_data("configmaps", namespace, ref.get("name", "")) or {}).get(ref.get("key"))
+                annotation = FAKE_MODES.get(str(value or "").strip())
+                if annotation:
+                    meta = {**pod["metadata"], "annotations": {**(pod["metadata"].get("annotations") or {}),
+                                                                annotation: "true"}}
+                    return {**pod, "metadata": meta}
+        return pod
+
     def new_record(self, pod: dict) -> PodRecord | None:
         meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
         uid = meta["uid"]
@@ -798,6 +822,7 @@ class FakeKubelet:
         # status, container IDs and log lines come out the same after a restart.
         adopted = "startTime" in status and status.get("containerStatuses")
         t0 = int(parse_time(status["startTime"])) if adopted else int(time.time())
+        pod = self.with_env_mode(pod)  # reads ConfigMaps: outside the lock
         with self.lock:
             if spec.get("hostNetwork"):
                 ip = self.args.address

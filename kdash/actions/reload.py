@@ -26,8 +26,15 @@ def read_configmap(api_client: ApiClient, namespace: str, name: str) -> dict[str
 
 
 def restart_for_configmap(ctx: WriteContext, namespace: str, configmap_name: str, deployment_name: str) -> str | None:
+    """Roll one consumer by stamping the ConfigMap's current data hash (see restart_stage)."""
+    return restart_stage(ctx, namespace, configmap_name, deployment_name)[0]
+
+
+def restart_stage(ctx: WriteContext, namespace: str, configmap_name: str,
+                  deployment_name: str) -> tuple[str | None, dict[str, Any]]:
     """Roll one consumer by stamping the hash of the ConfigMap's data as it is now; returns that
-    hash, or None when the Deployment already runs it (idempotent).
+    hash, or None when the Deployment already runs it (idempotent), and the Deployment as it was
+    just before the patch (a rollout watch starts from its generation).
 
     The ConfigMap is read here, at write time, not taken from when the restart was offered: an
     answer to an offer made for older data must neither stamp the older hash (the view would then
@@ -40,7 +47,7 @@ def restart_for_configmap(ctx: WriteContext, namespace: str, configmap_name: str
         deployment = read_deployment(ctx.api_client, namespace, deployment_name)
         if template_annotations(deployment).get(key) == digest:
             attempt.detail = f"already at {key}={digest}"
-            return None
+            return None, deployment
         if (deployment.get("spec") or {}).get("paused"):
             raise KdashError("Cannot restart", f"{what} is paused; resume it first")
         # The resourceVersion makes a concurrent edit fail cleanly instead of being rolled twice.
@@ -48,7 +55,7 @@ def restart_for_configmap(ctx: WriteContext, namespace: str, configmap_name: str
                  "spec": {"template": {"metadata": {"annotations": {key: digest}}}}}
         patch_deployment(attempt, namespace, deployment_name, patch, what)
         attempt.detail = f"{key}={digest}"
-    return digest
+    return digest, deployment
 
 
 def restart_consumers(ctx: WriteContext, namespace: str, configmap_name: str, deployment_names: Iterable[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from kdash.actions.registry import BY_ID
 from kdash.core import objects
 from kdash.editor import edit_text, editor_command
 from kdash.errors import KdashError
+from kdash.render.tree import Node
+from kdash.screens.flows import watch
 from kdash.screens.flows.host import FlowHost
 from kdash.screens.toasts import notify_error
 
@@ -146,12 +149,28 @@ class EditApply(FlowHost):
 
         def decided(answer: str | None) -> None:
             if answer == "apply":
-                self._run_write(lambda ctx: apply_action.apply(ctx, plan), None, prepared_on)
+                self._run_write(lambda ctx: apply_action.apply(ctx, plan), None, prepared_on,
+                                self._watch_applied(plan, source))
             elif answer == "force":
                 self._plan_apply(plan.manifests, source, force=True)
 
         self.app.push_screen(ApplyPreviewScreen(plan, source, self.app.context_name, self.app.protected),
                              decided)
+
+    def _watch_applied(self, plan: apply_action.Plan, source: str) -> Callable[[str], None] | None:
+        """The rollout watch of the first Deployment the apply changes (the others are named)."""
+        changed = [(item.manifest.namespace or plan.default_namespace, item.manifest.name) for item in plan.items
+                   if item.manifest.kind == "Deployment" and item.status == "changed"]
+        found = [(obj, ns, name) for ns, name in changed
+                 if (obj := self.app.store.get("Deployment", ns, name)) is not None]
+        if not found:
+            return None
+        deployment, namespace, name = found[0]
+        node = Node(key=f"Deployment/{namespace}/{name}", kind="Deployment", namespace=namespace, name=name,
+                    uid=objects.uid(deployment), label=name, health="none")
+        others = ", ".join(n for _, _, n in found[1:])
+        detail = f"{source}" + (f" (also changes {others}: W on each watches it)" if others else "")
+        return watch.watch_after(self, node, deployment, "apply", detail)
 
 
 def _saved(result: dict, deleting: str) -> str:

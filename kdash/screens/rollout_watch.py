@@ -40,6 +40,7 @@ class RolloutWatchScreen(Screen[None]):
     DEFAULT_CSS = """
     RolloutWatchScreen { layout: vertical; }
     RolloutWatchScreen #watch-title { height: 1; background: $panel; padding: 0 1; }
+    RolloutWatchScreen #watch-stages { height: auto; max-height: 8; padding: 0 1; background: $surface; }
     RolloutWatchScreen #watch-verdict { height: auto; max-height: 6; padding: 0 1; }
     RolloutWatchScreen #watch-progress { height: auto; max-height: 3; padding: 0 1; background: $surface; }
     RolloutWatchScreen #watch-events { height: auto; max-height: 6; padding: 0 1; }
@@ -49,8 +50,10 @@ class RolloutWatchScreen(Screen[None]):
     def __init__(self, session: RolloutWatch, *, on_undo: Callable[[RolloutWatchScreen], None] | None = None,
                  on_verdict: Callable[[RolloutWatchScreen, Verdict], None] | None = None,
                  on_close: Callable[[RolloutWatchScreen], None] | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, stages: Callable[[], Text] | None = None) -> None:
         super().__init__()
+        self._stages = stages
+        """A staged run's view (which consumers are done, which still run old data), above the verdict."""
         self.session = session
         self._on_undo, self._on_verdict, self._on_close = on_undo, on_verdict, on_close
         self._clock = clock or session.clock
@@ -62,6 +65,7 @@ class RolloutWatchScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         self.buffer = RingBuffer(LOG_CAPACITY)
         yield Static(id="watch-title")
+        yield Static(id="watch-stages")
         yield Static(id="watch-verdict")
         yield Static(id="watch-progress")
         yield Static(id="watch-events")
@@ -69,6 +73,7 @@ class RolloutWatchScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#watch-stages").display = self._stages is not None
         self.query_one(LogView).configure(prefix=True)
         self.set_interval(TICK_SECONDS, self.tick)
         self.tick()
@@ -88,6 +93,8 @@ class RolloutWatchScreen(Screen[None]):
         if lines:
             view.lines_added(self.buffer.extend(lines))
         self._show("watch-title", self.title_text())
+        if self._stages is not None:
+            self._show("watch-stages", self._stages())
         self._show("watch-verdict", self.verdict_text())
         self._show("watch-progress", self.progress_text())
         self._show("watch-events", self.events_text())

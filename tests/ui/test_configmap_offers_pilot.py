@@ -12,6 +12,7 @@ from kdash.core.kinds import KINDS_BY_NAME
 from kdash.kube.objects import slim
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.flows import restart_consumers
+from kdash.screens.rollout_watch import RolloutWatchScreen
 from tests.ui.fixture_app import fixture_app
 from tests.ui.pilot_helpers import until
 from tests.unit.test_actions_reload import FakeCluster, configmap, consumer
@@ -32,6 +33,7 @@ def edit(app, cluster: FakeCluster, level: str) -> None:
 
 async def start(pilot, app, cluster: FakeCluster, tmp_path) -> None:
     audit = AuditLog(tmp_path / "audit.log")
+    app.audit = AuditLog(tmp_path / "app-audit.log")  # records written by the app itself (a watch's), not the user's
     app.writable = lambda action, kind=None: True
     app.write_context = lambda confirmed=None: cluster.context(audit)
     await pilot.pause()
@@ -60,6 +62,9 @@ async def test_two_quick_edits_make_one_offer_that_stamps_the_newest_data(tmp_pa
         assert "changed 2 times" in str(offer.query_one("#title").render())
         await pilot.press("y")
         await until(pilot, lambda: cluster.rest.writes(), message="the restart")
+        # The restart opens its rollout watch; closing it comes back to the dashboard.
+        await until(pilot, lambda: isinstance(app.screen, RolloutWatchScreen), message="the rollout watch")
+        await pilot.press("escape")
         await pilot.pause(0.3)
         assert cluster.stamps() == [data_hash(configmap("warn"))]
         assert cluster.deployments["web-user"]["metadata"]["generation"] == 2

@@ -10,6 +10,7 @@ import pytest
 from kdash.core.configmaps import data_hash, stamp_key
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen
+from kdash.screens.rollout_watch import RolloutWatchScreen
 from tests.ui.pilot_helpers import live_app, until
 from tests.ui.test_configmap_live import _consumer, _ready, _setup
 
@@ -51,7 +52,12 @@ async def test_two_quick_edits_offer_once_and_roll_once_with_the_final_data(clus
         await pilot.press("y")
         await asyncio.to_thread(kubectl, "rollout", "status", "deployment/mc-user", "-n", namespace,
                                 "--timeout=90s", timeout=100)
-        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), message="the offer closed")
+        # The restart opened its rollout watch: judged healthy, then closed.
+        watch = await until(pilot, lambda: app.screen if isinstance(app.screen, RolloutWatchScreen) else None,
+                            message="the rollout watch")
+        await until(pilot, lambda: watch.session.verdict.state == "healthy", timeout=60, message="healthy")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), message="the watch closed")
         await pilot.pause(1.0)
         assert isinstance(app.screen, DashboardScreen), "nothing more may be offered"
         assert await _rollouts(kubectl, namespace, "mc-user") == (before[0] + 1, before[1] + 1, final)
@@ -60,7 +66,8 @@ async def test_two_quick_edits_offer_once_and_roll_once_with_the_final_data(clus
         key = f"ConfigMap/{namespace}/mc-user-config/Deployment/{namespace}/mc-user"
         await until(pilot, lambda: (app.screen.tree.node(key) or None) and
                     app.screen.tree.node(key).columns["state"] == "current", message="consumer current")
-    assert [(line["verb"], line["result"]) for line in app.audit.lines()] == [("restart-for-configmap", "ok")]
+    assert [(line["verb"], line["result"]) for line in app.audit.lines()] == [
+        ("restart-for-configmap", "ok"), ("configmap-restart-staged", "ok")]
 
 
 async def test_two_quick_edits_auto_restart_once_with_the_final_data(cluster, kubectl, namespace, tmp_path):

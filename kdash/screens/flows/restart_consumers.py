@@ -9,7 +9,9 @@ from textual.timer import Timer
 from kdash.actions import reload
 from kdash.core.configmaps import restart_plan, wants_auto_restart
 from kdash.core.objects import Obj, meta, uid
+from kdash.core.stages import stage_order
 from kdash.errors import KdashError
+from kdash.screens.flows import staged_restart
 from kdash.screens.flows.host import FlowHost, Target
 
 # Opted-in consumers restart once their ConfigMap has been quiet this long: edits made in a
@@ -90,13 +92,10 @@ def offer(host: FlowHost, configmap: Obj, *, changed: bool, skip: frozenset[str]
     if done:
         detail += f"\nalready on this data, left alone: {', '.join(done)}"
     detail += "\nStamps the data the ConfigMap holds when you confirm; consumers already on it are left alone."
-    names = [i.consumer.deployment for i in pending]
-    screen = host.confirm_write(
-        title, detail, lambda ctx: reload.restart_consumers(ctx, namespace, cm_name, names), verb="Restart",
-        answered=lambda _yes: offers.pop(key, None))
+    names = stage_order(i.deployment for i in pending)
+    screen = staged_restart.confirm(host, namespace, cm_name, names, title, detail,
+                                    answered=lambda _yes: offers.pop(key, None))
     offers[key] = [screen, 1 if changed else 0]
-    for item in pending:
-        app.track_rollout(uid(item.deployment))
 
 
 def _auto_restart_soon(host: FlowHost, namespace: str, cm_name: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rich.text import Text
+
 from kdash.actions import rollout as rollout_action
 from kdash.actions.registry import BY_ID
 from kdash.actions.safety import target_of
@@ -43,7 +45,12 @@ def watch_after(host: FlowHost, node: Node, deployment: Obj, verb: str, detail: 
     return done
 
 
-def open_watch(host: FlowHost, node: Node, change: Change) -> RolloutWatchScreen:
+def open_watch(host: FlowHost, node: Node, change: Change, *, stages: Callable[[], Text] | None = None,
+               on_verdict: Callable[[RolloutWatchScreen, Verdict], None] | None = None,
+               on_close: Callable[[RolloutWatchScreen], None] | None = None,
+               switch: bool = False) -> RolloutWatchScreen:
+    """Push the watch (or `switch` to it from the watch before: a staged run's next stage).
+    `on_verdict` runs after the usual one; `on_close` replaces the watch's own audit record."""
     app = host.app
     criteria, warnings = criteria_for(app.settings.rollout_watch, app.context_name)
     for warning in warnings:
@@ -52,10 +59,17 @@ def open_watch(host: FlowHost, node: Node, change: Change) -> RolloutWatchScreen
     events: EventSource | None = namespace_events(connection, change.namespace) if connection else None
     factory = stream_factory(connection.api_client) if connection else None
     session = RolloutWatch(change, criteria, app.store, factory, events)
-    screen = RolloutWatchScreen(session, on_undo=lambda s: _undo_from_watch(host, node, s),
-                                on_verdict=lambda s, v: _verdict(host, node, s, v),
-                                on_close=lambda s: _record_transaction(host, s))
-    app.push_screen(screen)
+    def verdict(screen: RolloutWatchScreen, v: Verdict) -> None:
+        _verdict(host, node, screen, v)
+        if on_verdict is not None:
+            on_verdict(screen, v)
+
+    screen = RolloutWatchScreen(session, on_undo=lambda s: _undo_from_watch(host, node, s), on_verdict=verdict,
+                                on_close=on_close or (lambda s: _record_transaction(host, s)), stages=stages)
+    if switch:
+        app.switch_screen(screen)
+    else:
+        app.push_screen(screen)
     return screen
 
 
