@@ -159,7 +159,8 @@ def print_tree(args: argparse.Namespace, console: Console | None = None) -> int:
         if isinstance(error, Unavailable):
             print(f"kdash: {plural}: unavailable ({error.message})", file=sys.stderr)
             continue
-        where = "in any namespace" if namespace is None else f"in ns {namespace}"
+        where = "(cluster-scoped)" if not KINDS_BY_NAME[name].namespaced else \
+            "in any namespace" if namespace is None else f"in ns {namespace}"
         print(f"kdash: cannot list {plural} {where} ({error.title}: {error.message}); "
               "the trees above leave them out", file=sys.stderr)
     return 0

@@ -374,7 +374,7 @@ def summarize_states(states: dict[tuple[str, str | None], SyncState]) -> str:
     # Rejected credentials break every pane, so they outrank a per-kind "forbidden".
     for bad in ("unauthorized", "forbidden", "error"):
         if bad in by_state:
-            return f"{bad}: {', '.join(_plural(k) for k in by_state[bad])}"
+            return f"{bad}: {', '.join(dict.fromkeys(_plural(k) for k in by_state[bad]))}"  # once per kind
     if "reconnecting" in by_state:
         return "reconnecting"
     if "starting" in by_state or not by_state:

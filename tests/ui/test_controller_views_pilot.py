@@ -49,12 +49,15 @@ async def test_key_5_shows_a_line_per_node_and_tab_cycles_every_view():
                    for line in lines)
         assert [line.rsplit("on ", 1)[1] for line in lines if "pod node-agent-" in line] == \
             ["kdash-node-1", "kdash-node-2"]
+        from kdash.screens.dashboard import VIEWS
+
         seen = []
-        for _ in range(5):
+        for _ in range(len(VIEWS)):
             await pilot.press("tab")
             await pilot.pause()
             seen.append(screen.view)
-        assert seen == ["workloads", "services", "configmaps", "statefulsets", "daemonsets"]
+        after = VIEWS.index("daemonsets") + 1
+        assert seen == [*VIEWS[after:], *VIEWS[:after]]
 
 
 async def test_selected_pod_of_a_statefulset_is_the_store_object():
