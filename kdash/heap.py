@@ -87,7 +87,9 @@ class HeapFreezer:
             self._collect_first = True
         if self._loading_since is None:
             gc.disable()
-        self._loading_since = self._clock()
+            # Not moved by a further reload while this one is still loading: switches every few
+            # seconds onto a store that never completes would otherwise keep collections off forever.
+            self._loading_since = self._clock()
 
     def loaded(self) -> None:
         """The store holds a full sync: freeze it and turn collections back on."""

@@ -50,6 +50,24 @@ def test_no_collections_while_loading_then_the_load_is_frozen():
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
+def test_reloads_in_a_row_do_not_postpone_the_load_timeout():
+    # A switch every 30 s onto stores that never finish listing: collections come back LOAD_TIMEOUT
+    # after they went off, not LOAD_TIMEOUT after the last switch (they stayed off for good before).
+    now = [0.0]
+    heap = HeapFreezer(clock=lambda: now[0])
+    heap.install()
+    try:
+        heap.loading()
+        for _ in range(3):
+            now[0] += LOAD_TIMEOUT / 2
+            heap.loading()
+            heap.check_timeout()
+        assert gc.isenabled() and not heap.loading_store
+    finally:
+        heap.uninstall()
+        gc.enable()
+
+
 def test_a_cycle_frozen_with_a_store_is_freed_by_the_next_reload():
     heap = HeapFreezer()
     heap.install()
