@@ -21,7 +21,7 @@ async def test_ctrl_d_on_a_deployment_says_it_deletes_pods(readonly, tmp_path):
         assert isinstance(app.screen, DashboardScreen)
         (note,) = app._notifications
         assert note.message.startswith("ctrl+d: Delete the selected Pod")
-        assert "works on a Pod; Deployment default/api is selected" in note.message
+        assert "works on a Pod or Job; Deployment default/api is selected" in note.message
         # Not a refused write: nothing to audit, whatever the context.
         assert audit.lines() == []
 
