@@ -9,14 +9,14 @@ import uuid
 
 import pytest
 
+from devcluster import cluster as devcluster
+
 # Pod records (kdash/core/records.py) fail loudly on a field their schema does not keep.
 os.environ.setdefault("KDASH_STRICT_RECORDS", "1")
 # Apps under test write their audit log (and other state) here, never into the user's own
 # ~/.local/state/kdash: a test line there would sit forever in a hash-chained log.
 _STATE = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"kdash-test-state-{os.getpid()}")
 os.environ["XDG_STATE_HOME"] = _STATE
-
-from devcluster import cluster as devcluster
 
 
 def pytest_collection_modifyitems(config, items):
