@@ -29,10 +29,17 @@ towards the 0.65 s of the whole store over a long session). So:
 
 On a reload, the previous freeze is undone and a full collection runs before the next one, so an
 old store caught in a cycle is freed.
+
+Freed memory goes back to the system too (glibc only, else nothing happens): the store's objects
+are made on reflector threads and freed on the UI thread, so each thread's malloc arena keeps
+free pages that RSS counts; after a reload's or a deep clean's collection `malloc_trim` returns
+them, and the arenas are capped (ARENA_MAX) before any thread starts.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import time
 
@@ -41,6 +48,32 @@ REFREEZE_AFTER_MS = 25.0  # a full collection slower than this freezes its survi
 REFREEZE_INTERVAL = 10.0  # ... at most this often
 MAX_REFREEZES = 12  # then a deep clean: unfreeze + collect + freeze, to free what freezes leaked
 DEEP_CLEAN_SECONDS = 600.0  # and at least this often while there is a freeze of ours
+ARENA_MAX = 2  # glibc's default is 8 per core: one per reflector thread, each holding freed pages
+_M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.gnu_get_libc_version  # noqa: B018 - raises AttributeError on a libc that is not glibc
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _glibc()
+
+
+def cap_malloc_arenas() -> None:
+    """Before threads start: at most ARENA_MAX malloc arenas (glibc; elsewhere nothing)."""
+    if _LIBC is not None:
+        _LIBC.mallopt(_M_ARENA_MAX, ARENA_MAX)
+
+
+def release_free_memory() -> None:
+    """Give the allocator's free pages back to the system (glibc; elsewhere nothing)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 class HeapFreezer:
@@ -60,6 +93,7 @@ class HeapFreezer:
     def install(self) -> None:
         if not self._installed:
             self._installed = True
+            cap_malloc_arenas()  # before the reflector threads start
             gc.callbacks.append(self._on_collection)
 
     def uninstall(self) -> None:
@@ -99,6 +133,7 @@ class HeapFreezer:
         if self._collect_first:
             self._collect_first = False
             gc.collect()
+            release_free_memory()  # the old store's pages
         gc.freeze()
         gc.enable()
         self._froze_store = True
@@ -124,6 +159,7 @@ class HeapFreezer:
         if now - self._cleaned_at > DEEP_CLEAN_SECONDS or (self._refreeze_due and self._since_clean >= MAX_REFREEZES):
             gc.unfreeze()
             gc.collect()
+            release_free_memory()
             gc.freeze()
             self._cleaned_at = self._frozen_at = now
             self._refreeze_due, self._since_clean = False, 0

@@ -186,3 +186,35 @@ def test_deep_clean_frees_cycles_that_a_freeze_caught():
         assert alive() is None and heap.deep_cleans == 1 and gc.get_freeze_count() > 0
     finally:
         heap.uninstall()
+
+
+def test_freed_pages_go_back_after_a_reload_collection_and_a_deep_clean(monkeypatch):
+    # The old store's objects were made on reflector threads: their arenas keep the pages unless
+    # trimmed. A trim follows each collection that frees a store; none follows a plain freeze.
+    trims: list[int] = []
+    monkeypatch.setattr("kdash.heap.release_free_memory", lambda: trims.append(gc.get_freeze_count()))
+    now = [0.0]
+    heap = HeapFreezer(clock=lambda: now[0])
+    heap.install()
+    try:
+        heap.loading()
+        heap.loaded()
+        assert trims == []  # the first load froze a store; nothing was freed
+        heap.loading()
+        heap.loaded()
+        assert len(trims) == 1 and trims[0] == 0  # after the collection, before the new freeze
+        now[0] += DEEP_CLEAN_SECONDS + 1
+        heap.tick()
+        assert len(trims) == 2 and heap.deep_cleans == 1
+    finally:
+        heap.uninstall()
+
+
+def test_the_allocator_calls_reach_glibc_where_it_is_the_libc():
+    import platform
+
+    from kdash import heap
+
+    assert (heap._LIBC is not None) == (platform.libc_ver()[0] == "glibc")
+    heap.cap_malloc_arenas()
+    heap.release_free_memory()  # neither may raise, glibc or not
