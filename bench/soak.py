@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"load {sample['load1']}, {sample['step']} ({len(churn.writes)} writes, "
                     f"{len(churn.errors)} errors)")
         app.send(cmd="quit")
+        if os.environ.get("SOAK_TRACEMALLOC"):  # a diagnostic run (bench/soak_app.py's Traced)
+            data["tracemalloc"] = app.read("tracemalloc", 600)
         data["session"] = app.read("done", 120)
         churner.join(60)
     except (Exception, KeyboardInterrupt, SystemExit) as exc:  # noqa: BLE001 - write what was sampled, then fail

@@ -21,6 +21,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
+import tracemalloc  # noqa: E402
 
 from bench.app_driver import proc_status  # noqa: E402 (also moves stray prints to stderr)
 from bench.app_driver import report as _report  # noqa: E402
@@ -141,6 +142,9 @@ class Sampler:
             # Memory blocks Python holds: flat while RSS grows means the allocator (fragmentation),
             # growing with it means live objects.
             "py_blocks_k": round(sys.getallocatedblocks() / 1000, 1),
+            # With SOAK_TRACEMALLOC: every byte Python allocated (small and large objects) and still
+            # holds; flat while RSS grows means memory outside Python's objects.
+            "traced_mb": round(tracemalloc.get_traced_memory()[0] / 2**20, 1) if tracemalloc.is_tracing() else None,
             "pods": app.store.count("Pod"),
             "screen": type(app.screen).__name__,
             "step": session.step_name,
@@ -150,6 +154,35 @@ class Sampler:
         }
         self.cpu0, self.t_last = cpu, now
         return out
+
+
+class Traced:
+    """SOAK_TRACEMALLOC=S (seconds): trace allocations from the load on, snapshot at S seconds
+    and at the end, and report where the memory still held grew in between (by source line).
+    A diagnostic: tracing slows the app, so a run with it does not judge the budgets."""
+
+    def __init__(self, after_s: float) -> None:
+        self.after_s = after_s
+        self.first: tracemalloc.Snapshot | None = None
+        if after_s > 0:
+            tracemalloc.start(1)
+
+    def tick(self, t: float) -> None:
+        if self.after_s > 0 and self.first is None and t >= self.after_s:
+            gc.collect()
+            self.first = tracemalloc.take_snapshot()
+
+    def report_growth(self) -> None:
+        if self.first is None:
+            return
+        gc.collect()
+        top = tracemalloc.take_snapshot().compare_to(self.first, "lineno")[:30]
+        report("tracemalloc", after_s=self.after_s,
+               top=[{"where": str(d.traceback[0]), "size_diff_kb": round(d.size_diff / 1024, 1),
+                     "count_diff": d.count_diff} for d in top])
+        for d in top:
+            print(f"tracemalloc growth {d.size_diff / 1024:9.1f} KiB {d.count_diff:+7d}  {d.traceback[0]}",
+                  file=sys.stderr)
 
 
 class Session:
@@ -256,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
                     return
                 await asyncio.sleep(0.1)
             sampler = Sampler(time.monotonic())
+            traced = Traced(float(os.environ.get("SOAK_TRACEMALLOC") or 0))
             app.set_interval(0.01, sampler.heart.beat)
             session = Session(app, pilot, args)
             report("loaded", t=time.monotonic(), load_s=round(time.monotonic() - t_start, 1),
@@ -272,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                     next_step += args.step
                 if time.monotonic() >= next_sample:
                     report("sample", **sampler.sample(app, session))
+                    traced.tick(time.monotonic() - sampler.t0)
                     next_sample += args.sample
                 wait = max(0.0, min(next_step, next_sample) - time.monotonic())
                 try:
@@ -283,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             stop.set()
             await keys
             await session.close_logs()
+            traced.report_growth()
             report("done", steps=session.steps_done, keys=session.keys, log_lines=session.log_lines(),
                    heap_refreezes=getattr(app.heap, "refreezes", None),
                    heap_deep_cleans=getattr(app.heap, "deep_cleans", None))
