@@ -432,6 +432,11 @@ def main(argv: list[str] | None = None) -> int:
                     gc.collect()
                     frozen = gc.get_freeze_count()
                     gc.unfreeze()
+                    if os.environ.get("BENCH_TRACKED_TYPES"):  # what the collector walks, by type
+                        import collections
+
+                        alive = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+                        print("tracked objects by type:", alive.most_common(40), file=sys.stderr)
                     if os.environ.get("BENCH_GARBAGE_TYPES"):
                         gc.set_debug(gc.DEBUG_SAVEALL)
                     t0 = time.perf_counter()
