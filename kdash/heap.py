@@ -17,7 +17,9 @@ towards the 0.65 s of the whole store over a long session). So:
 
 - after a full collection that took longer than REFREEZE_AFTER_MS, the survivors are frozen
   too (on the next `tick`, after collecting the young generations; at most every
-  REFREEZE_INTERVAL): the next full collections walk only what came since;
+  REFREEZE_INTERVAL): the next full collections walk only what came since. The threshold is
+  high because Pods are records the collector never walks (core/records.py): what is left to
+  walk is rarely worth the leak below, which each reload's collection then has to free;
 - a freeze leaks what was alive and cyclic at that instant and dies later: Textual's render
   artefacts (a Strip caches itself in its crop cache; a closed screen and its widgets), ~5-10k
   objects a freeze under the bench's churn (25-35k after 4 refreezes at 2k and 10k pods, on top
@@ -44,7 +46,7 @@ import gc
 import time
 
 LOAD_TIMEOUT = 60.0  # collections come back on after this long, even if a list never ends
-REFREEZE_AFTER_MS = 25.0  # a full collection slower than this freezes its survivors...
+REFREEZE_AFTER_MS = 100.0  # a full collection slower than this freezes its survivors...
 REFREEZE_INTERVAL = 10.0  # ... at most this often
 MAX_REFREEZES = 12  # then a deep clean: unfreeze + collect + freeze, to free what freezes leaked
 DEEP_CLEAN_SECONDS = 600.0  # and at least this often while there is a freeze of ours
