@@ -40,10 +40,10 @@ them, and the arenas are capped (ARENA_MAX) before any thread starts.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import functools
 import gc
 import time
+from typing import Any
 
 LOAD_TIMEOUT = 60.0  # collections come back on after this long, even if a list never ends
 REFREEZE_AFTER_MS = 100.0  # a full collection slower than this freezes its survivors...
@@ -54,28 +54,32 @@ ARENA_MAX = 2  # glibc's default is 8 per core: one per reflector thread, each h
 _M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
 
 
-def _glibc() -> ctypes.CDLL | None:
+@functools.cache
+def _glibc() -> Any:
+    """The C library's functions if it is glibc, else None; loaded on first use, not at import
+    (ctypes is not needed for the first frame)."""
+    import ctypes
+
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the symbols the interpreter is linked with: its libc
         libc.gnu_get_libc_version  # noqa: B018 - raises AttributeError on a libc that is not glibc
         return libc
     except (OSError, AttributeError):
         return None
 
 
-_LIBC = _glibc()
-
-
 def cap_malloc_arenas() -> None:
     """Before threads start: at most ARENA_MAX malloc arenas (glibc; elsewhere nothing)."""
-    if _LIBC is not None:
-        _LIBC.mallopt(_M_ARENA_MAX, ARENA_MAX)
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(_M_ARENA_MAX, ARENA_MAX)
 
 
 def release_free_memory() -> None:
     """Give the allocator's free pages back to the system (glibc; elsewhere nothing)."""
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 class HeapFreezer:

@@ -6,6 +6,8 @@ import gc
 import time
 import weakref
 
+import pytest
+
 from kdash.heap import (
     DEEP_CLEAN_SECONDS,
     LOAD_TIMEOUT,
@@ -14,6 +16,16 @@ from kdash.heap import (
     REFREEZE_INTERVAL,
     HeapFreezer,
 )
+
+
+@pytest.fixture
+def clocked():
+    """An installed HeapFreezer on a clock the test moves (now[0]); uninstalled afterwards."""
+    now = [0.0]
+    heap = HeapFreezer(clock=lambda: now[0])
+    heap.install()
+    yield heap, now
+    heap.uninstall()
 
 
 class Cycle:
@@ -168,46 +180,36 @@ def test_a_slow_full_collection_freezes_its_survivors_but_not_young_garbage():
     assert gc.isenabled() and gc.get_freeze_count() == 0 and heap._on_collection not in gc.callbacks
 
 
-def test_deep_clean_frees_cycles_that_a_freeze_caught():
-    now = [0.0]
-    heap = HeapFreezer(clock=lambda: now[0])
-    heap.install()
-    try:
-        heap.loading()
-        cycle = Cycle()  # alive at the freeze, garbage afterwards: out of the collector's sight
-        alive = weakref.ref(cycle)
-        heap.loaded()
-        del cycle
-        gc.collect()
-        heap.tick()
-        assert alive() is not None and heap.deep_cleans == 0
-        now[0] += DEEP_CLEAN_SECONDS + 1
-        heap.tick()
-        assert alive() is None and heap.deep_cleans == 1 and gc.get_freeze_count() > 0
-    finally:
-        heap.uninstall()
+def test_deep_clean_frees_cycles_that_a_freeze_caught(clocked):
+    heap, now = clocked
+    heap.loading()
+    cycle = Cycle()  # alive at the freeze, garbage afterwards: out of the collector's sight
+    alive = weakref.ref(cycle)
+    heap.loaded()
+    del cycle
+    gc.collect()
+    heap.tick()
+    assert alive() is not None and heap.deep_cleans == 0
+    now[0] += DEEP_CLEAN_SECONDS + 1
+    heap.tick()
+    assert alive() is None and heap.deep_cleans == 1 and gc.get_freeze_count() > 0
 
 
-def test_freed_pages_go_back_after_a_reload_collection_and_a_deep_clean(monkeypatch):
+def test_freed_pages_go_back_after_a_reload_collection_and_a_deep_clean(monkeypatch, clocked):
     # The old store's objects were made on reflector threads: their arenas keep the pages unless
     # trimmed. A trim follows each collection that frees a store; none follows a plain freeze.
     trims: list[int] = []
     monkeypatch.setattr("kdash.heap.release_free_memory", lambda: trims.append(gc.get_freeze_count()))
-    now = [0.0]
-    heap = HeapFreezer(clock=lambda: now[0])
-    heap.install()
-    try:
-        heap.loading()
-        heap.loaded()
-        assert trims == []  # the first load froze a store; nothing was freed
-        heap.loading()
-        heap.loaded()
-        assert len(trims) == 1 and trims[0] == 0  # after the collection, before the new freeze
-        now[0] += DEEP_CLEAN_SECONDS + 1
-        heap.tick()
-        assert len(trims) == 2 and heap.deep_cleans == 1
-    finally:
-        heap.uninstall()
+    heap, now = clocked
+    heap.loading()
+    heap.loaded()
+    assert trims == []  # the first load froze a store; nothing was freed
+    heap.loading()
+    heap.loaded()
+    assert len(trims) == 1 and trims[0] == 0  # after the collection, before the new freeze
+    now[0] += DEEP_CLEAN_SECONDS + 1
+    heap.tick()
+    assert len(trims) == 2 and heap.deep_cleans == 1
 
 
 def test_the_allocator_calls_reach_glibc_where_it_is_the_libc():
@@ -215,6 +217,6 @@ def test_the_allocator_calls_reach_glibc_where_it_is_the_libc():
 
     from kdash import heap
 
-    assert (heap._LIBC is not None) == (platform.libc_ver()[0] == "glibc")
+    assert (heap._glibc() is not None) == (platform.libc_ver()[0] == "glibc")
     heap.cap_malloc_arenas()
     heap.release_free_memory()  # neither may raise, glibc or not
