@@ -19,7 +19,7 @@ towards the 0.65 s of the whole store over a long session). So:
   too (on the next `tick`, after collecting the young generations; at most every
   REFREEZE_INTERVAL): the next full collections walk only what came since. The threshold is
   high because Pods are records the collector never walks (core/records.py): what is left to
-  walk is rarely worth the leak below, which each reload's collection then has to free;
+  walk is rarely worth the leak below;
 - a freeze leaks what was alive and cyclic at that instant and dies later: Textual's render
   artefacts (a Strip caches itself in its crop cache; a closed screen and its widgets), ~5-10k
   objects a freeze under the bench's churn (25-35k after 4 refreezes at 2k and 10k pods, on top
@@ -27,15 +27,22 @@ towards the 0.65 s of the whole store over a long session). So:
   2k pods. So freezes are rare and bounded: after MAX_REFREEZES of them, or
   DEEP_CLEAN_SECONDS after the last clean, everything is unfrozen, collected and frozen again,
   which frees them (one full collection over the whole heap: ~0.2 s at 2k pods, ~0.4-0.6 s at
-  10k, at most every 2 minutes under heavy churn, every 10 minutes otherwise).
+  10k, at most every 2 minutes under heavy churn, every 10 minutes otherwise, and only after a
+  refreeze).
 
-On a reload, the previous freeze is undone and a full collection runs before the next one, so an
-old store caught in a cycle is freed.
+A reload (namespace or context switch) neither unfreezes nor collects the whole heap: that
+walk (0.1-0.3 s at 2k pods, longer at 10k) was the longest pause of a long session that
+switches often. The old store is emptied by whoever replaces it (`Store.drop`), so reference
+counting frees its objects even where a frozen cycle still holds the store itself; the new store
+is frozen only if it brought more than FREEZE_LOAD_OVER tracked objects (it counts as a refreeze:
+a deep clean follows in time), else full collections walk it, cheaply. Deep cleans happen only
+when refreezes have leaked something since the last one: the start-up freeze leaks a bounded
+amount once.
 
 Freed memory goes back to the system too (glibc only, else nothing happens): the store's objects
 are made on reflector threads and freed on the UI thread, so each thread's malloc arena keeps
-free pages that RSS counts; after a reload's or a deep clean's collection `malloc_trim` returns
-them, and the arenas are capped (ARENA_MAX) before any thread starts.
+free pages that RSS counts; after a reload and after a deep clean `malloc_trim` returns them,
+and the arenas are capped (ARENA_MAX) before any thread starts.
 """
 
 from __future__ import annotations
@@ -49,7 +56,8 @@ LOAD_TIMEOUT = 60.0  # collections come back on after this long, even if a list 
 REFREEZE_AFTER_MS = 100.0  # a full collection slower than this freezes its survivors...
 REFREEZE_INTERVAL = 10.0  # ... at most this often
 MAX_REFREEZES = 12  # then a deep clean: unfreeze + collect + freeze, to free what freezes leaked
-DEEP_CLEAN_SECONDS = 600.0  # and at least this often while there is a freeze of ours
+DEEP_CLEAN_SECONDS = 600.0  # and at least this often while a refreeze may have leaked
+FREEZE_LOAD_OVER = 100_000  # a reloaded store with more tracked objects than this is frozen
 ARENA_MAX = 2  # glibc's default is 8 per core: one per reflector thread, each holding freed pages
 _M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
 
@@ -87,8 +95,7 @@ class HeapFreezer:
         self._clock = clock
         self._installed = False
         self._loading_since: float | None = None
-        self._froze_store = False  # a freeze of ours may hold a store (start-up freezes do not)
-        self._collect_first = False
+        self._froze_store = False  # a freeze of ours exists (the first load's)
         self._full_started = 0.0
         self._refreeze_due = False
         self._cleaned_at = self._frozen_at = clock()
@@ -119,32 +126,30 @@ class HeapFreezer:
 
     def loading(self) -> None:
         """A store (re)load starts: no collections until it is in (all they would find is it)."""
-        if not self._installed:
-            return
-        if self._froze_store:
-            gc.unfreeze()  # the previous store may now sit in garbage cycles: collect before freezing
-            self._froze_store = False
-            self._collect_first = True
-        if self._loading_since is None:
+        if self._installed and self._loading_since is None:
             gc.disable()
             # Not moved by a further reload while this one is still loading: switches every few
             # seconds onto a store that never completes would otherwise keep collections off forever.
             self._loading_since = self._clock()
 
     def loaded(self) -> None:
-        """The store holds a full sync: freeze it and turn collections back on."""
+        """The store holds a full sync: freeze it (the first, or a big one) and turn collections on."""
         if self._loading_since is None:
             return
         self._loading_since = None
-        if self._collect_first:
-            self._collect_first = False
-            gc.collect()
-            release_free_memory()  # the old store's pages
-        gc.freeze()
+        now = self._clock()
+        if not self._froze_store:
+            gc.freeze()  # start-up: the modules, the first screens and the first store
+            self._froze_store = True
+            self._cleaned_at = self._frozen_at = now
+            self._since_clean = 0
+        else:
+            release_free_memory()  # the old store's pages, freed as it was dropped
+            if gc.get_count()[0] > FREEZE_LOAD_OVER:  # every container made while collections were off
+                gc.freeze()  # walking them would be a long pause; what this leaks, a deep clean frees
+                self._frozen_at = now
+                self._count_refreeze(now)
         gc.enable()
-        self._froze_store = True
-        self._cleaned_at = self._frozen_at = self._clock()
-        self._since_clean = 0
 
     def _on_collection(self, phase: str, info: dict) -> None:
         # Runs inside the collector: only take the time and note what to do (see tick).
@@ -162,7 +167,9 @@ class HeapFreezer:
         now = self._clock()
         if self._refreeze_due and now - self._frozen_at < REFREEZE_INTERVAL:
             return  # keep it due
-        if now - self._cleaned_at > DEEP_CLEAN_SECONDS or (self._refreeze_due and self._since_clean >= MAX_REFREEZES):
+        leaked = self._since_clean > 0
+        if leaked and (now - self._cleaned_at > DEEP_CLEAN_SECONDS
+                       or (self._refreeze_due and self._since_clean >= MAX_REFREEZES)):
             gc.unfreeze()
             gc.collect()
             release_free_memory()
@@ -175,8 +182,13 @@ class HeapFreezer:
             gc.freeze()
             self._frozen_at = now
             self._refreeze_due = False
-            self._since_clean += 1
-            self.refreezes += 1
+            self._count_refreeze(now)
+
+    def _count_refreeze(self, now: float) -> None:
+        if self._since_clean == 0:
+            self._cleaned_at = now  # the first leak since the last clean: DEEP_CLEAN_SECONDS from here
+        self._since_clean += 1
+        self.refreezes += 1
 
     def check_timeout(self) -> None:
         if self._loading_since is not None and self._clock() - self._loading_since > LOAD_TIMEOUT:

@@ -245,7 +245,8 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
 
     def _start_watcher(self) -> None:
         self._loading_store()
-        self.store = Store()
+        old, self.store = self.store, Store()
+        old.drop()  # freed now, whatever still holds the old store (kdash/heap.py)
         self.configmap_changes.forget()
         assert self.connection is not None  # started only once connected
         self.watcher = Watcher(self.connection, None if self.all_namespaces else self.namespace,

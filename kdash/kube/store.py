@@ -167,6 +167,19 @@ class Store:
             if kind is None:
                 self._states.clear()
 
+    def drop(self) -> None:
+        """Let go of everything at once: a store nobody reads any more (replaced on a context switch).
+
+        Unlike clear(), nothing is removed one by one and no feed hears of it; the objects are freed
+        by reference counting even if something still holds this store (see kdash/heap.py).
+        """
+        with self._lock:
+            self._objects, self._owners, self._uids = {}, {}, {}
+            self._states, self._feeds = {}, []
+            self._recent = None
+            self._version += 1
+            self._versions = dict.fromkeys(self._versions, self._version)
+
     # -- reads ----------------------------------------------------------------------------
 
     def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
