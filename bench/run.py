@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"all pods running after {data['populate_s']} s")
         time.sleep(3)  # let the controllers' last status writes land
 
+        data["kdash_bytecode"] = lists.compile_kdash(args.kdash_path)
         log("reference lists: kubectl, raw HTTP, kdash tree")
         kubectl = lists.kubectl_list(info, args.repeat)
         raw = lists.raw_list(api, args.repeat)
