@@ -152,6 +152,12 @@ class Sampler:
             "namespace": "*" if app.all_namespaces else app.namespace,
             "log_lines": session.log_lines(),
         }
+        if os.environ.get("SOAK_TRACKED_TYPES"):  # a diagnostic run: what full collections walk
+            import collections
+
+            alive = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+            out["tracked"] = sum(alive.values())
+            out["tracked_types"] = alive.most_common(25)
         self.cpu0, self.t_last = cpu, now
         return out
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -104,6 +106,31 @@ def header_text(width: int, *, context: str, namespace: str, version: str, view:
     return text
 
 
+class RenderedOnce:
+    """A renderable that renders its tables once per width, however often it is asked to.
+
+    Textual renders a widget of `height: auto` twice per update: once to count its lines, once
+    for them. The details pane's tables were a tenth of the UI thread under churn (py-spy,
+    docs/performance.md), half of it for the count.
+    """
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+        self._key: tuple | None = None
+        self._segments: list[Segment] = []
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        key = (id(console), options.max_width, options.min_width, options.justify, options.overflow,
+               options.no_wrap, options.ascii_only, options.encoding, options.highlight, options.markup)
+        if key != self._key:
+            self._segments = list(console.render(self.renderable, options))
+            self._key = key
+        return self._segments
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.renderable)
+
+
 class DetailsPane(Static):
     """Describe-like sections and recent events for the selected object."""
 
@@ -142,4 +169,4 @@ class DetailsPane(Static):
             parts.append(table)
         else:
             parts.append(Text("<none>", style=muted))
-        self.update(Group(*parts))
+        self.update(RenderedOnce(Group(*parts)))
