@@ -61,6 +61,13 @@ def yield_cores(pids: list[int], niceness: int) -> int:
     changed = 0
     for pid in pids:
         try:
+            # With autogroup scheduling (most desktop and cloud kernels) each session shares the
+            # cores as a group and a thread's niceness only counts inside its own: the group's too.
+            with open(f"/proc/{pid}/autogroup", "w") as group:
+                group.write(str(niceness))
+        except OSError:
+            pass
+        try:
             tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
         except OSError:
             tids = [pid]
