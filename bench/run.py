@@ -32,6 +32,7 @@ from pathlib import Path
 from bench import lists, load, results
 from bench.api import Api
 from bench.kubectl_watch import KubectlWatch
+from bench.priority import yield_cores
 from devcluster import cluster as devcluster
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,6 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--kdash-path", default=None, metavar="DIR",
                    help="measure the kdash package of another checkout (e.g. a `git worktree` of an "
                         "older commit) for before/after comparisons")
+    p.add_argument("--nice", type=int, default=0,
+                   help="niceness of the control plane once populated (default 0: it shares the cores "
+                        "evenly with the app; 10: the app first, as with a remote API server)")
     p.add_argument("--profile", default=None, metavar="DIR",
                    help="run the app process under py-spy (if installed), writing flame graphs to DIR")
     args = p.parse_args(argv)
@@ -181,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(3)  # let the controllers' last status writes land
 
         data["kdash_bytecode"] = lists.compile_kdash(args.kdash_path)
+        if args.nice:
+            data["control_plane_nice"] = args.nice
+            log(f"control plane ({yield_cores(list(info.pids.values()), args.nice)} threads) at nice {args.nice}")
         log("reference lists: kubectl, raw HTTP, kdash tree")
         kubectl = lists.kubectl_list(info, args.repeat)
         raw = lists.raw_list(api, args.repeat)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bench import lists, load, results, soak_report
 from bench.api import Api
+from bench.priority import yield_cores
 from bench.run import AppProcess, k8s_version
 from devcluster import cluster as devcluster
 
@@ -49,35 +50,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="niceness of the control plane and the churn (default 10; 0: share the cores evenly)")
     p.add_argument("--out", default=str(REPO / "bench" / "results"), help="results directory")
     return p.parse_args(argv)
-
-
-def yield_cores(pids: list[int], niceness: int) -> int:
-    """Lower the CPU priority of every thread of `pids` (threads they start later inherit it).
-
-    The soak measures kdash's pauses. On a user's machine the API server is elsewhere; here the
-    control plane and the churn share the two cores with the app (load average 5-6), and a pause's
-    wall time became up to 3.5x its CPU time while the scheduler ran them. Niced, they still get
-    every cycle kdash does not use. Returns how many threads were changed."""
-    changed = 0
-    for pid in pids:
-        try:
-            # With autogroup scheduling (most desktop and cloud kernels) each session shares the
-            # cores as a group and a thread's niceness only counts inside its own: the group's too.
-            with open(f"/proc/{pid}/autogroup", "w") as group:
-                group.write(str(niceness))
-        except OSError:
-            pass
-        try:
-            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-        except OSError:
-            tids = [pid]
-        for tid in tids:
-            try:
-                os.setpriority(os.PRIO_PROCESS, tid, niceness)  # per thread on Linux
-                changed += 1
-            except OSError:
-                pass
-    return changed
 
 
 def two_context_kubeconfig(info, namespace: str) -> str:

@@ -1,4 +1,4 @@
-"""bench.soak.yield_cores: the control plane gives way to the app it measures."""
+"""bench.priority.yield_cores: the control plane gives way to the app it measures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from bench.soak import yield_cores
+from bench.priority import yield_cores
 
 
 def test_every_thread_of_the_processes_gets_the_niceness():
