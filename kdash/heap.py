@@ -19,7 +19,10 @@ towards the 0.65 s of the whole store over a long session). So:
   too (on the next `tick`, after collecting the young generations; at most every
   REFREEZE_INTERVAL): the next full collections walk only what came since. The threshold is
   high because Pods are records the collector never walks (core/records.py): what is left to
-  walk is rarely worth the leak below;
+  walk is rarely worth the leak below, and the deep clean that frees it walks the whole heap
+  (at 2k pods a refreeze froze ~30k objects of trees and strips that died at the next switch;
+  the deep clean after four of them took 315 ms; full collections without refreezes stay
+  under ~100 ms of CPU there);
 - a freeze leaks what was alive and cyclic at that instant and dies later: Textual's render
   artefacts (a Strip caches itself in its crop cache; a closed screen and its widgets), ~5-10k
   objects a freeze under the bench's churn (25-35k after 4 refreezes at 2k and 10k pods, on top
@@ -53,7 +56,7 @@ import time
 from typing import Any
 
 LOAD_TIMEOUT = 60.0  # collections come back on after this long, even if a list never ends
-REFREEZE_AFTER_MS = 100.0  # a full collection over this much CPU time freezes its survivors...
+REFREEZE_AFTER_MS = 150.0  # a full collection over this much CPU time freezes its survivors...
 REFREEZE_INTERVAL = 10.0  # ... at most this often
 MAX_REFREEZES = 12  # then a deep clean: unfreeze + collect + freeze, to free what freezes leaked
 DEEP_CLEAN_SECONDS = 600.0  # and at least this often while a refreeze may have leaked
