@@ -37,10 +37,11 @@ A reload (namespace or context switch) neither unfreezes nor collects the whole 
 walk (0.1-0.3 s at 2k pods, longer at 10k) was the longest pause of a long session that
 switches often. The old store is emptied by whoever replaces it (`Store.drop`), so reference
 counting frees its objects even where a frozen cycle still holds the store itself; the new store
-is frozen only if it brought more than FREEZE_LOAD_OVER tracked objects (it counts as a refreeze:
-a deep clean follows in time), else full collections walk it, cheaply. Deep cleans happen only
-when refreezes have leaked something since the last one: the start-up freeze leaks a bounded
-amount once.
+is not frozen: full collections walk it (with the store's trees and strips, 70-90k objects and
+under ~100 ms of CPU at 2k pods), and where that is slow a refreeze follows. Freezing it at once
+froze the UI's objects of the moment too (the tree of the old view, its strips), which a deep clean
+then had to free. Deep cleans happen only when refreezes have leaked something since the last
+one: the start-up freeze leaks a bounded amount once.
 
 Freed memory goes back to the system too (glibc only, else nothing happens): the store's objects
 are made on reflector threads and freed on the UI thread, so each thread's malloc arena keeps
@@ -60,7 +61,6 @@ REFREEZE_AFTER_MS = 150.0  # a full collection over this much CPU time freezes i
 REFREEZE_INTERVAL = 10.0  # ... at most this often
 MAX_REFREEZES = 12  # then a deep clean: unfreeze + collect + freeze, to free what freezes leaked
 DEEP_CLEAN_SECONDS = 600.0  # and at least this often while a refreeze may have leaked
-FREEZE_LOAD_OVER = 100_000  # a reloaded store with more tracked objects than this is frozen
 ARENA_MAX = 2  # glibc's default is 8 per core: one per reflector thread, each holding freed pages
 _M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
 
@@ -136,7 +136,7 @@ class HeapFreezer:
             self._loading_since = self._clock()
 
     def loaded(self) -> None:
-        """The store holds a full sync: freeze it (the first, or a big one) and turn collections on."""
+        """The store holds a full sync: freeze it (the first one only) and turn collections on."""
         if self._loading_since is None:
             return
         self._loading_since = None
@@ -148,10 +148,6 @@ class HeapFreezer:
             self._since_clean = 0
         else:
             release_free_memory()  # the old store's pages, freed as it was dropped
-            if gc.get_count()[0] > FREEZE_LOAD_OVER:  # every container made while collections were off
-                gc.freeze()  # walking them would be a long pause; what this leaks, a deep clean frees
-                self._frozen_at = now
-                self._count_refreeze(now)
         gc.enable()
 
     def _on_collection(self, phase: str, info: dict) -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from kdash.heap import (
     DEEP_CLEAN_SECONDS,
-    FREEZE_LOAD_OVER,
     LOAD_TIMEOUT,
     MAX_REFREEZES,
     REFREEZE_AFTER_MS,
@@ -102,18 +101,6 @@ def test_a_store_dropped_at_a_reload_frees_its_objects_even_if_a_frozen_cycle_ho
     del store
     heap.loaded()
     assert pod() is None
-
-
-def test_a_big_reloaded_store_is_frozen_and_counts_as_a_refreeze(clocked, monkeypatch):
-    heap, _ = clocked
-    heap.loading()
-    heap.loaded()
-    monkeypatch.setattr("kdash.heap.FREEZE_LOAD_OVER", 50)
-    heap.loading()
-    objects = [[i] for i in range(2 * FREEZE_LOAD_OVER // 1000 + 100)]  # more than 50 containers
-    frozen = gc.get_freeze_count()
-    heap.loaded()
-    assert gc.get_freeze_count() >= frozen + len(objects) and heap.refreezes == 1
 
 
 def test_uninstall_while_loading_turns_collections_back_on():
