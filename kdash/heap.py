@@ -5,8 +5,7 @@ lists of 10k pods came in, CPython ran about ten of them, each walking everythin
 2.4 s of a 6.3 s start on the 2-core bench machine (docs/performance.md). Everything those
 collections walk is alive (the objects are being stored), so:
 
-- while a store loads (after connecting, or switching namespace or context), collections are
-  off (at most LOAD_TIMEOUT seconds);
+- while the first store loads, collections are off (at most LOAD_TIMEOUT seconds);
 - once every kind has listed, everything alive is moved to the permanent generation
   (`gc.freeze()`), so later full collections skip the loaded store: the watched objects are
   plain JSON trees (no reference cycles; reference counting frees them when replaced).
@@ -33,14 +32,16 @@ towards the 0.65 s of the whole store over a long session). So:
   10k, at most every 2 minutes under heavy churn, every 10 minutes otherwise, and only after a
   refreeze).
 
-A reload (namespace or context switch) neither unfreezes nor collects the whole heap: that
-walk (0.1-0.3 s at 2k pods, longer at 10k) was the longest pause of a long session that
-switches often. The old store is emptied by whoever replaces it (`Store.drop`), so reference
-counting frees its objects even where a frozen cycle still holds the store itself; the new store
-is not frozen: full collections walk it (with the store's trees and strips, 70-90k objects and
-under ~100 ms of CPU at 2k pods), and where that is slow a refreeze follows. Freezing it at once
-froze the UI's objects of the moment too (the tree of the old view, its strips), which a deep clean
-then had to free. Deep cleans happen only when refreezes have leaked something since the last
+A reload (namespace or context switch) neither turns collections off, nor unfreezes, nor collects
+the whole heap: that walk (0.1-0.3 s at 2k pods, longer at 10k) was the longest pause of a long
+session that switches often, and collections left off until the app saw every kind listed once
+stayed off for a minute (LOAD_TIMEOUT) once and then walked 400k objects in 0.6 s. The old
+store is emptied by whoever replaces it (`Store.drop`), so reference counting frees its objects
+even where a frozen cycle still holds the store itself; the new store is not frozen: full
+collections walk it (with the store's trees and strips, 70-90k objects and under ~100 ms of CPU at
+2k pods), and where that is slow a refreeze follows. Freezing it at once froze the UI's objects of
+the moment too (the tree of the old view, its strips), which a deep clean then had to free. Deep
+cleans happen only when refreezes have leaked something since the last
 one: the start-up freeze leaks a bounded amount once.
 
 Freed memory goes back to the system too (glibc only, else nothing happens): the store's objects
@@ -61,6 +62,7 @@ REFREEZE_AFTER_MS = 150.0  # a full collection over this much CPU time freezes i
 REFREEZE_INTERVAL = 10.0  # ... at most this often
 MAX_REFREEZES = 12  # then a deep clean: unfreeze + collect + freeze, to free what freezes leaked
 DEEP_CLEAN_SECONDS = 600.0  # and at least this often while a refreeze may have leaked
+TRIM_AFTER_RELOAD = 2.0  # seconds after a reload starts: the old store is dropped by then
 ARENA_MAX = 2  # glibc's default is 8 per core: one per reflector thread, each holding freed pages
 _M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
 
@@ -103,6 +105,7 @@ class HeapFreezer:
         self._refreeze_due = False
         self._cleaned_at = self._frozen_at = clock()
         self._since_clean = 0  # refreezes since the last deep clean
+        self._trim_at: float | None = None  # when to give a dropped store's pages back
         self.refreezes = 0
         self.deep_cleans = 0
 
@@ -128,27 +131,27 @@ class HeapFreezer:
         return self._loading_since is not None
 
     def loading(self) -> None:
-        """A store (re)load starts: no collections until it is in (all they would find is it)."""
-        if self._installed and self._loading_since is None:
+        """A store (re)load starts. The first: no collections until it is in (all they would find is
+        it). A reload: collections stay on (its store is not frozen, so deferring them only makes
+        one bigger walk later), and the old store's freed pages go back once it is dropped."""
+        if not self._installed:
+            return
+        if self._froze_store:
+            self._trim_at = self._clock() + TRIM_AFTER_RELOAD
+        elif self._loading_since is None:
             gc.disable()
-            # Not moved by a further reload while this one is still loading: switches every few
-            # seconds onto a store that never completes would otherwise keep collections off forever.
             self._loading_since = self._clock()
 
     def loaded(self) -> None:
-        """The store holds a full sync: freeze it (the first one only) and turn collections on."""
+        """The first store holds a full sync: freeze it and turn collections on."""
         if self._loading_since is None:
             return
         self._loading_since = None
-        now = self._clock()
-        if not self._froze_store:
-            gc.freeze()  # start-up: the modules, the first screens and the first store
-            self._froze_store = True
-            self._cleaned_at = self._frozen_at = now
-            self._since_clean = 0
-        else:
-            release_free_memory()  # the old store's pages, freed as it was dropped
+        gc.freeze()  # start-up: the modules, the first screens and the first store
         gc.enable()
+        self._froze_store = True
+        self._cleaned_at = self._frozen_at = self._clock()
+        self._since_clean = 0
 
     def _on_collection(self, phase: str, info: dict) -> None:
         # Runs inside the collector: only take the time and note what to do (see tick).
@@ -162,10 +165,13 @@ class HeapFreezer:
             self._refreeze_due = True
 
     def tick(self) -> None:
-        """Called about once a second from the UI loop: refreeze or deep-clean when due."""
+        """Called about once a second from the UI loop: trim, refreeze or deep-clean when due."""
         if not self._installed or self._loading_since is not None or not self._froze_store:
             return
         now = self._clock()
+        if self._trim_at is not None and now >= self._trim_at:
+            self._trim_at = None
+            release_free_memory()  # the old store's pages, freed as it was dropped
         if self._refreeze_due and now - self._frozen_at < REFREEZE_INTERVAL:
             return  # keep it due
         leaked = self._since_clean > 0
