@@ -1,8 +1,8 @@
 """Give the measured app the cores first: the co-located control plane runs at a lower priority.
 
-On a user's machine the API server is elsewhere; here the control plane shares the two cores with
-the app, and while the scheduler shared them evenly a collector pause's wall time became up to 3.5x
-its CPU time (docs/performance.md, "Soak"). Niced, the control plane still gets every cycle the app
+On a user's machine the API server is elsewhere; here the control plane shares the cores with the
+app, and while the scheduler shared them evenly a collector pause's wall time was mostly waiting
+for a core (docs/performance.md, "Soak"). Niced, the control plane still gets every cycle the app
 does not use.
 """
 

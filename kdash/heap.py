@@ -19,9 +19,8 @@ towards the 0.65 s of the whole store over a long session). So:
   REFREEZE_INTERVAL): the next full collections walk only what came since. The threshold is
   high because Pods are records the collector never walks (core/records.py): what is left to
   walk is rarely worth the leak below, and the deep clean that frees it walks the whole heap
-  (at 2k pods a refreeze froze ~30k objects of trees and strips that died at the next switch;
-  the deep clean after four of them took 315 ms; full collections without refreezes stay
-  under ~100 ms of CPU there);
+  (at 2k pods refreezes froze trees and strips that died at the next switch, and freeing them
+  was a soak's longest pause);
 - a freeze leaks what was alive and cyclic at that instant and dies later: Textual's render
   artefacts (a Strip caches itself in its crop cache; a closed screen and its widgets), ~5-10k
   objects a freeze under the bench's churn (25-35k after 4 refreezes at 2k and 10k pods, on top
@@ -33,16 +32,15 @@ towards the 0.65 s of the whole store over a long session). So:
   refreeze).
 
 A reload (namespace or context switch) neither turns collections off, nor unfreezes, nor collects
-the whole heap: that walk (0.1-0.3 s at 2k pods, longer at 10k) was the longest pause of a long
-session that switches often, and collections left off until the app saw every kind listed once
-stayed off for a minute (LOAD_TIMEOUT) once and then walked 400k objects in 0.6 s. The old
-store is emptied by whoever replaces it (`Store.drop`), so reference counting frees its objects
-even where a frozen cycle still holds the store itself; the new store is not frozen: full
-collections walk it (with the store's trees and strips, 70-90k objects and under ~100 ms of CPU at
-2k pods), and where that is slow a refreeze follows. Freezing it at once froze the UI's objects of
-the moment too (the tree of the old view, its strips), which a deep clean then had to free. Deep
-cleans happen only when refreezes have leaked something since the last
-one: the start-up freeze leaks a bounded amount once.
+the whole heap: that walk was the longest pause of a long session that switches often, and
+collections left off until the app had seen every kind listed could stay off for LOAD_TIMEOUT and
+then walk everything made meanwhile at once. The old store is emptied by whoever replaces it
+(`Store.drop`), so reference counting frees its objects even where a frozen cycle still holds the
+store itself. The new store is not frozen: full collections walk it with the UI's trees and
+strips, and where that is slow a refreeze follows; freezing it at once froze the UI's objects of
+the moment too (the old view's tree, its strips), which only a deep clean frees. Deep cleans happen
+only when refreezes have leaked something since the last one: the start-up freeze leaks a bounded
+amount once. (Measurements: docs/performance.md, "Soak".)
 
 Freed memory goes back to the system too (glibc only, else nothing happens): the store's objects
 are made on reflector threads and freed on the UI thread, so each thread's malloc arena keeps
@@ -158,7 +156,7 @@ class HeapFreezer:
         if info.get("generation") != 2:
             return
         # CPU time, not wall: the collector's own work is what a refreeze saves; on a loaded machine
-        # the wall time of the same walk doubles (the soak: 66 ms of CPU took up to 160 ms).
+        # the wall time of the same walk is the scheduler's too.
         if phase == "start":
             self._full_started = time.thread_time()
         elif (time.thread_time() - self._full_started) * 1000 > REFREEZE_AFTER_MS and self._froze_store:

@@ -110,8 +110,8 @@ class RenderedOnce:
     """A renderable that renders its tables once per width, however often it is asked to.
 
     Textual renders a widget of `height: auto` twice per update: once to count its lines, once
-    for them. The details pane's tables were a tenth of the UI thread under churn (py-spy,
-    docs/performance.md), half of it for the count.
+    for them; the details pane's tables showed in the UI thread's profile under churn
+    (docs/performance.md, "Where the time goes now").
     """
 
     def __init__(self, renderable: RenderableType) -> None:
