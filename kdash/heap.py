@@ -5,7 +5,8 @@ lists of 10k pods came in, CPython ran about ten of them, each walking everythin
 2.4 s of a 6.3 s start on the 2-core bench machine (docs/performance.md). Everything those
 collections walk is alive (the objects are being stored), so:
 
-- while the first store loads, collections are off (at most LOAD_TIMEOUT seconds);
+- while a store loads (after connecting, or switching namespace or context), collections are
+  off (at most LOAD_TIMEOUT seconds);
 - once every kind has listed, everything alive is moved to the permanent generation
   (`gc.freeze()`), so later full collections skip the loaded store: the watched objects are
   plain JSON trees (no reference cycles; reference counting frees them when replaced).
@@ -14,13 +15,11 @@ Under churn the store is replaced object by object, and the new objects are outs
 full collections walk more and more of them (at 10k pods up to 0.26 s each in a 30 s bench, and
 towards the 0.65 s of the whole store over a long session). So:
 
-- after a full collection that took more than REFREEZE_AFTER_MS of CPU, the survivors are frozen
+- after a full collection that took longer than REFREEZE_AFTER_MS, the survivors are frozen
   too (on the next `tick`, after collecting the young generations; at most every
   REFREEZE_INTERVAL): the next full collections walk only what came since. The threshold is
   high because Pods are records the collector never walks (core/records.py): what is left to
-  walk is rarely worth the leak below, and the deep clean that frees it walks the whole heap
-  (at 2k pods refreezes froze trees and strips that died at the next switch, and freeing them
-  was a soak's longest pause);
+  walk is rarely worth the leak below, which each reload's collection then has to free;
 - a freeze leaks what was alive and cyclic at that instant and dies later: Textual's render
   artefacts (a Strip caches itself in its crop cache; a closed screen and its widgets), ~5-10k
   objects a freeze under the bench's churn (25-35k after 4 refreezes at 2k and 10k pods, on top
@@ -28,24 +27,15 @@ towards the 0.65 s of the whole store over a long session). So:
   2k pods. So freezes are rare and bounded: after MAX_REFREEZES of them, or
   DEEP_CLEAN_SECONDS after the last clean, everything is unfrozen, collected and frozen again,
   which frees them (one full collection over the whole heap: ~0.2 s at 2k pods, ~0.4-0.6 s at
-  10k, at most every 2 minutes under heavy churn, every 10 minutes otherwise, and only after a
-  refreeze).
+  10k, at most every 2 minutes under heavy churn, every 10 minutes otherwise).
 
-A reload (namespace or context switch) neither turns collections off, nor unfreezes, nor collects
-the whole heap: that walk was the longest pause of a long session that switches often, and
-collections left off until the app had seen every kind listed could stay off for LOAD_TIMEOUT and
-then walk everything made meanwhile at once. The old store is emptied by whoever replaces it
-(`Store.drop`), so reference counting frees its objects even where a frozen cycle still holds the
-store itself. The new store is not frozen: full collections walk it with the UI's trees and
-strips, and where that is slow a refreeze follows; freezing it at once froze the UI's objects of
-the moment too (the old view's tree, its strips), which only a deep clean frees. Deep cleans happen
-only when refreezes have leaked something since the last one: the start-up freeze leaks a bounded
-amount once. (Measurements: docs/performance.md, "Soak".)
+On a reload, the previous freeze is undone and a full collection runs before the next one, so an
+old store caught in a cycle is freed.
 
 Freed memory goes back to the system too (glibc only, else nothing happens): the store's objects
 are made on reflector threads and freed on the UI thread, so each thread's malloc arena keeps
-free pages that RSS counts; after a reload and after a deep clean `malloc_trim` returns them,
-and the arenas are capped (ARENA_MAX) before any thread starts.
+free pages that RSS counts; after a reload's or a deep clean's collection `malloc_trim` returns
+them, and the arenas are capped (ARENA_MAX) before any thread starts.
 """
 
 from __future__ import annotations
@@ -56,11 +46,10 @@ import time
 from typing import Any
 
 LOAD_TIMEOUT = 60.0  # collections come back on after this long, even if a list never ends
-REFREEZE_AFTER_MS = 150.0  # a full collection over this much CPU time freezes its survivors...
+REFREEZE_AFTER_MS = 100.0  # a full collection slower than this freezes its survivors...
 REFREEZE_INTERVAL = 10.0  # ... at most this often
 MAX_REFREEZES = 12  # then a deep clean: unfreeze + collect + freeze, to free what freezes leaked
-DEEP_CLEAN_SECONDS = 600.0  # and at least this often while a refreeze may have leaked
-TRIM_AFTER_RELOAD = 2.0  # seconds after a reload starts: the old store is dropped by then
+DEEP_CLEAN_SECONDS = 600.0  # and at least this often while there is a freeze of ours
 ARENA_MAX = 2  # glibc's default is 8 per core: one per reflector thread, each holding freed pages
 _M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
 
@@ -98,12 +87,12 @@ class HeapFreezer:
         self._clock = clock
         self._installed = False
         self._loading_since: float | None = None
-        self._froze_store = False  # a freeze of ours exists (the first load's)
+        self._froze_store = False  # a freeze of ours may hold a store (start-up freezes do not)
+        self._collect_first = False
         self._full_started = 0.0
         self._refreeze_due = False
         self._cleaned_at = self._frozen_at = clock()
         self._since_clean = 0  # refreezes since the last deep clean
-        self._trim_at: float | None = None  # when to give a dropped store's pages back
         self.refreezes = 0
         self.deep_cleans = 0
 
@@ -129,23 +118,29 @@ class HeapFreezer:
         return self._loading_since is not None
 
     def loading(self) -> None:
-        """A store (re)load starts. The first: no collections until it is in (all they would find is
-        it). A reload: collections stay on (its store is not frozen, so deferring them only makes
-        one bigger walk later), and the old store's freed pages go back once it is dropped."""
+        """A store (re)load starts: no collections until it is in (all they would find is it)."""
         if not self._installed:
             return
         if self._froze_store:
-            self._trim_at = self._clock() + TRIM_AFTER_RELOAD
-        elif self._loading_since is None:
+            gc.unfreeze()  # the previous store may now sit in garbage cycles: collect before freezing
+            self._froze_store = False
+            self._collect_first = True
+        if self._loading_since is None:
             gc.disable()
+            # Not moved by a further reload while this one is still loading: switches every few
+            # seconds onto a store that never completes would otherwise keep collections off forever.
             self._loading_since = self._clock()
 
     def loaded(self) -> None:
-        """The first store holds a full sync: freeze it and turn collections on."""
+        """The store holds a full sync: freeze it and turn collections back on."""
         if self._loading_since is None:
             return
         self._loading_since = None
-        gc.freeze()  # start-up: the modules, the first screens and the first store
+        if self._collect_first:
+            self._collect_first = False
+            gc.collect()
+            release_free_memory()  # the old store's pages
+        gc.freeze()
         gc.enable()
         self._froze_store = True
         self._cleaned_at = self._frozen_at = self._clock()
@@ -155,26 +150,19 @@ class HeapFreezer:
         # Runs inside the collector: only take the time and note what to do (see tick).
         if info.get("generation") != 2:
             return
-        # CPU time, not wall: the collector's own work is what a refreeze saves; on a loaded machine
-        # the wall time of the same walk is the scheduler's too.
         if phase == "start":
-            self._full_started = time.thread_time()
-        elif (time.thread_time() - self._full_started) * 1000 > REFREEZE_AFTER_MS and self._froze_store:
+            self._full_started = time.perf_counter()
+        elif (time.perf_counter() - self._full_started) * 1000 > REFREEZE_AFTER_MS and self._froze_store:
             self._refreeze_due = True
 
     def tick(self) -> None:
-        """Called about once a second from the UI loop: trim, refreeze or deep-clean when due."""
+        """Called about once a second from the UI loop: refreeze or deep-clean when due."""
         if not self._installed or self._loading_since is not None or not self._froze_store:
             return
         now = self._clock()
-        if self._trim_at is not None and now >= self._trim_at:
-            self._trim_at = None
-            release_free_memory()  # the old store's pages, freed as it was dropped
         if self._refreeze_due and now - self._frozen_at < REFREEZE_INTERVAL:
             return  # keep it due
-        leaked = self._since_clean > 0
-        if leaked and (now - self._cleaned_at > DEEP_CLEAN_SECONDS
-                       or (self._refreeze_due and self._since_clean >= MAX_REFREEZES)):
+        if now - self._cleaned_at > DEEP_CLEAN_SECONDS or (self._refreeze_due and self._since_clean >= MAX_REFREEZES):
             gc.unfreeze()
             gc.collect()
             release_free_memory()
@@ -187,13 +175,8 @@ class HeapFreezer:
             gc.freeze()
             self._frozen_at = now
             self._refreeze_due = False
-            self._count_refreeze(now)
-
-    def _count_refreeze(self, now: float) -> None:
-        if self._since_clean == 0:
-            self._cleaned_at = now  # the first leak since the last clean: DEEP_CLEAN_SECONDS from here
-        self._since_clean += 1
-        self.refreezes += 1
+            self._since_clean += 1
+            self.refreezes += 1
 
     def check_timeout(self) -> None:
         if self._loading_since is not None and self._clock() - self._loading_since > LOAD_TIMEOUT:

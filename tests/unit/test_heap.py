@@ -1,4 +1,4 @@
-"""HeapFreezer: no collections while a store loads, the first store frozen, reloads cheap."""
+"""HeapFreezer: no collections while a store loads, the loaded store frozen, reloads collected."""
 
 from __future__ import annotations
 
@@ -42,31 +42,29 @@ def test_no_collections_while_loading_then_the_load_is_frozen():
         assert not gc.isenabled() and heap.loading_store
         heap.loaded()
         assert gc.isenabled() and gc.get_freeze_count() > 0 and not heap.loading_store
-        # A reload (namespace or context switch) keeps the freeze, leaves collections on and
-        # collects nothing itself: a whole-heap walk there was a long session's longest pause.
-        frozen = gc.get_freeze_count()
+        # A reload (namespace or context switch) unfreezes; its end collects before freezing.
+        cycle = Cycle()
+        gone = weakref.ref(cycle)
+        del cycle
         heap.loading()
-        assert gc.get_freeze_count() == frozen and gc.isenabled() and not heap.loading_store
+        assert gc.get_freeze_count() == 0 and not gc.isenabled()
         heap.loaded()
-        assert gc.get_freeze_count() == frozen and gc.isenabled() and heap.refreezes == 0
+        assert gone() is None and gc.isenabled()
+        # A load that never ends gives collections back after LOAD_TIMEOUT.
+        heap.loading()
+        heap.check_timeout()
+        assert not gc.isenabled()
+        now[0] += LOAD_TIMEOUT + 1
+        heap.check_timeout()
+        assert gc.isenabled()
     finally:
         heap.uninstall()
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
-def test_a_first_load_that_never_ends_gives_collections_back_after_the_timeout(clocked):
-    heap, now = clocked
-    heap.loading()
-    heap.check_timeout()
-    assert not gc.isenabled()
-    now[0] += LOAD_TIMEOUT + 1
-    heap.check_timeout()
-    assert gc.isenabled() and not heap.loading_store
-
-
-def test_loads_in_a_row_do_not_postpone_the_load_timeout():
-    # A first store that never finishes listing, and switches every 30 s meanwhile: collections
-    # come back LOAD_TIMEOUT after they went off, not LOAD_TIMEOUT after the last switch.
+def test_reloads_in_a_row_do_not_postpone_the_load_timeout():
+    # A switch every 30 s onto stores that never finish listing: collections come back LOAD_TIMEOUT
+    # after they went off, not LOAD_TIMEOUT after the last switch (they stayed off for good before).
     now = [0.0]
     heap = HeapFreezer(clock=lambda: now[0])
     heap.install()
@@ -82,28 +80,22 @@ def test_loads_in_a_row_do_not_postpone_the_load_timeout():
         gc.enable()
 
 
-class Pod(dict):
-    """A stored object that a weak reference can follow."""
-
-
-def test_a_store_dropped_at_a_reload_frees_its_objects_even_if_a_frozen_cycle_holds_it(clocked):
-    from kdash.kube.store import Store
-
-    heap, _ = clocked
-    heap.loading()
-    store = Store()
-    store.upsert("Pod", Pod(metadata={"namespace": "a", "name": "p", "uid": "u", "resourceVersion": "1"}))
-    pod = weakref.ref(store.get("Pod", "a", "p"))
-    holder = Cycle()  # e.g. the old watcher and its reflectors, in a reference cycle with the store
-    holder.store = store
-    heap.loaded()  # frozen at start-up: that cycle is out of the collector's sight from now on
-    del holder
-    heap.loading()
-    store.drop()  # the app's context switch replaces its store and drops the old one
-    assert store.list("Pod") == []
-    del store
-    heap.loaded()
-    assert pod() is None
+def test_a_cycle_frozen_with_a_store_is_freed_by_the_next_reload():
+    heap = HeapFreezer()
+    heap.install()
+    try:
+        heap.loading()
+        cycle = Cycle()  # e.g. the old store, caught in a reference cycle
+        alive = weakref.ref(cycle)
+        heap.loaded()
+        del cycle
+        gc.collect()
+        assert alive() is not None  # frozen: out of the collector's sight
+        heap.loading()
+        heap.loaded()
+        assert alive() is None
+    finally:
+        heap.uninstall()
 
 
 def test_uninstall_while_loading_turns_collections_back_on():
@@ -120,7 +112,7 @@ def test_a_startup_freeze_by_someone_else_is_left_alone():
     try:
         gc.freeze()  # e.g. the app freezing its start-up objects
         heap.loading()
-        assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > 0 and not heap._collect_first
         heap.loaded()
     finally:
         heap.uninstall()
@@ -133,30 +125,10 @@ def test_not_installed_does_nothing():
     assert gc.isenabled() and not heap.loading_store
 
 
-def busy(ms: float) -> None:
-    """Spend `ms` of this thread's CPU time (a refreeze is decided on CPU time, not wall)."""
-    end = time.thread_time() + ms / 1000
-    while time.thread_time() < end:
-        pass
-
-
 def slow_full_collection(heap: HeapFreezer) -> None:
-    heap._on_collection("start", {"generation": 2})
-    busy(REFREEZE_AFTER_MS * 1.5)
-    heap._on_collection("stop", {"generation": 2})
-
-
-def test_a_full_collection_slow_only_in_wall_time_does_not_refreeze(clocked):
-    # On a loaded machine a short walk can take long on the clock: that is not the collector's work.
-    heap, now = clocked
-    heap.loading()
-    heap.loaded()
     heap._on_collection("start", {"generation": 2})
     time.sleep(REFREEZE_AFTER_MS / 1000 * 1.5)
     heap._on_collection("stop", {"generation": 2})
-    now[0] += REFREEZE_INTERVAL + 1
-    heap.tick()
-    assert heap.refreezes == 0
 
 
 def test_a_slow_full_collection_freezes_its_survivors_but_not_young_garbage():
@@ -184,7 +156,7 @@ def test_a_slow_full_collection_freezes_its_survivors_but_not_young_garbage():
         heap._on_collection("start", {"generation": 2})
         heap._on_collection("stop", {"generation": 2})
         heap._on_collection("start", {"generation": 1})
-        busy(REFREEZE_AFTER_MS * 1.5)
+        time.sleep(REFREEZE_AFTER_MS / 1000 * 1.5)
         heap._on_collection("stop", {"generation": 1})
         now[0] += REFREEZE_INTERVAL + 1
         heap.tick()
@@ -208,19 +180,12 @@ def test_a_slow_full_collection_freezes_its_survivors_but_not_young_garbage():
     assert gc.isenabled() and gc.get_freeze_count() == 0 and heap._on_collection not in gc.callbacks
 
 
-def test_deep_clean_frees_cycles_that_a_refreeze_caught(clocked):
+def test_deep_clean_frees_cycles_that_a_freeze_caught(clocked):
     heap, now = clocked
     heap.loading()
-    heap.loaded()
-    now[0] += DEEP_CLEAN_SECONDS + 1
-    heap.tick()
-    assert heap.deep_cleans == 0  # only the start-up freeze: what it leaked is bounded, once
-    cycle = Cycle()  # alive at a refreeze, garbage afterwards: out of the collector's sight
+    cycle = Cycle()  # alive at the freeze, garbage afterwards: out of the collector's sight
     alive = weakref.ref(cycle)
-    slow_full_collection(heap)
-    now[0] += REFREEZE_INTERVAL + 1
-    heap.tick()
-    assert heap.refreezes == 1
+    heap.loaded()
     del cycle
     gc.collect()
     heap.tick()
@@ -228,31 +193,23 @@ def test_deep_clean_frees_cycles_that_a_refreeze_caught(clocked):
     now[0] += DEEP_CLEAN_SECONDS + 1
     heap.tick()
     assert alive() is None and heap.deep_cleans == 1 and gc.get_freeze_count() > 0
-    now[0] += DEEP_CLEAN_SECONDS + 1
-    heap.tick()
-    assert heap.deep_cleans == 1  # nothing frozen since
 
 
-def test_freed_pages_go_back_after_a_reload_and_a_deep_clean(monkeypatch, clocked):
+def test_freed_pages_go_back_after_a_reload_collection_and_a_deep_clean(monkeypatch, clocked):
     # The old store's objects were made on reflector threads: their arenas keep the pages unless
-    # trimmed. A trim follows each reload (the old store was dropped) and each deep clean.
+    # trimmed. A trim follows each collection that frees a store; none follows a plain freeze.
     trims: list[int] = []
-    monkeypatch.setattr("kdash.heap.release_free_memory", lambda: trims.append(1))
+    monkeypatch.setattr("kdash.heap.release_free_memory", lambda: trims.append(gc.get_freeze_count()))
     heap, now = clocked
     heap.loading()
     heap.loaded()
     assert trims == []  # the first load froze a store; nothing was freed
-    heap.loading()  # a reload: the old store's pages go back once it is dropped
-    assert trims == []
-    now[0] += 3
+    heap.loading()
+    heap.loaded()
+    assert len(trims) == 1 and trims[0] == 0  # after the collection, before the new freeze
+    now[0] += DEEP_CLEAN_SECONDS + 1
     heap.tick()
-    assert len(trims) == 1
-    slow_full_collection(heap)
-    now[0] += DEEP_CLEAN_SECONDS + 1
-    heap.tick()  # a refreeze ...
-    now[0] += DEEP_CLEAN_SECONDS + 1
-    heap.tick()  # ... then a deep clean
-    assert len(trims) == 2 and heap.refreezes == 1 and heap.deep_cleans == 1
+    assert len(trims) == 2 and heap.deep_cleans == 1
 
 
 def test_the_allocator_calls_reach_glibc_where_it_is_the_libc():
