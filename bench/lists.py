@@ -67,7 +67,7 @@ def compile_kdash(kdash_path: str | None = None) -> bool:
 
     A checkout run with PYTHONDONTWRITEBYTECODE set (or from a read-only tree) would otherwise
     compile every kdash module in every fresh process, and the start-up figures would time the
-    compiler (~0.2-0.3 s on the 2-core machine), which no installed kdash does.
+    compiler, which no installed kdash does.
     """
     root = Path(kdash_path).resolve() if kdash_path else REPO
     dirs = [root / "kdash", REPO / "bench"]  # the app driver is bench code, imported before kdash

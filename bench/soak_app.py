@@ -152,7 +152,9 @@ class Sampler:
             "namespace": "*" if app.all_namespaces else app.namespace,
             "log_lines": session.log_lines(),
         }
-        if os.environ.get("SOAK_TRACKED_TYPES"):  # a diagnostic run: what full collections walk
+        if os.environ.get("SOAK_TRACKED_TYPES"):
+            # A diagnostic run only (what full collections walk): gc.get_objects() can fail on a
+            # tuple another thread is building (see "gc_counts" above).
             import collections
 
             alive = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
