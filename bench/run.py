@@ -186,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
 
         data["kdash_bytecode"] = lists.compile_kdash(args.kdash_path)
         if args.nice:
+            threads = yield_cores(list(info.pids.values()), args.nice)
             data["control_plane_nice"] = args.nice
-            log(f"control plane ({yield_cores(list(info.pids.values()), args.nice)} threads) at nice {args.nice}")
+            log(f"control plane ({threads} threads) at nice {args.nice}")
         log("reference lists: kubectl, raw HTTP, kdash tree")
         kubectl = lists.kubectl_list(info, args.repeat)
         raw = lists.raw_list(api, args.repeat)

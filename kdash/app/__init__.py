@@ -246,7 +246,7 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
     def _start_watcher(self) -> None:
         self._loading_store()
         old, self.store = self.store, Store()
-        old.drop()  # freed now, whatever still holds the old store (kdash/heap.py)
+        old.drop()  # its objects go now, even while a retiring reflector still holds the store
         self.configmap_changes.forget()
         assert self.connection is not None  # started only once connected
         self.watcher = Watcher(self.connection, None if self.all_namespaces else self.namespace,

@@ -171,7 +171,8 @@ class Store:
         """Let go of everything at once: a store nobody reads any more (replaced on a context switch).
 
         Unlike clear(), nothing is removed one by one and no feed hears of it; the objects are freed
-        by reference counting even if something still holds this store (see kdash/heap.py).
+        by reference counting even if something still holds this store, so the collection after
+        the reload (kdash/heap.py) has none of them to walk.
         """
         with self._lock:
             self._objects, self._owners, self._uids = {}, {}, {}
