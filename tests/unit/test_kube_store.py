@@ -194,3 +194,22 @@ def test_summarize_states_for_the_header():
     forbidden = {**live, ("Service", "a"): SyncState("forbidden", "Forbidden: no"),
                  ("Pod", "a"): SyncState("forbidden")}
     assert summarize_states(forbidden) == "forbidden: pods, services"
+
+
+class _Held(dict):
+    """A stored object a weak reference can follow."""
+
+
+def test_drop_frees_the_objects_of_a_store_that_is_still_held():
+    import weakref
+
+    store = Store()
+    store.upsert("Pod", _Held(obj("a", uid="u-a")))
+    store.set_state("Pod", None, "live")
+    pod = weakref.ref(store.get("Pod", "default", "a"))
+    holder = [store]  # e.g. a retiring reflector that has not stopped yet
+    version = store.version("Pod")
+    store.drop()
+    assert pod() is None  # freed by reference counting, not by waiting for the store to go
+    assert store.list("Pod") == [] and store.states() == {} and store.version("Pod") > version
+    assert holder[0] is store
