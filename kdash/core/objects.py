@@ -72,11 +72,15 @@ def is_terminating(obj: Obj) -> bool:
 
 
 def full(obj: Obj) -> Obj:
-    """The whole object: a store record (core.records) expanded from its JSON, a dict as it is.
+    """The whole object as plain JSON data: a store record (core.records) expanded from its JSON,
+    a frozen object (core.frozen) thawed, a dict as it is.
 
-    Trees and statuses read records directly; YAML, describe, diff, edit and writes need every
-    field, so they go through this.
+    Trees and statuses read the store's objects directly; YAML, describe, diff, edit and writes
+    need every field, as dicts and lists, so they go through this.
     """
+    from kdash.core.frozen import FrozenMap, thaw
     from kdash.core.records import Record, expand  # records imports this module
 
-    return expand(obj) if isinstance(obj, Record) else obj
+    if isinstance(obj, Record):
+        return expand(obj)
+    return thaw(obj) if type(obj) is FrozenMap else obj

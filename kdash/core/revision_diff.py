@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from kdash.core.objects import full
 from kdash.core.rollout import HASH_LABEL
 
 HIDDEN = "<hidden>"
@@ -24,6 +25,7 @@ def template_of(replicaset: Mapping[str, Any]) -> dict[str, Any]:
 def templates_for_diff(old_rs: Mapping[str, Any], new_rs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Both templates cleaned; a hidden value that differs reads HIDDEN_CHANGED on the new side,
     so the change shows without either value."""
+    old_rs, new_rs = full(old_rs), full(new_rs)  # store objects are frozen: plain data to change
     old, new = template_of(old_rs), template_of(new_rs)
     raw_old = _env_values((old_rs.get("spec") or {}).get("template") or {})
     raw_new = _env_values((new_rs.get("spec") or {}).get("template") or {})

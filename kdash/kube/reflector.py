@@ -263,7 +263,7 @@ class Reflector:
         kind = self.kind
         return list_objects(self.api_client, kind, self.namespace,
                             page_size=self.page_size, stop=self.stop_event, track=self._track,
-                            transform=lambda item: slim(item, kind, intern_values=True),
+                            transform=lambda item: slim(item, kind),  # the store freezes it
                             field_selector=self.field_selector)
 
     def _track(self, response: urllib3.HTTPResponse | None) -> None:
@@ -339,8 +339,7 @@ class Reflector:
                     raise _error_event(obj)
                 rv = (obj.get("metadata") or {}).get("resourceVersion")
                 if event_type in (ADDED, MODIFIED, DELETED):
-                    # No compact copy here: it cost a third of the reflectors' time under churn, for the
-                    # memory of kinds that count in the thousands at most (Pods are records).
+                    # Not interned here: the store freezes it (core.frozen), interning as it goes.
                     batch.append((event_type, obj if records else slim(obj, self.kind)))
                 if rv:
                     latest_rv = str(rv)  # bookmarks only move the resourceVersion forward

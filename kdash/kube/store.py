@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kdash.core.frozen import freeze
 from kdash.core.kinds import KINDS_BY_NAME
 from kdash.core.labels import matches_selector
 from kdash.core.objects import Key, Obj, key, owner_uid, resource_version, uid
@@ -68,8 +69,9 @@ Changes = list[tuple[float, str, str, str, str]]
 class Store:
     """Objects per kind keyed by (namespace, name), shared by reflector threads and the UI.
 
-    One lock guards everything. Readers get fresh lists; the stored dicts are never mutated in
-    place (an update replaces the whole dict), so callers may keep them but must not modify them.
+    One lock guards everything. Readers get fresh lists of the stored objects, which are immutable:
+    a dict handed in is kept frozen (core.frozen: out of the cyclic collector's walk; Pods come as
+    records, core.records), and an update replaces the whole object, so callers may keep them.
     Every write method accepts `stop`: when that event is set the write is dropped, atomically
     with respect to `clear`, so a reflector that is being replaced can never leave ghosts behind.
     """
@@ -102,7 +104,7 @@ class Store:
         Unchanged objects (same resourceVersion) are kept as they are. Returns True if
         anything changed.
         """
-        fresh = {key(obj): obj for obj in objects}
+        fresh = {key(obj): obj for obj in map(_frozen, objects)}
         with self._lock:
             if stop is not None and stop.is_set():
                 return False
@@ -133,6 +135,7 @@ class Store:
         stop: threading.Event | None = None,
     ) -> bool:
         """Apply a batch of (ADDED|MODIFIED|DELETED, object) watch events; True if changed."""
+        events = [(event_type, obj if event_type == DELETED else _frozen(obj)) for event_type, obj in events]
         with self._lock:
             if stop is not None and stop.is_set():
                 return False
@@ -372,6 +375,11 @@ class Store:
         object_uid = uid(obj)
         if object_uid and self._uids.get(object_uid) == (kind, obj_key):
             del self._uids[object_uid]
+
+
+def _frozen(obj: Obj) -> Obj:
+    # Before the lock: freezing takes ~10 µs per object, and readers wait on the lock.
+    return freeze(obj) if type(obj) is dict else obj
 
 
 def _same(old: Obj, new: Obj) -> bool:

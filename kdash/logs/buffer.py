@@ -5,14 +5,18 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 DEFAULT_CAPACITY = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One line of a container's log (or a marker kdash adds, like "— pod x gone —")."""
+class LogLine(msgspec.Struct, frozen=True, gc=False):
+    """One line of a container's log (or a marker kdash adds, like "— pod x gone —").
+
+    Never tracked by the cyclic garbage collector (it holds only strings and numbers): a followed
+    log keeps ten thousand of them, and every full collection walked them all while logs flowed.
+    """
 
     pod: str
     container: str

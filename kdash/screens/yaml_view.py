@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from kdash.core.objects import full
 from kdash.widgets.footer import Footer
 
 # Characters PyYAML writes raw once unicode is allowed, but which break lines or act on a terminal:
@@ -34,7 +35,7 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def to_yaml(obj: Mapping[str, Any]) -> str:
-    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000,
+    return yaml.dump(full(obj), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000,
                      allow_unicode=True)
 
 

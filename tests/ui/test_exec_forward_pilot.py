@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from contextlib import nullcontext
 from types import SimpleNamespace
 
@@ -94,7 +95,10 @@ async def test_x_says_when_a_deployment_has_no_ready_pod(tmp_path):
     async with app.run_test(size=(110, 32)) as pilot:
         await dashboard(pilot, app, "Deployment/default/worker")
         for pod in app.store.list("Pod", "default"):
-            pod["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+            unready = copy.deepcopy(pod)  # the store's objects are immutable: a new version
+            unready["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+            unready["metadata"]["resourceVersion"] += "1"
+            app.store.upsert("Pod", unready)
         await pilot.press("x")
         await until(pilot, lambda: any("has no ready pod" in m for m in messages(app)), message="no ready pod")
         assert isinstance(app.screen, DashboardScreen)

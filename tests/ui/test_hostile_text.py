@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from rich.syntax import Syntax
 
 from kdash.actions.apply import Manifest, Plan, PlanItem
@@ -107,7 +109,7 @@ async def test_yaml_view_shows_unicode_as_is_and_escapes_controls():
     app = hostile_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        configmap = app.store.get("ConfigMap", "default", "web-config")
+        configmap = copy.deepcopy(app.store.get("ConfigMap", "default", "web-config"))
         configmap["data"]["greeting"] = "你好，世界 🚀"
         configmap["metadata"]["annotations"]["note"] = "中文说明 🚀"
         app.push_screen(YamlScreen("ConfigMap default/web-config", configmap))

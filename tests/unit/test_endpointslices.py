@@ -12,6 +12,7 @@ import pytest
 
 from kdash.core.endpoints import endpoints_from_slices
 from kdash.core.kinds import ENDPOINTS
+from kdash.core.objects import full
 from kdash.kube.endpointslices import (
     ENDPOINTS_FROM_SLICES,
     EndpointsReflector,
@@ -110,7 +111,7 @@ def connection(api, tmp_path, monkeypatch):
 
 
 def subsets(store: Store) -> dict[str, list]:
-    return {e["metadata"]["name"]: e.get("subsets") for e in store.list("Endpoints")}
+    return {e["metadata"]["name"]: full(e).get("subsets") for e in store.list("Endpoints")}
 
 
 def expected_subsets() -> dict[str, list]:

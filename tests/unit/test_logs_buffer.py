@@ -124,3 +124,11 @@ def test_plain_format_and_saving(tmp_path):
     assert path.endswith("kdash-logs-deployment-web-20240102-030405.log")
     assert save_lines(path, ["a", "", "b"]) == 3
     assert open(path, encoding="utf-8").read() == "a\n\nb\n"
+
+
+def test_log_lines_are_never_walked_by_the_collector():
+    import gc
+
+    kept = [LogLine("p", "c", f"line {i}", "2026-12-07T00:00:00Z", 1) for i in range(3)] + [marker("pod p gone")]
+    assert not any(gc.is_tracked(line) for line in kept)
+    assert kept[0] == LogLine("p", "c", "line 0", "2026-12-07T00:00:00Z", 1) and kept[3].marker

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from render_fixtures import NOW, cluster, load
 
+from kdash.core.frozen import is_frozen
 from kdash.core.kinds import POD
 from kdash.core.objects import full, key
 from kdash.core.pods import claim_names, is_pod_ready, pod_health, status_info, wanted_node
@@ -129,18 +130,19 @@ def test_a_record_is_never_tracked_by_the_garbage_collector():
     assert sum(tracked_inside(slim(p, POD)) for p in fixture_pods()) > 10 * len(records)
 
 
-def test_unknown_fields_are_skipped_and_a_misfit_object_stays_a_dict():
+def test_unknown_fields_are_skipped_and_a_misfit_object_is_kept_as_every_other_kind():
     pod = copy.deepcopy(fixture_pods()[0])
     pod["spec"]["someFutureField"] = {"nested": [1, 2]}
     pod["status"]["containerStatuses"][0]["newThing"] = True
     assert "someFutureField" not in record_of(pod).get("spec").__struct_fields__
     assert full(record_of(pod))["spec"]["someFutureField"] == {"nested": [1, 2]}
-    pod["status"]["phase"] = 7  # not a string: no record, and the store keeps the dict as before
+    pod["status"]["phase"] = 7  # not a string: no record, and the store keeps it as other kinds
     assert decode_record("Pod", json.dumps(pod).encode()) is None
     reflector = Reflector(None, POD, None, Store(), lambda kind: None, threading.Event())
     reflector.apply_lines([json.dumps({"type": "ADDED", "object": pod}).encode()])
     stored = reflector.store.get("Pod", *key(pod))
-    assert isinstance(stored, dict) and stored["status"]["phase"] == 7
+    assert is_frozen(stored) and stored["status"]["phase"] == 7
+    assert full(stored)["spec"]["someFutureField"] == {"nested": [1, 2]}
 
 
 def test_a_record_reads_like_a_dict(monkeypatch):
