@@ -8,18 +8,20 @@ collections walk is alive (the objects are being stored), so:
 - while a store loads (after connecting, or switching namespace or context), collections are
   off (at most LOAD_TIMEOUT seconds);
 - once every kind has listed, everything alive is moved to the permanent generation
-  (`gc.freeze()`), so later full collections skip the loaded store: the watched objects are
-  plain JSON trees (no reference cycles; reference counting frees them when replaced).
+  (`gc.freeze()`), so later full collections skip what start-up made: the modules, the UI's
+  widgets. The store itself is out of the walk from the start (Pods are records,
+  core/records.py; every other kind frozen JSON, core/frozen.py; no reference cycles either:
+  reference counting frees an object when it is replaced).
 
-Under churn the store is replaced object by object, and the new objects are outside the freeze:
-full collections walk more and more of them (at 10k pods up to 0.26 s each in a 30 s bench, and
-towards the 0.65 s of the whole store over a long session). So:
+Under churn the UI makes new tracked objects (tree lines, strips, tables) outside the freeze, and
+full collections walk more and more of them (before the store was out of the walk: up to 0.26 s
+each at 10k pods in a 30 s bench). So:
 
 - after a full collection that took longer than REFREEZE_AFTER_MS, the survivors are frozen
   too (on the next `tick`, after collecting the young generations; at most every
   REFREEZE_INTERVAL): the next full collections walk only what came since. The threshold is
-  high because Pods are records the collector never walks (core/records.py): what is left to
-  walk is rarely worth the leak below, which each reload's collection then has to free;
+  high because the store is out of the walk: what is left to walk is rarely worth the leak
+  below, which each reload's collection then has to free;
 - a freeze leaks what was alive and cyclic at that instant and dies later: Textual's render
   artefacts (a Strip caches itself in its crop cache; a closed screen and its widgets), ~5-10k
   objects a freeze under the bench's churn (25-35k after 4 refreezes at 2k and 10k pods, on top
