@@ -159,3 +159,55 @@ def test_copies_are_plain_data_to_change():
     assert "x" not in frozen["metadata"]["labels"]
     shallow = copy.copy(frozen)
     assert type(shallow) is dict and shallow == deployment
+
+
+# -- random churn: a store of frozen objects shows what the same objects as dicts show ------------
+
+@st.composite
+def _versions(draw, originals: list[dict], rv: int) -> tuple[str, dict]:
+    import copy
+
+    obj = copy.deepcopy(draw(st.sampled_from(originals)))
+    meta = obj["metadata"]
+    meta["resourceVersion"] = str(rv)
+    if draw(st.booleans()):
+        obj.setdefault("spec", {})["replicas"] = draw(st.integers(0, 5))
+    if draw(st.booleans()):
+        obj.setdefault("status", {})["readyReplicas"] = draw(st.integers(0, 5))
+    if draw(st.booleans()):
+        meta.setdefault("labels", {})["churn"] = draw(st.sampled_from(["a", "b"]))
+    if draw(st.booleans()):
+        obj.setdefault("status", {})["conditions"] = [
+            {"type": "Progressing", "status": draw(st.sampled_from(["True", "False"])),
+             "reason": draw(st.sampled_from(["NewReplicaSetAvailable", "ProgressDeadlineExceeded"]))}]
+    return draw(st.sampled_from(["MODIFIED", "MODIFIED", "DELETED"])), obj
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_trees_from_the_frozen_store_equal_trees_from_dicts_under_random_churn(data):
+    objects = cluster()
+    originals = {"Deployment": objects["deployments"]["items"], "ReplicaSet": objects["replicasets"]["items"]}
+    pods = objects["pods"]["items"]
+    store = Store()
+    model: dict[str, dict[tuple[str, str], dict]] = {kind: {} for kind in originals}
+    for kind, items in originals.items():
+        store.replace(kind, None, items)
+        model[kind] = {key(o): o for o in items}
+    for step in range(data.draw(st.integers(1, 20))):
+        kind = data.draw(st.sampled_from(sorted(originals)))
+        event, obj = data.draw(_versions(originals[kind], 1000 + step))
+        store.apply(kind, [(event, obj)])
+        if event == "DELETED":
+            model[kind].pop(key(obj), None)
+        else:
+            model[kind][key(obj)] = obj
+        frozen = {kind: store.list(kind) for kind in originals}
+        plain = {kind: list(model[kind].values()) for kind in originals}
+        assert all(is_frozen(o) for objs in frozen.values() for o in objs)
+        assert (build_workload_tree(frozen["Deployment"], frozen["ReplicaSet"], pods, NOW)
+                == build_workload_tree(plain["Deployment"], plain["ReplicaSet"], pods, NOW))
+        for deployment in frozen["Deployment"]:
+            assert full(deployment) == model["Deployment"][key(deployment)]
+            assert (rollout_status(deployment, frozen["ReplicaSet"])
+                    == rollout_status(model["Deployment"][key(deployment)], plain["ReplicaSet"]))
