@@ -39,7 +39,7 @@ from kdash.messages import Coalescer, StoreChanged
 from kdash.render.tree import Node
 from kdash.screens.dashboard import DashboardScreen, bindings
 from kdash.screens.flows import restart_consumers
-from kdash.widgets import paste_parser
+from kdash.widgets import paste_parser, textual_fixes
 from kdash.widgets.control_filter import ControlCharacterFilter
 
 Connector = Callable[[str | None, str | None], Connection]
@@ -65,6 +65,7 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
                  readonly: bool = False, settings: config.Settings | None = None,
                  theme: str | None = None, clock: Clock | None = None, start_watch: bool = True,
                  audit: AuditLog | None = None) -> None:
+        textual_fixes.apply()
         super().__init__()
         self.settings = settings or config.load_settings()
         self.connector = connector
