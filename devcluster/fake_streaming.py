@@ -262,8 +262,17 @@ def _set_size(fd: int, width: int, height: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
 
+def _default_signals() -> None:
+    # A runtime starts a process with default signal actions; the kubelet's own may be ignored
+    # (started under nohup, or as a background job), and an ignored action survives exec — then the
+    # hangup that ends a dropped tty session would not end it.
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _take_terminal() -> None:
     # In the child after setsid(): make the pty on fd 0 its controlling terminal, as a runtime does.
+    _default_signals()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
@@ -282,7 +291,7 @@ def _spawn(argv: list[str], env: dict[str, str], cwd: str, tty: bool, stdin: boo
         return proc, master
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE if stderr else subprocess.DEVNULL,
-                            env=env, cwd=cwd, start_new_session=True)
+                            env=env, cwd=cwd, start_new_session=True, preexec_fn=_default_signals)
     return proc, None
 
 

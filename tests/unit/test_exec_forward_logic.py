@@ -126,3 +126,31 @@ def test_exec_and_forward_modules_do_not_import_textual():
     loaded = set(result.stdout.split())
     assert set(modules) <= loaded
     assert not {m for m in loaded if m == "textual" or m.startswith("textual.")}
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_fake_kubelet_runs_commands_with_default_signal_actions(tty, tmp_path):
+    # The kubelet itself may run with SIGHUP ignored (under nohup); its exec'd commands must not.
+    import os
+    import signal
+    import time
+
+    from devcluster.fake_streaming import _spawn
+
+    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        proc, master = _spawn(["sleep", "30"], dict(os.environ), str(tmp_path), tty, True, False)
+    finally:
+        signal.signal(signal.SIGHUP, old)
+    try:
+        deadline = time.monotonic() + 10
+        while not open(f"/proc/{proc.pid}/cmdline", "rb").read().startswith(b"sleep"):  # past exec
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGHUP)
+        assert proc.wait(timeout=10) == -signal.SIGHUP
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if master is not None:
+            os.close(master)
