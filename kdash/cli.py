@@ -71,7 +71,7 @@ def _add_cluster_flags(parser: argparse.ArgumentParser, suppress: bool = False) 
 
 
 def _log_to_file() -> None:
-    """The kubernetes client logs exec-plugin failures; on a TUI, stderr output would garble it."""
+    """Library log records (urllib3, an auth-provider plugin) go to a file: on a TUI, stderr would garble it."""
     import logging
 
     from kdash.config import open_private, state_dir

@@ -25,7 +25,7 @@ def script(shell: str) -> str:
 
 
 def complete_contexts(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
-    from kdash.kube.client import list_contexts
+    from kdash.kube.kubeconfig import list_contexts
 
     try:
         return list_contexts(getattr(parsed_args, "kubeconfig", None))

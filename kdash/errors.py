@@ -29,6 +29,42 @@ _STATUS_TITLES = {
 _UNREACHABLE = "Cannot reach the API server"
 
 
+class ApiException(Exception):
+    """A non-2xx answer (status, reason, body text, headers), or a TLS failure as status 0."""
+
+    def __init__(self, status: int | None = None, reason: str | None = None, http_resp: Any = None, *,
+                 body: str | None = None, data: Any = None) -> None:
+        self.status = status
+        self.reason = reason
+        self.body = body
+        self.data = data
+        self.headers: Any = None
+        if http_resp is not None:
+            if self.status is None:
+                self.status = http_resp.status
+            if self.reason is None:
+                self.reason = http_resp.reason
+            if self.body is None:
+                try:
+                    self.body = http_resp.data.decode("utf-8")
+                except Exception:  # noqa: BLE001 - a body that is not text stays unset
+                    pass
+            self.headers = http_resp.getheaders()
+        super().__init__(status, reason)
+
+    def __str__(self) -> str:
+        text = f"({self.status})\nReason: {self.reason}\n"
+        if self.headers:
+            text += f"HTTP response headers: {self.headers}\n"
+        if self.body:
+            text += f"HTTP response body: {self.body}\n"
+        return text
+
+
+class ConfigError(Exception):
+    """A kubeconfig (or in-cluster setup) that cannot give a working configuration."""
+
+
 class KdashError(Exception):
     """An error with a short title and a message fit to show the user as is."""
 
@@ -65,13 +101,9 @@ def describe_api_error(exc: BaseException) -> KdashError:
     """Turn an ApiException, a urllib3/socket error or a config error into a KdashError."""
     if isinstance(exc, KdashError):
         return exc
-    # Imported lazily so this module stays cheap to import for the UI's error funnel.
-    from kubernetes.client.exceptions import ApiException
-    from kubernetes.config.config_exception import ConfigException
-
     if isinstance(exc, ApiException):
         return _describe_api_exception(exc)
-    if isinstance(exc, ConfigException):
+    if isinstance(exc, ConfigError):
         return KdashError("Invalid kubeconfig", str(exc))
     return _describe_transport_error(exc)
 

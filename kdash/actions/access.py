@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kubernetes.client import ApiClient
-
 from kdash.actions.http import request_json
 from kdash.actions.registry import Action
 from kdash.core.kinds import api_path
+from kdash.kube.api import ApiClient
 
 SSAR_PATH = api_path("authorization.k8s.io/v1", "selfsubjectaccessreviews")
 

@@ -8,14 +8,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import yaml
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.diff import comparable, object_diff
 from kdash.actions.http import APPLY_PATCH, status_of
 from kdash.actions.safety import Attempt, WriteContext, target_of
 from kdash.core import objects
-from kdash.errors import KdashError
+from kdash.errors import ApiException, KdashError
+from kdash.kube.api import ApiClient
 from kdash.kube.client import get_json
 from kdash.kube.discovery import Resource, discover
 

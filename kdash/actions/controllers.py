@@ -6,9 +6,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
-
 from kdash.actions.http import CONFLICT_RETRIES, STRATEGIC_MERGE_PATCH, api_error, backoff, changed_meanwhile
 from kdash.actions.rollout import label_selector
 from kdash.actions.safety import Attempt, WriteContext, target_of
@@ -17,7 +14,8 @@ from kdash.core import revisions as core_revisions
 from kdash.core import statefulsets as core_sts
 from kdash.core.kinds import CONTROLLERREVISION, DAEMONSET, POD, STATEFULSET, Kind
 from kdash.core.rollout import Revision
-from kdash.errors import KdashError
+from kdash.errors import ApiException, KdashError
+from kdash.kube.api import ApiClient
 from kdash.kube.client import get_json
 
 KINDS: dict[str, Kind] = {"StatefulSet": STATEFULSET, "DaemonSet": DAEMONSET}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from kubernetes.client.exceptions import ApiException
-
 from kdash.actions.http import api_error
 from kdash.actions.safety import WriteContext, target_of
 from kdash.core.kinds import POD
-from kdash.errors import KdashError
+from kdash.errors import ApiException, KdashError
 
 
 def delete_pod(ctx: WriteContext, namespace: str, name: str, uid: str | None = None) -> str:

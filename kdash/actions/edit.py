@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 
 from kdash.actions.apply import parse_manifests
 from kdash.actions.diff import object_diff
@@ -15,7 +13,8 @@ from kdash.actions.safety import WriteContext, target_of
 from kdash.core import objects
 from kdash.core.kinds import KINDS_BY_NAME
 from kdash.core.objects import LAST_APPLIED
-from kdash.errors import KdashError
+from kdash.errors import ApiException, KdashError
+from kdash.kube.api import ApiClient
 from kdash.kube.client import get_json
 
 # What a user edits; everything else (ownerReferences, finalizers, status...) is left as it is.

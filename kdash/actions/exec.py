@@ -6,12 +6,11 @@ import shlex
 import time
 from collections.abc import Callable, Sequence
 
-from kubernetes.client import ApiClient
-
 from kdash.actions.access import may_use
 from kdash.actions.safety import WriteContext, target_of
 from kdash.errors import KdashError
 from kdash.kube import exec as kexec
+from kdash.kube.api import ApiClient
 from kdash.kube.exec import ExecResult, container_names, default_container
 
 __all__ = ["ExecResult", "container_names", "default_container", "parse_command", "run_command", "run_shell"]

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import urllib3
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 
-from kdash.errors import KdashError, describe_api_error, parse_status
+from kdash.errors import ApiException, KdashError, describe_api_error, parse_status
+from kdash.kube.api import ApiClient
 from kdash.kube.client import CONNECT_TIMEOUT, Timeout, open_request, read_json
 
 JSON = "application/json"

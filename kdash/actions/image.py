@@ -7,13 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from kdash.actions.http import CONFLICT_RETRIES, STRATEGIC_MERGE_PATCH, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
 from kdash.core import objects
 from kdash.core.kinds import DEPLOYMENT, KINDS_BY_NAME, Kind
-from kdash.errors import KdashError
+from kdash.errors import ApiException, KdashError
 from kdash.kube.client import get_json
 
 # The docker reference grammar (github.com/distribution/reference, regexp.go):

@@ -9,16 +9,14 @@ import secrets
 import string
 from typing import Any
 
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
-
 from kdash.actions.http import api_error, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
 from kdash.core import objects
 from kdash.core.jobs import INSTANTIATE_ANNOTATION, job_template
 from kdash.core.kinds import CRONJOB, JOB, Kind
 from kdash.core.objects import Obj
-from kdash.errors import KdashError
+from kdash.errors import ApiException, KdashError
+from kdash.kube.api import ApiClient
 from kdash.kube.discovery import served_kind
 
 MERGE_PATCH = "application/merge-patch+json"

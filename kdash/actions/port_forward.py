@@ -7,11 +7,10 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from kubernetes.client import ApiClient
-
 from kdash.actions.access import may_use
 from kdash.actions.safety import WriteContext, target_of
 from kdash.errors import KdashError
+from kdash.kube.api import ApiClient
 from kdash.kube.portforward import ForwardStatus, PortForward, check_port, suggest_local_port
 
 __all__ = ["ForwardStatus", "Forwards", "parse_port", "remote_ports", "suggest_local_port"]

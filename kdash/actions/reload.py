@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kubernetes.client import ApiClient
-
 from kdash.actions.http import api_error
 from kdash.actions.rollout import patch_deployment, read_deployment
 from kdash.actions.safety import WriteContext, target_of
@@ -14,6 +12,7 @@ from kdash.core import objects
 from kdash.core.configmaps import data_hash, stamp_key, template_annotations
 from kdash.core.kinds import CONFIGMAP
 from kdash.errors import KdashError
+from kdash.kube.api import ApiClient
 from kdash.kube.client import get_json
 
 

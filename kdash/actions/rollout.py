@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
-
 from kdash.actions.http import (
     CONFLICT_RETRIES,
     JSON_PATCH,
@@ -25,7 +22,8 @@ from kdash.core import objects
 from kdash.core import rollout as core_rollout
 from kdash.core.kinds import DEPLOYMENT, REPLICASET, Kind
 from kdash.core.rollout import REVISION_ANNOTATION, Revision, RolloutStatus
-from kdash.errors import KdashError
+from kdash.errors import ApiException, KdashError
+from kdash.kube.api import ApiClient
 from kdash.kube.client import get_json
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"

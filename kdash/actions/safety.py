@@ -7,11 +7,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubernetes.client import ApiClient
-
 from kdash.actions.audit import AUDIT_FILE, AuditLog, Result
 from kdash.actions.http import JSON, request_json
 from kdash.errors import KdashError, describe_api_error
+from kdash.kube.api import ApiClient
 
 if TYPE_CHECKING:
     from kdash.kube.client import Connection

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
-
 from kdash.actions.http import CONFLICT_RETRIES, api_error, backoff, changed_meanwhile
 from kdash.actions.safety import WriteContext, target_of
 from kdash.core import objects
 from kdash.core.hpa import by_target
 from kdash.core.kinds import DEPLOYMENT, Kind
-from kdash.errors import KdashError, describe_api_error
+from kdash.errors import ApiException, KdashError, describe_api_error
+from kdash.kube.api import ApiClient
 from kdash.kube.client import get_json
 from kdash.kube.discovery import preferred
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kdash.errors import KdashError
-from kdash.kube.client import list_contexts
+from kdash.kube.kubeconfig import list_contexts
 from kdash.kube.namespaces import split as split_namespaces
 from kdash.screens.modals import PickScreen
 

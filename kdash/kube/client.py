@@ -1,9 +1,8 @@
-"""Kubeconfig loading like kubectl, the API connection, and raw JSON requests over it."""
+"""The API connection of a kubeconfig context (or a pod's service account), and raw JSON requests over it."""
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -13,27 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import urllib3
-import yaml
-from kubernetes.client import ApiClient, Configuration, rest
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.config.incluster_config import (
-    SERVICE_CERT_FILENAME,
-    SERVICE_HOST_ENV_NAME,
-    SERVICE_TOKEN_FILENAME,
-    InClusterConfigLoader,
-)
-from kubernetes.config.kube_config import ConfigNode, KubeConfigLoader
-from kubernetes.utils.keepalive import tcp_keepalive_socket_options
 
-from kdash.errors import KdashError, describe_api_error
+from kdash.errors import ApiException, ConfigError, KdashError, describe_api_error
+from kdash.kube import kubeconfig as kubeconfig_module
+from kdash.kube.api import ApiClient, Configuration, RESTClientObject, RESTResponse
+from kdash.kube.kubeconfig import Merged, kubeconfig_paths, load_merged_kubeconfig
 
 CONNECT_TIMEOUT = 5.0
 # connect()'s probe as a whole: one attempt, no urllib3 retries, given up after this many seconds.
 CONNECT_DEADLINE = 6.0
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
 RELOAD_DEBOUNCE = 5.0  # seconds during which one credential reload serves every caller
-DEFAULT_KUBECONFIG = "~/.kube/config"
 IN_CLUSTER_CONTEXT = "in-cluster"
 IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -118,7 +107,7 @@ class Connection:
         self.api_client.close()
 
 
-class _DefaultTimeoutREST(rest.RESTClientObject):
+class _DefaultTimeoutREST(RESTClientObject):
     """REST client with a default connect timeout that re-authenticates once on a 401.
 
     Without the timeout, a typed API call to a black-holed server waits for the OS connect
@@ -153,15 +142,15 @@ class _DefaultTimeoutREST(rest.RESTClientObject):
         return self._send(fresh, method, url, headers, body, post_params, _request_timeout)
 
     @staticmethod
-    def _send(client: rest.RESTClientObject, method, url, headers, body, post_params,
-              timeout: Timeout) -> rest.RESTResponse:
+    def _send(client: RESTClientObject, method, url, headers, body, post_params,
+              timeout: Timeout) -> RESTResponse:
         if isinstance(timeout, urllib3.Timeout) and method == "GET":
             # The parent ignores a Timeout object; a probe also wants no retries, so that its
             # total is the whole wait (the pool's retries would repeat a silent server's timeout).
-            return rest.RESTResponse(client.pool_manager.request(
+            return RESTResponse(client.pool_manager.request(
                 method, url, fields={}, headers=headers, timeout=timeout, retries=False,
                 preload_content=False))
-        return rest.RESTClientObject.request(client, method, url, headers=headers, body=body,
+        return RESTClientObject.request(client, method, url, headers=headers, body=body,
                                              post_params=post_params, _request_timeout=timeout)
 
 
@@ -202,108 +191,6 @@ def abandon(live: weakref.WeakSet) -> int:
     return count
 
 
-# -- kubeconfig ------------------------------------------------------------------------------
-
-
-def kubeconfig_paths(kubeconfig: str | None = None) -> list[str]:
-    """Files kubectl would read: --kubeconfig, else $KUBECONFIG (a list), else ~/.kube/config."""
-    if kubeconfig:
-        return [os.path.expanduser(kubeconfig)]
-    env = os.environ.get("KUBECONFIG", "")
-    if env:
-        return [os.path.expanduser(p) for p in env.split(os.pathsep) if p]
-    return [os.path.expanduser(DEFAULT_KUBECONFIG)]
-
-
-def load_merged_kubeconfig(kubeconfig: str | None = None) -> ConfigNode | None:
-    """Merge the kubeconfig files like kubectl; None when no file exists (in-cluster case).
-
-    kubectl's rules: the first file to define a cluster/context/user name wins, and the first
-    non-empty current-context wins. (kubernetes' own KubeConfigMerger lets the *last*
-    current-context win, so it is not used for that part.) Each entry keeps its file path so
-    relative certificate paths resolve against the file they came from.
-    """
-    paths = kubeconfig_paths(kubeconfig)
-    if kubeconfig and not os.path.exists(paths[0]):
-        raise KdashError("Kubeconfig not found", f"{paths[0]} does not exist")
-    merged: ConfigNode | None = None
-    current_context = ""
-    for path in paths:
-        data = _read_kubeconfig_file(path)
-        if data is None:
-            continue
-        if merged is None:
-            first = dict(data)
-            for section in ("clusters", "contexts", "users"):
-                first[section] = []
-            merged = ConfigNode(path, first, path)
-        for section in ("clusters", "contexts", "users"):
-            _merge_section(merged, section, data.get(section) or [], path)
-        if not current_context and data.get("current-context"):
-            current_context = data["current-context"]
-    if merged is not None:
-        merged.value["current-context"] = current_context
-    return merged
-
-
-def list_contexts(kubeconfig: str | None = None) -> list[str]:
-    """Context names from the merged kubeconfig, in file order ([] if there is none)."""
-    merged = load_merged_kubeconfig(kubeconfig)
-    return _context_names(merged) if merged is not None else []
-
-
-def current_context(kubeconfig: str | None = None) -> str:
-    """The merged kubeconfig's current-context ("" when unset)."""
-    merged = load_merged_kubeconfig(kubeconfig)
-    return merged.value.get("current-context", "") if merged is not None else ""
-
-
-def _read_kubeconfig_file(path: str) -> dict[str, Any] | None:
-    if not os.path.exists(path):
-        return None  # kubectl silently skips missing entries of $KUBECONFIG
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f", line {mark.line + 1}" if mark else ""
-        raise KdashError("Invalid kubeconfig", f"{path}{where}: {exc.problem or exc.context}") from exc
-    except (OSError, yaml.YAMLError) as exc:
-        raise KdashError("Invalid kubeconfig", f"{path}: {' '.join(str(exc).split())}") from exc
-    if data is None:
-        return None  # an empty file contributes nothing (kubectl tolerates it)
-    if not isinstance(data, dict):
-        raise KdashError("Invalid kubeconfig", f"{path}: expected a YAML mapping")
-    return data
-
-
-def _merge_section(merged: ConfigNode, section: str, entries: list[Any], path: str) -> None:
-    existing = {_entry_name(entry) for entry in merged.value[section]}
-    for entry in entries:
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise KdashError("Invalid kubeconfig", f"{path}: an entry in {section} has no name")
-        if entry["name"] in existing:
-            continue
-        existing.add(entry["name"])
-        merged.value[section].append(ConfigNode(f"{path}/{section}", entry, path))
-
-
-def _entry_name(entry: Any) -> str:
-    return entry.value["name"] if isinstance(entry, ConfigNode) else entry["name"]
-
-
-def _context_names(merged: ConfigNode) -> list[str]:
-    return [_entry_name(entry) for entry in merged.value.get("contexts", [])]
-
-
-def _context_entry(merged: ConfigNode, name: str) -> dict[str, Any]:
-    for entry in merged.value.get("contexts", []):
-        value = entry.value if isinstance(entry, ConfigNode) else entry
-        if value["name"] == name:
-            return value.get("context") or {}
-    return {}
-
-
 # -- connecting ------------------------------------------------------------------------------
 
 
@@ -334,10 +221,10 @@ def connect(
     return connection
 
 
-def _connect_kubeconfig(merged: ConfigNode, kubeconfig: str | None,
+def _connect_kubeconfig(merged: Merged, kubeconfig: str | None,
                         context: str | None) -> Connection:
-    contexts = _context_names(merged)
-    context_name = context or merged.value.get("current-context") or ""
+    contexts = merged.context_names()
+    context_name = context or merged.current_context
     if not context_name:
         raise KdashError(
             "No current context",
@@ -351,16 +238,14 @@ def _connect_kubeconfig(merged: ConfigNode, kubeconfig: str | None,
     def load(configuration: Configuration) -> None:
         # Re-merged on every (re)load so a rewritten kubeconfig or exec plugin is picked up.
         fresh = load_merged_kubeconfig(kubeconfig) or merged
-        loader = KubeConfigLoader(config_dict=fresh, active_context=context_name,
-                                  config_base_path=None)
-        loader.load_and_set(configuration)
+        kubeconfig_module.load_context(fresh, context_name, configuration)
 
     configuration = _new_configuration()
     try:
         load(configuration)
-    except ConfigException as exc:
+    except ConfigError as exc:
         raise KdashError("Invalid kubeconfig", f"context {context_name!r}: {exc}") from exc
-    namespace = _context_entry(merged, context_name).get("namespace") or "default"
+    namespace = merged.context(context_name).get("namespace") or "default"
     return Connection(
         api_client=_new_api_client(configuration),
         context_name=context_name,
@@ -373,7 +258,7 @@ def _connect_kubeconfig(merged: ConfigNode, kubeconfig: str | None,
 
 
 def _connect_in_cluster(kubeconfig: str | None) -> Connection:
-    if not os.environ.get(SERVICE_HOST_ENV_NAME):
+    if not kubeconfig_module.in_cluster_available():
         looked = ", ".join(kubeconfig_paths(kubeconfig))
         raise KdashError(
             "No kubeconfig",
@@ -381,14 +266,11 @@ def _connect_in_cluster(kubeconfig: str | None) -> Connection:
             "set KUBECONFIG or pass --kubeconfig",
         )
 
-    def load(configuration: Configuration) -> None:
-        InClusterConfigLoader(token_filename=SERVICE_TOKEN_FILENAME,
-                              cert_filename=SERVICE_CERT_FILENAME).load_and_set(configuration)
-
+    load = kubeconfig_module.load_in_cluster
     configuration = _new_configuration()
     try:
         load(configuration)
-    except ConfigException as exc:
+    except ConfigError as exc:
         raise KdashError("In-cluster config", str(exc)) from exc
     return Connection(
         api_client=_new_api_client(configuration),
@@ -416,8 +298,13 @@ def _new_configuration() -> Configuration:
     configuration.retries = urllib3.Retry(total=3, connect=0, read=0, redirect=5)
     # TCP keepalive backs up kdash.kube.path's probe under a silent path: the kernel gives up on
     # an idle watch socket after 5 + 3×2 s unanswered instead of client-go's 30 + 9×15 s.
-    configuration.socket_options = tcp_keepalive_socket_options(
-        idle=KEEPALIVE_IDLE, interval=KEEPALIVE_INTERVAL, count=KEEPALIVE_COUNT)
+    configuration.socket_options = [
+        *urllib3.connection.HTTPConnection.default_socket_options,
+        (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+        (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE),
+        (socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL),
+        (socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT),
+    ]
     return configuration
 
 
@@ -446,8 +333,8 @@ def open_request(
 ) -> urllib3.HTTPResponse:
     """The one raw request: send it, return the unread urllib3 response (read it, or stream it).
 
-    Non-2xx answers raise the typed ApiException (ForbiddenException, ...) with the body.
-    Authentication is applied the same way the generated typed methods do it; dict and list
+    Non-2xx answers raise ApiException with the status and the body.
+    The connection's credential is applied (renewed first if it expires); dict and list
     bodies are JSON-encoded by the REST layer (also for apply-patch+yaml: JSON is YAML).
     """
     headers = {"Accept": "application/json"} | ({"Content-Type": content_type} if content_type else {})
@@ -467,7 +354,7 @@ def open_request(
         finally:
             response.response.release_conn()
         body_text = (response.data or b"").decode("utf-8", errors="replace")
-        ApiException.from_response(http_resp=response, body=body_text, data=None)
+        raise ApiException(http_resp=response, body=body_text)
     return response.response
 
 

@@ -8,11 +8,9 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
-
 from kdash.core.kinds import Kind, api_path
-from kdash.errors import describe_api_error
+from kdash.errors import ApiException, describe_api_error
+from kdash.kube.api import ApiClient
 from kdash.kube.client import get_json
 
 

@@ -13,14 +13,12 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 from urllib.parse import quote
 
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
-
 from kdash.core import objects as core_objects
 from kdash.core.endpoints import SERVICE_NAME_LABEL, SLICE_API_VERSION, endpoints_from_slices, merge_slices, service_of
 from kdash.core.kinds import ENDPOINTS, Kind
 from kdash.core.objects import Obj
-from kdash.errors import KdashError
+from kdash.errors import ApiException, KdashError
+from kdash.kube.api import ApiClient
 from kdash.kube.client import get_json
 from kdash.kube.discovery import preferred
 from kdash.kube.namespaces import list_objects

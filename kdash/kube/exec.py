@@ -10,11 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.client import ApiClient
-
 from kdash.core import objects
 from kdash.core.kinds import POD
 from kdash.errors import KdashError
+from kdash.kube.api import ApiClient
 from kdash.kube.stream import ChannelSocket, open_channels
 
 STDIN, STDOUT, STDERR, STATUS, RESIZE = range(5)

@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 
 import urllib3
-from kubernetes.client import Configuration, rest
+
+from kdash.kube.api import Configuration, RESTClientObject
 
 PROBE_INTERVAL = 2.0  # between the end of one answered probe and the next
 PROBE_TIMEOUT = 3.0  # one probe's whole wait (connect, TLS and answer)
@@ -38,7 +39,7 @@ class PathMonitor:
         self.configuration = configuration
         self.url = configuration.host.rstrip("/") + "/version"
         # Its own pool: a probe must never wait behind (or reuse) a socket the watches share.
-        self._rest = rest.RESTClientObject(configuration)
+        self._rest = RESTClientObject(configuration)
         self.on_lost = on_lost
         self.on_back = on_back
         self.interval = interval

@@ -16,12 +16,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
-
 from kdash.core.kinds import POD, SERVICE
 from kdash.core.objects import is_terminating
-from kdash.errors import KdashError, describe_api_error
+from kdash.errors import ApiException, KdashError, describe_api_error
+from kdash.kube.api import ApiClient
 from kdash.kube.client import get_json
 from kdash.kube.endpointslices import read_endpoints
 from kdash.kube.stream import ChannelSocket, open_channels

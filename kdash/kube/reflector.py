@@ -24,12 +24,11 @@ from typing import Any
 
 import msgspec
 import urllib3
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 
 from kdash.core.kinds import Kind, kind_named
 from kdash.core.objects import Obj
-from kdash.errors import KdashError, describe_api_error, describe_status
+from kdash.errors import ApiException, KdashError, describe_api_error, describe_status
+from kdash.kube.api import ApiClient
 from kdash.kube.client import CONNECT_TIMEOUT, open_get
 from kdash.kube.decode import decode_event, decode_page, has_records
 from kdash.kube.discovery import served_kind

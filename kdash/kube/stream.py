@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import websocket
-from kubernetes.client import ApiClient
 
 from kdash.errors import KdashError, describe_api_error, describe_status, parse_status
+from kdash.kube.api import ApiClient
 from kdash.kube.client import CONNECT_TIMEOUT
 
 V4_BINARY = "v4.channel.k8s.io"

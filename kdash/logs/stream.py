@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import urllib3
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 
 from kdash.core.kinds import POD
-from kdash.errors import describe_api_error
+from kdash.errors import ApiException, describe_api_error
+from kdash.kube.api import ApiClient
 from kdash.kube.client import CONNECT_TIMEOUT, open_get
 from kdash.kube.reflector import Backoff
 from kdash.logs.buffer import LogLine, marker

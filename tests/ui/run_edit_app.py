@@ -3,10 +3,9 @@
 from argparse import Namespace
 from types import SimpleNamespace
 
-from kubernetes.client import ApiClient, Configuration
-
 from kdash.app import make_app
 from kdash.config import Settings
+from kdash.kube.api import ApiClient, Configuration
 from tests.ui.fixture_app import FixtureApp
 from tests.ui.test_edit_apply_pilot import CM_KEY, CM_PATH, live_configmap
 from tests.unit.test_actions_safety import FakeRest

@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import urllib3
-from kubernetes.client import ApiClient, Configuration
 
 from kdash.core.kinds import KINDS_BY_NAME, WATCHED_KINDS
+from kdash.kube.api import ApiClient, Configuration
 from kdash.kube.client import Connection
 from kdash.kube.store import Store
 

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
-from kubernetes.client import ApiClient, Configuration
 from textual.geometry import Region
 
 from kdash.actions.safety import AuditLog
 from kdash.config import Settings
+from kdash.kube.api import ApiClient, Configuration
 from kdash.screens.apply_preview import ApplyPreviewScreen
 from kdash.screens.confirm import ConfirmScreen
 from kdash.screens.dashboard import DashboardScreen

@@ -274,7 +274,7 @@ def test_plan_summary_and_ok() -> None:
 
 
 def test_conflict_message_lists_fields_and_managers() -> None:
-    from kubernetes.client.exceptions import ApiException
+    from kdash.errors import ApiException
 
     exc = ApiException(status=409, body='{"kind":"Status","code":409,"message":"Apply failed with 2 conflicts",'
                        '"details":{"causes":[{"reason":"FieldManagerConflict","message":'

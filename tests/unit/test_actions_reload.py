@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes.client import ApiClient, Configuration
 
 from kdash.actions import reload
 from kdash.actions.safety import AuditLog, WriteContext
 from kdash.core.configmaps import data_hash, stamp_key
 from kdash.errors import KdashError
+from kdash.kube.api import ApiClient, Configuration
 from tests.unit.test_actions_safety import FakeRest
 
 CM_PATH = "/api/v1/namespaces/default/configmaps/web-config"

@@ -12,13 +12,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import urllib3
-from kubernetes.client import ApiClient, Configuration
-from kubernetes.client.rest import RESTResponse
 
 from kdash.actions import apply, delete, image, rollout, scale
 from kdash.actions.http import CONFLICT_RETRIES
 from kdash.actions.safety import AuditLog, ReadOnlyError, WriteContext
 from kdash.errors import KdashError
+from kdash.kube.api import ApiClient, Configuration, RESTResponse
 
 
 class NoRequests:

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes.client import ApiClient, Configuration
 
 from kdash.actions import audit as audit_module
 from kdash.actions import delete
 from kdash.actions.audit import GENESIS, AuditLog, line_hash, verify, verify_file
 from kdash.actions.safety import WriteContext
 from kdash.errors import KdashError
+from kdash.kube.api import ApiClient, Configuration
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from unittest import mock
 
-from kubernetes.client.exceptions import ApiException
-
+from kdash.errors import ApiException
 from kdash.kube import discovery
 from kdash.kube.discovery import Resource
 

@@ -16,7 +16,7 @@ from kdash.actions.image import InvalidImage, parse_image
 from kdash.actions.scale import MAX_REPLICAS, parse_replicas
 from kdash.core.labels import parse_selector
 from kdash.errors import KdashError
-from kdash.kube.client import load_merged_kubeconfig
+from kdash.kube.kubeconfig import load_merged_kubeconfig
 from kdash.logs.stream import split_timestamp
 from kdash.logs.text import find_spans, sanitize
 

@@ -12,12 +12,8 @@ import pytest
 import yaml
 
 from kdash.errors import KdashError
-from kdash.kube.client import (
-    connect,
-    current_context,
-    kubeconfig_paths,
-    list_contexts,
-)
+from kdash.kube.client import connect
+from kdash.kube.kubeconfig import current_context, kubeconfig_paths, list_contexts
 
 
 @pytest.fixture(autouse=True)

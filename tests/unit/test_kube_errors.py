@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import urllib3
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
-from kdash.errors import KdashError, describe_api_error, describe_status
+from kdash.errors import ApiException, ConfigError, KdashError, describe_api_error, describe_status
 
 
 def status_body(code: int, reason: str, message: str) -> str:
@@ -85,7 +83,7 @@ def test_timeouts_and_dropped_connections():
 
 
 def test_config_errors_and_passthrough():
-    assert describe_api_error(ConfigException("bad")).title == "Invalid kubeconfig"
+    assert describe_api_error(ConfigError("bad")).title == "Invalid kubeconfig"
     original = KdashError("Title", "message")
     assert describe_api_error(original) is original
     assert describe_api_error(RuntimeError("boom")).message == "RuntimeError: boom"

@@ -6,8 +6,7 @@ import socket
 import threading
 import time
 
-from kubernetes.client import Configuration
-
+from kdash.kube.api import Configuration
 from kdash.kube.path import PathMonitor
 from kdash.kube.reflector import Backoff
 from kdash.kube.store import Store

@@ -6,8 +6,8 @@ import threading
 import time
 
 import urllib3
-from kubernetes.client.exceptions import ApiException
 
+from kdash.errors import ApiException
 from kdash.kube.reflector import Backoff
 from kdash.logs.buffer import LogLine
 from kdash.logs.stream import (
