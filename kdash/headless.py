@@ -175,4 +175,8 @@ def _print_text(console: Console | None, context: str, namespace: str | None,
             console = Console(width=max(console.width, 200))
     scope = "all namespaces" if namespace is None else f"namespace {namespace}"
     console.print(render_text.heading(context, scope), highlight=False)
-    console.print(render_text.render_titled(trees))
+    if console.is_terminal or console.width < render_text.PLAIN_MIN_WIDTH:
+        console.print(render_text.render_titled(trees))
+    else:  # no styles to draw: the same characters, without Rich's layout
+        console.file.write(render_text.plain_titled(trees, console.width))
+        console.file.flush()
