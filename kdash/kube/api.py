@@ -1,10 +1,10 @@
 """The HTTP client under every request: configuration, a pooled REST layer over urllib3, API errors."""
 
-# kdash sends raw JSON requests and parses answers itself, so the kubernetes package's generated
-# client (its models, pydantic, oauthlib, requests: 0.15-0.25 s of imports before the first
-# frame) is not needed for that. This is the part of its contract kdash used — the same names
-# and call shapes (Configuration, ApiClient.param_serialize/call_api, RESTClientObject.request,
-# RESTResponse, ApiException) — over urllib3 alone.
+# kdash sends raw JSON requests and parses the answers itself, so the kubernetes package's
+# generated client (its models, pydantic, oauthlib, requests: a large share of the imports before
+# the first frame, docs/performance.md) is not needed. This keeps the names and call shapes kdash
+# used from it (Configuration, ApiClient.param_serialize/call_api, RESTClientObject.request,
+# RESTResponse, ApiException), over urllib3 alone.
 
 from __future__ import annotations
 
