@@ -38,7 +38,6 @@ from kdash.lifeline import Lifeline
 from kdash.messages import Coalescer, StoreChanged
 from kdash.render.tree import Node
 from kdash.screens.dashboard import DashboardScreen, bindings
-from kdash.screens.flows import restart_consumers
 from kdash.widgets import paste_parser, textual_fixes
 from kdash.widgets.control_filter import ControlCharacterFilter
 
@@ -335,8 +334,13 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
 
     def _check_configmap_changes(self) -> None:
         """Watch mode: real data changes go to the dashboard (restart offers, opted-in auto-restarts)."""
-        restart_consumers.configmaps_changed(self.dashboard,
-                                             self.configmap_changes.observe(self.store.list("ConfigMap")))
+        changed = self.configmap_changes.observe(self.store.list("ConfigMap"))
+        if changed:
+            # The restart flows (and the rollout watch they open) load with the first real change,
+            # not before the first frame: a first sighting is never a change.
+            from kdash.screens.flows import restart_consumers
+
+            restart_consumers.configmaps_changed(self.dashboard, changed)
 
     def _refresh_ages(self) -> None:
         if self.is_running and any(isinstance(s, DashboardScreen) for s in self.screen_stack):
