@@ -332,11 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     Store.apply = apply
     cli = Namespace(kubeconfig=args.kubeconfig, context=None, namespace=None, all_namespaces=True,
                     readonly=False, theme=None)
-    try:
+    import importlib.util
+
+    early = None
+    if importlib.util.find_spec("kdash.boot") is not None:  # (--kdash-path: an older kdash connects on mount)
         from kdash.boot import start_watching
-    except ImportError:  # --kdash-path: a kdash from before the early start connects on mount
-        early = None
-    else:
+
         # What `kdash` does: connect and start the lists, then import the UI while they run.
         try:
             early = start_watching(cli)
