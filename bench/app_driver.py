@@ -5,6 +5,11 @@ writes reports (JSON lines) on its original stdout; anything else printed goes t
 times are time.monotonic() (CLOCK_MONOTONIC, one clock for every process on the machine), so a
 write timed by the parent compares directly with a paint timed here.
 
+The start is the one `kdash` makes (kdash/boot.py): connect and start the Watcher after importing
+only the kube layer (milestones "connected" and "watching"), then import Textual and the screens
+while the lists run (`t_imported` = when those imports ended), then build the app, which adopts
+the running watch. A kdash from before the early start (--kdash-path) connects on mount instead.
+
 What "on screen" means here. The app runs with Textual's headless driver: every frame is still
 laid out and rendered to strips by the compositor (widgets' render_line runs for the dirty
 regions), only the final conversion to escape sequences and the write to a terminal are skipped.
@@ -296,28 +301,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report("started", t=T_MODULE)
 
-    import asyncio
+    import gc
     from argparse import Namespace
 
-    from textual import events
-
-    from kdash.app import KdashApp, make_app
-    from kdash.config import Settings
-    from kdash.render import workloads as render_workloads
-    from kdash.widgets.resource_tree import ResourceTree
-
-    t_imported = time.monotonic()
     with open(args.expected) as handle:
         expected = json.load(handle)
     probe = Probe(expected)
     timings = Timings()
-    import gc
-
     gc_watch = GcWatch()
     gc.callbacks.append(gc_watch)
-    timings.wrap(render_workloads, "build_workload_tree", "build_tree")
-    if hasattr(render_workloads, "build_workload_tree_from"):  # the dashboard's path since the store feeds
-        timings.wrap(render_workloads, "build_workload_tree_from", "build_tree")
+
+    # The store's instrumentation goes in before the store exists: with the early start the
+    # reflectors apply their lists while the UI is still importing.
     from kdash.kube.store import Store
 
     original_apply = Store.apply
@@ -335,15 +330,42 @@ def main(argv: list[str] | None = None) -> int:
         return changed
 
     Store.apply = apply
-    timings.wrap(ResourceTree, "patch", "patch")
+    cli = Namespace(kubeconfig=args.kubeconfig, context=None, namespace=None, all_namespaces=True,
+                    readonly=False, theme=None)
+    import importlib.util
+
+    early = None
+    if importlib.util.find_spec("kdash.boot") is not None:  # (--kdash-path: an older kdash connects on mount)
+        from kdash.boot import start_watching
+
+        # What `kdash` does: connect and start the lists, then import the UI while they run.
+        try:
+            early = start_watching(cli)
+        except Exception as exc:  # noqa: BLE001 - the parent needs to hear about it
+            report("error", message=f"early start: {type(exc).__name__}: {exc}")
+            return 1
+        probe.milestones["connected"] = early.connected_at
+        probe.milestones["watching"] = early.watching_at
+
+    import asyncio
+
+    from textual import events
     from textual.screen import Screen
 
+    from kdash.app import KdashApp, make_app
+    from kdash.config import Settings
+    from kdash.render import workloads as render_workloads
+    from kdash.widgets.resource_tree import ResourceTree
+
+    t_imported = time.monotonic()  # the UI's modules loaded (the early start's lists run meanwhile)
+    timings.wrap(render_workloads, "build_workload_tree", "build_tree")
+    if hasattr(render_workloads, "build_workload_tree_from"):  # the dashboard's path since the store feeds
+        timings.wrap(render_workloads, "build_workload_tree_from", "build_tree")
+    timings.wrap(ResourceTree, "patch", "patch")
     timings.wrap(Screen, "_compositor_refresh", "frame")  # compose + render one frame
 
     app_class = build_app_class(KdashApp, probe, timings)
-    cli = Namespace(kubeconfig=args.kubeconfig, context=None, namespace=None, all_namespaces=True,
-                    readonly=False, theme=None)
-    app = make_app(cli, app_class=app_class, settings=Settings())
+    app = make_app(cli, app_class=app_class, settings=Settings(), **({"early": early} if early else {}))
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

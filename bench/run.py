@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                 "first_tree_s": round(first["t"] - child.t_spawn, 3),
                 "imports_s": round(first["t_imported"] - child.t_spawn, 3),
                 "connected_s": round(m.get("connected", 0) - child.t_spawn, 3),
+                # the reflectors started (early start, kdash/boot.py; None for a kdash from before it)
+                "watching_s": round(m["watching"] - child.t_spawn, 3) if "watching" in m else None,
                 "store_complete_s": round((first["t_store_complete"] or first["t"]) - child.t_spawn, 3),
                 "rss_mb": round(first["mem"]["VmRSS"], 1),
                 "flushes_ms": first["timings"].get("flush", []),

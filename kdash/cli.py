@@ -112,9 +112,15 @@ def main(argv: list[str] | None = None, prog: str = "kdash") -> int:
             print("kdash: this terminal (TERM=dumb) cannot show the dashboard; "
                   "for text output use `kdash tree --once`", file=sys.stderr)
             return 2
+        from kdash.boot import start_watching
+
+        # Connect and start the lists before Textual and the screens are imported: the lists
+        # then run while they load. A kubeconfig, context or server that is unusable fails here,
+        # with a message on the terminal.
+        early = start_watching(args)
         from kdash.app import run_app
 
-        return run_app(args)
+        return run_app(args, early)
     except KdashError as exc:
         print(f"kdash: {exc.title}: {exc.message}", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -38,9 +38,11 @@ from kdash.lifeline import Lifeline
 from kdash.messages import Coalescer, StoreChanged
 from kdash.render.tree import Node
 from kdash.screens.dashboard import DashboardScreen, bindings
-from kdash.screens.flows import restart_consumers
 from kdash.widgets import paste_parser, textual_fixes
 from kdash.widgets.control_filter import ControlCharacterFilter
+
+if TYPE_CHECKING:
+    from kdash.boot import EarlyStart
 
 Connector = Callable[[str | None, str | None], Connection]
 Clock = Callable[[], datetime]
@@ -64,7 +66,9 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
                  context: str | None = None, namespace: str | None = None, all_namespaces: bool = False,
                  readonly: bool = False, settings: config.Settings | None = None,
                  theme: str | None = None, clock: Clock | None = None, start_watch: bool = True,
-                 audit: AuditLog | None = None) -> None:
+                 audit: AuditLog | None = None, early: EarlyStart | None = None) -> None:
+        """`early`: a watch started before the UI was imported (kdash/boot.py); adopted on mount
+        when it is the one this app would start, else stopped."""
         textual_fixes.apply()
         super().__init__()
         self.settings = settings or config.load_settings()
@@ -91,6 +95,12 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
         self.server_version = ""
         self.coalescer = Coalescer(self.post_message)
         self.heap = HeapFreezer()
+        self._early: EarlyStart | None = None
+        if early is not None:
+            if start_watch and early.watching.serves(kubeconfig, context, namespace, all_namespaces):
+                self._early, self.heap = early, early.heap  # the heap it installed is loading its store
+            else:
+                early.abandon()
         self.denied: set[str] = set()  # action ids an RBAC pre-check refused
         self.configmap_changes = DataChanges()
         self.audit = audit or AuditLog.default(syslog=self.settings.audit_syslog)
@@ -138,7 +148,10 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
         if self.start_watch:
             self.heap.install()  # no GC passes while a store loads, then freeze it (kdash/heap.py)
             self.set_interval(1.0, self.heap.tick)
-            self.connect_and_watch(self.requested_context)
+            if self._early is not None:
+                self._adopt(self._early)
+            else:
+                self.connect_and_watch(self.requested_context)
         self.set_interval(AGE_REFRESH_SECONDS, self._refresh_ages)
 
     def _exit_on_signals(self) -> None:
@@ -238,6 +251,23 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
         self._namespace_seen = False
         self._start_watcher()
 
+    def _adopt(self, early: EarlyStart) -> None:
+        """The watch started before the UI becomes this app's first connection, as `_connected`
+        would have made it: same context, same namespace rule; its store keeps what it listed."""
+        self._early = None
+        self.connection = early.connection
+        self.server_version = early.version
+        self.denied = set()
+        self.namespace = early.watching.namespace  # None with -A, as `_connected` leaves it
+        self._namespace_seen = False
+        self._use_watcher(early.watcher)
+        # What changed before the app existed is in the store but was never marked: mark every
+        # kind, so a first flush follows (and ends the store's loading state if it is complete).
+        early.relay.attach(self.coalescer.mark)
+        for kind in early.watcher.kinds:
+            self.coalescer.mark(kind.name)
+        self._show_header()
+
     def _show_header(self) -> None:
         try:
             self.dashboard.update_header()
@@ -245,14 +275,18 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
             pass  # the dashboard is not composed yet: it shows the header once it is
 
     def _start_watcher(self) -> None:
+        assert self.connection is not None  # started only once connected
+        self._use_watcher(Watcher(self.connection, None if self.all_namespaces else self.namespace,
+                                  store=Store(), on_change=self.coalescer.mark))
+
+    def _use_watcher(self, watcher: Watcher) -> None:
+        """Watch with `watcher` and show its store: a new one (started here) or an adopted, running one."""
+        assert self.connection is not None
         self._loading_store()
-        old, self.store = self.store, Store()
+        old, self.store = self.store, watcher.store
         old.drop()  # its objects go now, even while a retiring reflector still holds the store
         self.configmap_changes.forget()
-        assert self.connection is not None  # started only once connected
-        self.watcher = Watcher(self.connection, None if self.all_namespaces else self.namespace,
-                               store=self.store, on_change=self.coalescer.mark)
-        self.watcher.start()
+        self.watcher = watcher.start()  # (a started Watcher is left as it is)
         self.events_feed = EventFeed(self.connection, self.store, self.coalescer.mark, path=self.watcher.path)
         self.dashboard.refresh_all()
         self.check_access()
@@ -287,6 +321,9 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
             self.events_feed.follow(kind, objects.namespace(obj) or None, objects.name(obj), objects.uid(obj) or None)
 
     def on_unmount(self) -> None:
+        if self._early is not None:
+            early, self._early = self._early, None
+            early.abandon()  # ended before it was mounted: nothing adopted it
         if self._lifeline is not None:
             # Whatever ends the app, a worker stuck in a request must not keep the process alive.
             self._lifeline.arm()
@@ -335,8 +372,13 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
 
     def _check_configmap_changes(self) -> None:
         """Watch mode: real data changes go to the dashboard (restart offers, opted-in auto-restarts)."""
-        restart_consumers.configmaps_changed(self.dashboard,
-                                             self.configmap_changes.observe(self.store.list("ConfigMap")))
+        changed = self.configmap_changes.observe(self.store.list("ConfigMap"))
+        if changed:
+            # The restart flows (and the rollout watch they open) load with the first real change,
+            # not before the first frame: a first sighting is never a change.
+            from kdash.screens.flows import restart_consumers
+
+            restart_consumers.configmaps_changed(self.dashboard, changed)
 
     def _refresh_ages(self) -> None:
         if self.is_running and any(isinstance(s, DashboardScreen) for s in self.screen_stack):
@@ -464,18 +506,14 @@ def make_app(args: argparse.Namespace, app_class: type[KdashApp] | None = None, 
     return (app_class or KdashApp)(**options)
 
 
-def run_app(args: argparse.Namespace) -> int:
-    # Fail before the TUI starts when the kubeconfig or context is unusable: a clear message
-    # on the terminal beats an empty dashboard.
-    first: Connection | None = connect(args.kubeconfig, args.context)
+def run_app(args: argparse.Namespace, early: EarlyStart | None = None) -> int:
+    """The dashboard on the watch `early` started (kdash.cli starts it before importing this module)."""
+    if early is None:
+        from kdash.boot import start_watching
 
-    def connector(kubeconfig: str | None, context: str | None) -> Connection:
-        nonlocal first
-        if first is not None and context in (None, first.context_name):
-            connection, first = first, None
-            return connection
-        return connect(kubeconfig, context)
-
-    app = make_app(args, connector=connector)
+        # Fails before the TUI starts when the kubeconfig or context is unusable: a clear message
+        # on the terminal beats an empty dashboard.
+        early = start_watching(args)
+    app = make_app(args, early=early)
     app.run()
     return app.return_code or 0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rich.syntax import Syntax
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from kdash.widgets.line_input import LineInput
+
+if TYPE_CHECKING:
+    from rich.syntax import Syntax  # a type only: importing pygments is left to the screens that show a diff
 
 
 class ConfirmScreen(ModalScreen[bool]):

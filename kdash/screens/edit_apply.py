@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.syntax import Syntax
 from textual import work
 
 from kdash.actions import apply as apply_action
@@ -16,7 +15,6 @@ from kdash.core import objects
 from kdash.editor import edit_text, editor_command
 from kdash.errors import KdashError
 from kdash.render.tree import Node
-from kdash.screens.flows import watch
 from kdash.screens.flows.host import FlowHost
 from kdash.screens.toasts import notify_error
 
@@ -94,6 +92,8 @@ class EditApply(FlowHost):
         deleting = apply_action.deletion_warning(live)
         if deleting:
             changes = f"! {what} is {deleting}\n{changes}"
+        from rich.syntax import Syntax  # pygments: not needed for the first frame
+
         app.call_from_thread(
             self.confirm_write, f"Save the edit of {what}?",
             Syntax(changes, "diff", theme="ansi_dark", background_color="default", word_wrap=True),
@@ -170,6 +170,8 @@ class EditApply(FlowHost):
                     uid=objects.uid(deployment), label=name, health="none")
         others = ", ".join(n for _, _, n in found[1:])
         detail = f"{source}" + (f" (also changes {others}: W on each watches it)" if others else "")
+        from kdash.screens.flows import watch  # the rollout watch and its logs: not needed for the first frame
+
         return watch.watch_after(self, node, deployment, "apply", detail)
 
 

@@ -14,8 +14,6 @@ from kdash.core.objects import Obj, is_terminating, meta, name, uid
 from kdash.core.pods import is_pod_ready
 from kdash.errors import KdashError
 from kdash.screens.edit_apply import EditApply
-from kdash.screens.exec_output import ExecOutputScreen
-from kdash.screens.forwards import ForwardsScreen
 from kdash.screens.modals import PickScreen, PromptScreen
 from kdash.screens.toasts import notify_error
 
@@ -129,6 +127,8 @@ class ExecForward(EditApply):
         """Worker: run it, then show the output (UI thread); the one-line result is the toast."""
         result = exec_action.run_command(ctx, namespace, pod, container, command)
         title = f"{shlex.join(command)} in {namespace}/{pod}" + (f" ({container})" if container else "")
+        from kdash.screens.exec_output import ExecOutputScreen
+
         self.app.call_from_thread(self.app.push_screen, ExecOutputScreen(title, result))
         return f"{shlex.join(command)}: exit code {result.exit_code}"
 
@@ -183,6 +183,8 @@ class ExecForward(EditApply):
                            write, verb="Forward")
 
     def action_forwards(self) -> None:
+        from kdash.screens.forwards import ForwardsScreen  # DataTable: not needed for the first frame
+
         self.app.push_screen(ForwardsScreen(self.app.forwards))
 
 

@@ -59,3 +59,22 @@ def test_every_kdash_module_is_in_a_layer_of_the_import_contracts() -> None:
     on_disk = {f"kdash.{p.stem}" for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
     on_disk |= {f"kdash.{p.parent.name}" for p in PACKAGE.glob("*/__init__.py")}
     assert on_disk - named == set()
+
+
+# Screens and libraries that only a key (or a real ConfigMap change) opens: loading them before
+# the first frame cost tens of milliseconds of every start (docs/performance.md).
+OPENED_LATER = ("rich.syntax", "pygments", "kdash.screens.flows.watch", "kdash.screens.rollout_watch",
+                "kdash.logs.rollout_watch", "kdash.screens.forwards", "kdash.screens.exec_output",
+                "kdash.screens.flows.restart_consumers", "kdash.screens.flows.staged_restart")
+
+
+def test_the_app_loads_only_what_the_first_frame_needs() -> None:
+    loaded = imported_modules("kdash.app")
+    assert {"kdash.screens.dashboard", "kdash.screens.exec_forward", "kdash.screens.edit_apply"} <= loaded
+    assert loaded & set(OPENED_LATER) == set()
+
+
+@pytest.mark.parametrize("module", OPENED_LATER[2:])
+def test_what_a_key_opens_still_imports(module: str) -> None:
+    """Imported inside a handler, a broken import would only show when the key is pressed."""
+    assert module in imported_modules(module)

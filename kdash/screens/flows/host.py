@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import events
 
@@ -23,6 +22,8 @@ from kdash.screens.toasts import notify_error
 from kdash.screens.typed_app import AppScreen
 
 if TYPE_CHECKING:
+    from rich.syntax import Syntax  # a type only: importing pygments is left to the screens that show a diff
+
     from kdash.kube.client import Connection  # a type only: screens reach the cluster through the app
     from kdash.widgets.resource_tree import ResourceTree
 
