@@ -14,6 +14,8 @@ from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
 
 Connector = Callable[[str | None, str | None], Connection]
+# The dashboard opens on the workload tree: these kinds are listed ahead of the others.
+FIRST_VIEW_KINDS = ("Deployment", "ReplicaSet", "Pod")
 
 
 def watch_namespace(requested: str | None, all_namespaces: bool, context_namespace: str) -> str | None:
@@ -111,6 +113,6 @@ def start_watching(args: argparse.Namespace, connector: Connector = connect,
     heap.install()
     heap.loading()
     relay = Relay()
-    watcher = watcher_class(connection, watching.namespace, store=Store(), on_change=relay)
+    watcher = watcher_class(connection, watching.namespace, store=Store(), on_change=relay, first=FIRST_VIEW_KINDS)
     watcher.start()
     return EarlyStart(connection, watching, watcher, relay, heap, connected_at, time.monotonic())

@@ -37,7 +37,7 @@ from kdash.kube.watcher import Watcher
 from kdash.lifeline import Lifeline
 from kdash.messages import Coalescer, StoreChanged
 from kdash.render.tree import Node
-from kdash.screens.dashboard import DashboardScreen, bindings
+from kdash.screens.dashboard import VIEW_KINDS, DashboardScreen, bindings
 from kdash.widgets import paste_parser, textual_fixes
 from kdash.widgets.control_filter import ControlCharacterFilter
 
@@ -277,7 +277,14 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
     def _start_watcher(self) -> None:
         assert self.connection is not None  # started only once connected
         self._use_watcher(Watcher(self.connection, None if self.all_namespaces else self.namespace,
-                                  store=Store(), on_change=self.coalescer.mark))
+                                  store=Store(), on_change=self.coalescer.mark, first=self._view_kinds()))
+
+    def _view_kinds(self) -> frozenset[str]:
+        """What the current view shows: listed first on a (re)start."""
+        try:
+            return frozenset(VIEW_KINDS[self.dashboard.view])
+        except (LookupError, NoMatches):
+            return frozenset()
 
     def _use_watcher(self, watcher: Watcher) -> None:
         """Watch with `watcher` and show its store: a new one (started here) or an adopted, running one."""

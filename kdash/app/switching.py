@@ -46,6 +46,8 @@ class Switching(_App):
 
         def _loading_store(self) -> None: ...
 
+        def _view_kinds(self) -> frozenset[str]: ...
+
         def check_access(self) -> None: ...
 
         def _show_header(self) -> None: ...
@@ -81,6 +83,7 @@ class Switching(_App):
         self._loading_store()
         # The old namespace's objects leave the store now and the screen follows at once, so the
         # new header never shows the old tree; joining the old threads (up to ~1 s) is left to a worker.
+        watcher.first = self._view_kinds()  # the view on screen now is listed first
         old = watcher.begin_switch(namespace)
         self.run_worker(lambda: watcher.retire(old), thread=True, group="switch")
         self.dashboard.refresh_all()

@@ -11,7 +11,7 @@ from kdash.kube.client import Connection
 from kdash.kube.endpointslices import EndpointsReflector
 from kdash.kube.namespaces import split
 from kdash.kube.path import PROBE_INTERVAL, PathMonitor
-from kdash.kube.reflector import Reflector
+from kdash.kube.reflector import FirstLists, Reflector
 from kdash.kube.store import Store, summarize_states
 
 STOP_TIMEOUT = 1.0
@@ -35,8 +35,11 @@ class Watcher:
         store: Store | None = None,
         watch_timeout: int = 45,
         probe_interval: float | None = PROBE_INTERVAL,
+        first: Iterable[str] = (),
     ) -> None:
-        """`probe_interval`: how often a PathMonitor probes the server (None: no probe)."""
+        """`probe_interval`: how often a PathMonitor probes the server (None: no probe).
+        `first`: kind names listed before the others on each (re)start, e.g. what the first
+        view shows (the others wait for them, at most reflector.FIRST_WAIT)."""
         self.connection = connection
         self.namespace = namespace
         self.kinds = tuple(kinds)
@@ -50,6 +53,7 @@ class Watcher:
         self._namespaced: list[Reflector] = []
         self._started = False
         self.probe_interval = probe_interval
+        self.first = frozenset(first)
         self.path: PathMonitor | None = None
 
     @property
@@ -68,9 +72,10 @@ class Watcher:
             if self.probe_interval is not None:
                 self.path = PathMonitor(self.connection.api_client.configuration, on_lost=self._path_lost,
                                         on_back=self._path_back, interval=self.probe_interval).start()
-            self._cluster = [self._reflector(k, None, self._cluster_stop)
-                             for k in self.kinds if not k.namespaced]
-            self._namespaced = self._start_namespaced(self.namespace)
+            cluster = [(k, None) for k in self.kinds if not k.namespaced]
+            gate = self._gate([*cluster, *self._namespaced_pairs(self.namespace)])
+            self._cluster = [self._reflector(k, None, self._cluster_stop, gate) for k, _ in cluster]
+            self._namespaced = self._start_namespaced(self.namespace, gate)
             for reflector in self._cluster:
                 reflector.start()
         return self
@@ -146,15 +151,24 @@ class Watcher:
             reflector.reconnect()
     # -- internals ------------------------------------------------------------------------
 
-    def _start_namespaced(self, namespace: str | None) -> list[Reflector]:
+    def _namespaced_pairs(self, namespace: str | None) -> list[tuple[Kind, str | None]]:
         # A subset "a,b" runs one reflector per kind and namespace.
-        reflectors = [self._reflector(k, each, self._namespaced_stop)
-                      for each in split(namespace) for k in self.kinds if k.namespaced]
+        return [(k, each) for each in split(namespace) for k in self.kinds if k.namespaced]
+
+    def _gate(self, pairs: list[tuple[Kind, str | None]]) -> FirstLists:
+        """The first kinds' lists go ahead of the others' (FirstLists)."""
+        return FirstLists(sum(1 for k, _ in pairs if k.name in self.first))
+
+    def _start_namespaced(self, namespace: str | None, gate: FirstLists | None = None) -> list[Reflector]:
+        pairs = self._namespaced_pairs(namespace)
+        gate = gate or self._gate(pairs)
+        reflectors = [self._reflector(k, each, self._namespaced_stop, gate) for k, each in pairs]
         for reflector in reflectors:
             reflector.start()
         return reflectors
 
-    def _reflector(self, kind: Kind, namespace: str | None, stop: threading.Event) -> Reflector:
+    def _reflector(self, kind: Kind, namespace: str | None, stop: threading.Event,
+                   gate: FirstLists) -> Reflector:
         # Endpoints come from EndpointSlices where the server serves them (kube/endpointslices.py).
         reflector_class = EndpointsReflector if kind.name == ENDPOINTS.name else Reflector
         return reflector_class(
@@ -166,6 +180,8 @@ class Watcher:
             stop,
             watch_timeout=self.watch_timeout,
             path_usable=self.path.usable if self.path is not None else None,
+            first=gate if kind.name in self.first else None,
+            after=None if kind.name in self.first else gate,
         )
 
 

@@ -63,7 +63,7 @@ class FixtureWatcher(Watcher):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, probe_interval=None, **kwargs)  # no /readyz probes of the closed port
 
-    def _reflector(self, kind, namespace, stop):
+    def _reflector(self, kind, namespace, stop, gate=None):
         return FixtureReflector(kind, namespace, self.store, self.on_change, stop)
 
 

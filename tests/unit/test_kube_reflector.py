@@ -44,6 +44,8 @@ class FakeApi:
         self.requests: list[tuple[float, str, dict[str, str]]] = []
         self.watchers: list[tuple[str, str | None, queue.Queue]] = []
         self.fail_with: int | None = None
+        self.list_delay: dict[str, float] = {}  # plural -> seconds before its LIST answers
+        self.lists: list[tuple[float, str]] = []  # (when asked, plural) of every LIST
         self.close_watches_at_once = False
         self.closing = False
         api = self
@@ -130,6 +132,10 @@ class FakeApi:
         watch = query.get("watch") == "true"
         with self.lock:
             self.requests.append((time.monotonic(), "watch" if watch else "list", query))
+            if not watch:
+                self.lists.append((time.monotonic(), plural))
+        if not watch and plural in self.list_delay:
+            time.sleep(self.list_delay[plural])
         if self.fail_with:
             status = {"kind": "Status", "code": self.fail_with, "reason": "Nope",
                       "message": f"{plural} is not allowed ({self.fail_with})"}
@@ -465,6 +471,56 @@ def test_watcher_switches_namespace_without_leftovers(api, connection):
         # True means every reflector thread ended within stop()'s one-second bound.
         assert watcher.stop() is True
     assert watcher.store.states() == {}
+
+
+def first_list_times(api: FakeApi) -> dict[str, float]:
+    times: dict[str, float] = {}
+    for when, plural in api.lists:
+        times.setdefault(plural, when)
+    return times
+
+
+def test_the_first_views_kinds_are_listed_before_the_others(api, connection):
+    api.put("configmaps", "cm")
+    api.list_delay["configmaps"] = 0.4
+    watcher = Watcher(connection, "default", kinds=[CONFIGMAP, NAMESPACE], first={"ConfigMap"},
+                      probe_interval=None).start()
+    try:
+        wait_for(lambda: watcher.health() == "live", message="live")
+        times = first_list_times(api)
+        assert times["namespaces"] - times["configmaps"] >= 0.35  # asked once the ConfigMaps answered
+        api.list_delay["configmaps"] = 0.0
+        api.list_delay["namespaces"] = 0.4
+        watcher.first = frozenset({"Namespace"})  # (a namespace switch restarts namespaced kinds only)
+        api.lists.clear()
+        watcher.switch_namespace("other")
+        wait_for(lambda: watcher.health() == "live", message="live again")
+        assert "configmaps" in first_list_times(api)  # nothing first among them: no wait
+    finally:
+        assert watcher.stop() is True
+
+
+def test_the_others_wait_at_most_a_second_for_a_first_kind_that_hangs_or_fails(api, connection):
+    from kdash.kube import reflector
+
+    api.list_delay["configmaps"] = 3.0
+    watcher = Watcher(connection, "default", kinds=[CONFIGMAP, NAMESPACE], first={"ConfigMap"},
+                      probe_interval=None).start()
+    try:
+        wait_for(lambda: "namespaces" in first_list_times(api), message="namespaces listed")
+        times = first_list_times(api)
+        assert times["namespaces"] - times["configmaps"] < reflector.FIRST_WAIT + 0.3
+    finally:
+        watcher.stop()  # (a LIST the server has not begun to answer is not interrupted: not checked)
+    api.list_delay.clear()
+    api.lists.clear()
+    api.fail_with = 403
+    watcher = Watcher(connection, "default", kinds=[CONFIGMAP, NAMESPACE], first={"ConfigMap"},
+                      probe_interval=None).start()
+    try:
+        wait_for(lambda: "namespaces" in first_list_times(api), timeout=0.8, message="asked at once")
+    finally:
+        watcher.stop()
 
 
 def test_watcher_health_names_forbidden_kinds(api, connection):
