@@ -14,8 +14,8 @@ from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
 
 Connector = Callable[[str | None, str | None], Connection]
-# The dashboard opens on the workload tree: these kinds are listed ahead of the others.
-FIRST_VIEW_KINDS = ("Deployment", "ReplicaSet", "Pod")
+# The dashboard opens on the workload tree: its kinds are listed ahead of the others.
+FIRST_VIEW_KINDS = ("Deployment", "ReplicaSet", "Pod", "HorizontalPodAutoscaler")
 
 
 def watch_namespace(requested: str | None, all_namespaces: bool, context_namespace: str) -> str | None:
@@ -111,7 +111,7 @@ def start_watching(args: argparse.Namespace, connector: Connector = connect,
     # Before the reflector threads exist (malloc arenas), and no collections while the store loads
     # (kdash/heap.py); the adopting app's first flush ends that, as its own loads do.
     heap.install()
-    heap.loading()
+    heap.loading(collect_first=True)  # the imports' garbage goes at the end of the load
     relay = Relay()
     watcher = watcher_class(connection, watching.namespace, store=Store(), on_change=relay, first=FIRST_VIEW_KINDS)
     watcher.start()

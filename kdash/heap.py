@@ -119,10 +119,13 @@ class HeapFreezer:
     def loading_store(self) -> bool:
         return self._loading_since is not None
 
-    def loading(self) -> None:
-        """A store (re)load starts: no collections until it is in (all they would find is it)."""
+    def loading(self, collect_first: bool = False) -> None:
+        """A store (re)load starts: no collections until it is in (all they would find is it).
+        `collect_first`: collect once before the freeze at its end (what else was made meanwhile,
+        e.g. the imports' garbage when the load starts before the UI is imported)."""
         if not self._installed:
             return
+        self._collect_first = self._collect_first or collect_first
         if self._froze_store:
             gc.unfreeze()  # the previous store may now sit in garbage cycles: collect before freezing
             self._froze_store = False

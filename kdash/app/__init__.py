@@ -142,7 +142,10 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
         self.push_screen(DashboardScreen())
         # Objects alive after start-up live for the session: keep full GC passes (100–300 ms
         # over ~100k objects, measured) from walking them, so log floods don't stall the UI.
-        self.call_after_refresh(_freeze_startup_objects)
+        # A store loading already (the early start) does that at its end, after the first tree:
+        # a collection now would delay it.
+        if not self.heap.loading_store:
+            self.call_after_refresh(_freeze_startup_objects)
         for warning in self._startup_warnings:
             self.notify(warning, title="Settings", severity="warning", timeout=8)
         if self.start_watch:

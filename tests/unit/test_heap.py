@@ -98,6 +98,20 @@ def test_a_cycle_frozen_with_a_store_is_freed_by_the_next_reload():
         heap.uninstall()
 
 
+def test_a_first_load_asked_to_collect_frees_what_was_made_meanwhile(clocked):
+    # The early start's load begins before the UI imports: their cyclic garbage must not be frozen.
+    heap, _ = clocked
+    heap.loading(collect_first=True)
+    cycle = Cycle()
+    gone = weakref.ref(cycle)
+    del cycle
+    heap.loaded()
+    try:
+        assert gone() is None and gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_uninstall_while_loading_turns_collections_back_on():
     heap = HeapFreezer()
     heap.install()
