@@ -65,17 +65,22 @@ class Connection:
             raise describe_api_error(exc) from exc
         return str(info.get("gitVersion", "unknown"))
 
-    def reload_credentials(self) -> bool:
+    def reload_credentials(self, sent_at: float | None = None) -> bool:
         """Re-read the kubeconfig's credentials (re-runs an exec plugin); True if it worked.
 
         Called once after a 401 so an expired exec/token credential is replaced without a
         restart. The REST pool is rebuilt because client certificates are bound to it.
+        `sent_at` (time.monotonic()) is when the refused request went out: a reload that ended
+        after it is the one to retry with — every reflector sees the same 401 at once, and the
+        exec plugin runs once for all —, an older one is not (its credential is what was refused).
+        Without it, a reload in the last RELOAD_DEBOUNCE seconds serves.
         """
         if self._reload is None:
             return False
         with self._reload_lock:
-            # Every reflector sees the same 401 at once: run the exec plugin once for all.
-            if time.monotonic() - self._reloaded_at < RELOAD_DEBOUNCE:
+            if sent_at is not None and self._reloaded_at >= sent_at:
+                return True
+            if sent_at is None and time.monotonic() - self._reloaded_at < RELOAD_DEBOUNCE:
                 return True
             configuration = self.api_client.configuration
             try:
@@ -88,9 +93,9 @@ class Connection:
             self._reloaded_at = time.monotonic()
             return True
 
-    def _after_401(self) -> _DefaultTimeoutREST | None:
+    def _after_401(self, sent_at: float | None = None) -> _DefaultTimeoutREST | None:
         """For the REST layer: reload the credentials and hand back the client to retry with."""
-        if not self.reload_credentials():
+        if not self.reload_credentials(sent_at):
             return None
         rest_client = self.api_client.rest_client
         return rest_client if isinstance(rest_client, _DefaultTimeoutREST) else None
@@ -118,7 +123,7 @@ class _DefaultTimeoutREST(RESTClientObject):
     """
 
     def __init__(self, configuration: Configuration,
-                 after_401: Callable[[], _DefaultTimeoutREST | None] | None = None) -> None:
+                 after_401: Callable[[float], _DefaultTimeoutREST | None] | None = None) -> None:
         super().__init__(configuration)
         self.after_401 = after_401
         self.live_connections = track_connections(self.pool_manager)
@@ -127,11 +132,12 @@ class _DefaultTimeoutREST(RESTClientObject):
                 _request_timeout=None):  # noqa: D102 - same contract as the parent
         if not _request_timeout:
             _request_timeout = (CONNECT_TIMEOUT, None)
+        sent_at = time.monotonic()
         response = self._send(self, method, url, headers, body, post_params, _request_timeout)
         auth_header = next((k for k in headers or {} if k.lower() == "authorization"), None)
         if response.status != 401 or self.after_401 is None or auth_header is None:
             return response
-        fresh = self.after_401()
+        fresh = self.after_401(sent_at)
         token = fresh.configuration.auth_settings().get("BearerToken", {}).get("value") if fresh else None
         if fresh is None or not token:
             return response  # the caller reports this 401

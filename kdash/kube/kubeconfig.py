@@ -139,7 +139,25 @@ def _read_kubeconfig_file(path: str) -> dict[str, Any] | None:
 def load_context(merged: Merged, context_name: str, configuration: Configuration) -> None:
     """Set the context's server, TLS settings and credential on `configuration` (ConfigError if
     the kubeconfig cannot give them). Credentials, in the Python client's order: auth-provider,
-    token or tokenFile, exec plugin, username and password."""
+    token or tokenFile, exec plugin, username and password.
+
+    Everything is read first, then set: a reload (after a 401) runs while other threads send
+    requests with this configuration, and none may go out without a credential meanwhile, nor
+    lose the old one if the reload fails."""
+    fresh = Configuration()
+    _load_context(merged, context_name, fresh)
+    configuration.host, configuration.verify_ssl = fresh.host, fresh.verify_ssl
+    configuration.tls_server_name, configuration.proxy = fresh.tls_server_name, fresh.proxy
+    configuration.ssl_ca_cert, configuration.cert_file, configuration.key_file = \
+        fresh.ssl_ca_cert, fresh.cert_file, fresh.key_file
+    if "BearerToken" in fresh.api_key:
+        configuration.api_key["BearerToken"] = fresh.api_key["BearerToken"]
+    else:
+        configuration.api_key.pop("BearerToken", None)
+    configuration.refresh_api_key_hook = fresh.refresh_api_key_hook
+
+
+def _load_context(merged: Merged, context_name: str, configuration: Configuration) -> None:
     context = merged.context(context_name)
     cluster_name, user_name = context.get("cluster"), context.get("user")
     if not cluster_name:
@@ -164,9 +182,6 @@ def load_context(merged: Merged, context_name: str, configuration: Configuration
     configuration.verify_ssl = not skip
     configuration.tls_server_name = _text(cluster, "tls-server-name")
     configuration.proxy = _text(cluster, "proxy-url")
-    configuration.api_key.pop("BearerToken", None)
-    configuration.refresh_api_key_hook = None
-    configuration.ssl_ca_cert = configuration.cert_file = configuration.key_file = None
     user_base = user_entry.base if user_entry else cluster_entry.base
     if server.startswith("https"):
         configuration.ssl_ca_cert = _file_or_data(cluster, "certificate-authority", cluster_entry.base)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import ssl
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,11 +107,12 @@ def open_channels(api_client: ApiClient, path: str, query: Sequence[tuple[str, A
     upgrade: 403 for RBAC, 400 for an unknown container, 404 for a missing pod).
     """
     for attempt in (0, 1):
+        sent_at = time.monotonic()
         try:
             ws = _handshake(api_client, path, query, protocols, timeout)
         except websocket.WebSocketBadStatusException as exc:
             renew = getattr(api_client.rest_client, "after_401", None)
-            if exc.status_code == 401 and attempt == 0 and renew is not None and renew() is not None:
+            if exc.status_code == 401 and attempt == 0 and renew is not None and renew(sent_at) is not None:
                 continue
             raise _refused(exc) from exc
         except (websocket.WebSocketException, OSError) as exc:

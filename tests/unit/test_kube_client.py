@@ -244,3 +244,19 @@ def test_a_server_that_never_answers_gets_one_attempt_within_the_deadline(tmp_pa
     assert elapsed < 1.5, f"{elapsed:.1f} s"
     assert len(accepted) == 1
     assert info.value.title == "Timeout" and server in info.value.message
+
+
+def test_a_401_reuses_a_reload_made_after_its_request_and_reloads_after_an_older_one():
+    # Fifteen reflectors refused at once run the exec plugin once; a credential refused after a
+    # reload (rotated again a second later) is reloaded again at once, not after a debounce.
+    from kdash.kube.api import ApiClient, Configuration
+    from kdash.kube.client import Connection
+
+    loads: list[float] = []
+    conn = Connection(ApiClient(Configuration("http://k:1")), "x", "default", "http://k:1",
+                      _reload=lambda configuration: loads.append(time.monotonic()))
+    sent = time.monotonic()
+    assert conn.reload_credentials(sent) is True and len(loads) == 1
+    assert conn.reload_credentials(sent) is True and len(loads) == 1  # the same refusal: reuse it
+    assert conn.reload_credentials(time.monotonic()) is True and len(loads) == 2  # a newer one: reload
+    assert conn.reload_credentials() is True and len(loads) == 2  # no send time: the debounce

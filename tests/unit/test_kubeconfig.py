@@ -269,3 +269,42 @@ def test_any_context_content_is_a_configuration_or_a_clear_error(tmp_path_factor
     else:
         assert connection.server.startswith(("http://", "https://"))
         connection.close()
+
+
+def test_a_reload_never_leaves_the_configuration_without_its_credential(tmp_path):
+    # Other threads send requests while a 401's reload runs the plugin: the old credential stays
+    # until the new one is in, and stays if the reload fails.
+    path = Path(write_config(tmp_path / "config", {"server": "http://k:1"}, {"token": "old"}))
+    conf = configured(str(path))
+    seen: list[str | None] = []
+    script = tmp_path / "plugin.py"
+    script.write_text("import json, time; time.sleep(0.3); print(json.dumps({'apiVersion': "
+                      "'client.authentication.k8s.io/v1beta1', 'kind': 'ExecCredential', 'status': {'token': 'new'}}))")
+    write_config(tmp_path / "config", {"server": "http://k:1"},
+                 {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+                           "args": [str(script)]}})
+    import threading
+
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append(conf.api_key.get("BearerToken"))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        merged = load_merged_kubeconfig(str(path))
+        assert merged is not None
+        load_context(merged, "x", conf)
+    finally:
+        done.set()
+        watcher.join()
+    assert set(seen) <= {"Bearer old", "Bearer new"} and conf.api_key["BearerToken"] == "Bearer new"
+    script.write_text("import sys; sys.exit(1)")
+    merged = load_merged_kubeconfig(str(path))
+    assert merged is not None
+    with pytest.raises(ConfigError):
+        load_context(merged, "x", conf)
+    assert conf.api_key["BearerToken"] == "Bearer new"
