@@ -404,8 +404,9 @@ class FakeWatcher:
 
     def __init__(self, connection: Connection, namespace: str | None, kinds=WATCHED_KINDS,
                  on_change: Callable[[str], None] | None = None, *, store: Store | None = None,
-                 watch_timeout: int = 45) -> None:
+                 watch_timeout: int = 45, first: Iterable[str] = ()) -> None:
         self.connection = connection
+        self.first = frozenset(first)  # listing order is `order` here
         self.cluster: FakeCluster = connection.api_client.rest_client.cluster
         self.namespace = namespace
         self.kinds = {k.name: k for k in kinds}
