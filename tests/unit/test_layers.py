@@ -74,6 +74,13 @@ def test_the_app_loads_only_what_the_first_frame_needs() -> None:
     assert loaded & set(OPENED_LATER) == set()
 
 
+@pytest.mark.parametrize("module", ["kdash.app", "kdash.boot", "kdash.headless"])
+def test_no_start_path_loads_the_kubernetes_package(module: str) -> None:
+    # kdash's own client (kube/api.py) serves every request; the package and its pydantic models
+    # load only for a legacy auth-provider credential (kube/kubeconfig.py).
+    assert imported_modules(module) & {"kubernetes", "pydantic", "oauthlib", "requests"} == set()
+
+
 @pytest.mark.parametrize("module", OPENED_LATER[2:])
 def test_what_a_key_opens_still_imports(module: str) -> None:
     """Imported inside a handler, a broken import would only show when the key is pressed."""
