@@ -14,7 +14,6 @@ from kdash.kube.client import CONNECT_TIMEOUT, Timeout, open_request, read_json
 
 JSON = "application/json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from kdash.actions.http import (
     CONFLICT_RETRIES,
-    JSON_PATCH,
     STRATEGIC_MERGE_PATCH,
     api_error,
     backoff,
@@ -23,7 +22,7 @@ from kdash.core import rollout as core_rollout
 from kdash.core.kinds import DEPLOYMENT, REPLICASET, Kind
 from kdash.core.rollout import REVISION_ANNOTATION, Revision, RolloutStatus
 from kdash.errors import ApiException, KdashError
-from kdash.kube.api import ApiClient
+from kdash.kube.api import JSON_PATCH, ApiClient
 from kdash.kube.client import get_json
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"

@@ -22,7 +22,6 @@ CONNECT_TIMEOUT = 5.0
 # connect()'s probe as a whole: one attempt, no urllib3 retries, given up after this many seconds.
 CONNECT_DEADLINE = 6.0
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
-RELOAD_DEBOUNCE = 5.0  # seconds during which one credential reload serves every caller
 IN_CLUSTER_CONTEXT = "in-cluster"
 IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -43,7 +42,7 @@ class Connection:
     version: str = ""  # the server's gitVersion, as connect()'s probe found it
     _reload: Callable[[Configuration], None] | None = field(default=None, repr=False)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _reloaded_at: float = field(default=-RELOAD_DEBOUNCE, repr=False)
+    _reloaded_at: float = field(default=float("-inf"), repr=False)
 
     def __post_init__(self) -> None:
         rest_client = self.api_client.rest_client
@@ -65,7 +64,7 @@ class Connection:
             raise describe_api_error(exc) from exc
         return str(info.get("gitVersion", "unknown"))
 
-    def reload_credentials(self, sent_at: float | None = None) -> bool:
+    def reload_credentials(self, sent_at: float) -> bool:
         """Re-read the kubeconfig's credentials (re-runs an exec plugin); True if it worked.
 
         Called once after a 401 so an expired exec/token credential is replaced without a
@@ -73,14 +72,11 @@ class Connection:
         `sent_at` (time.monotonic()) is when the refused request went out: a reload that ended
         after it is the one to retry with — every reflector sees the same 401 at once, and the
         exec plugin runs once for all —, an older one is not (its credential is what was refused).
-        Without it, a reload in the last RELOAD_DEBOUNCE seconds serves.
         """
         if self._reload is None:
             return False
         with self._reload_lock:
-            if sent_at is not None and self._reloaded_at >= sent_at:
-                return True
-            if sent_at is None and time.monotonic() - self._reloaded_at < RELOAD_DEBOUNCE:
+            if self._reloaded_at >= sent_at:
                 return True
             configuration = self.api_client.configuration
             try:
@@ -93,7 +89,7 @@ class Connection:
             self._reloaded_at = time.monotonic()
             return True
 
-    def _after_401(self, sent_at: float | None = None) -> _DefaultTimeoutREST | None:
+    def _after_401(self, sent_at: float) -> _DefaultTimeoutREST | None:
         """For the REST layer: reload the credentials and hand back the client to retry with."""
         if not self.reload_credentials(sent_at):
             return None

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -428,5 +428,3 @@ def load_in_cluster(configuration: Configuration, environ: Mapping[str, str] = o
     refresh(configuration)
     configuration.refresh_api_key_hook = refresh
 
-
-Loader = Callable[[Configuration], None]

@@ -181,7 +181,7 @@ def test_exec_credential_plugin_supplies_the_token(tmp_path):
     conn = connect(path, None, probe=False)
     assert conn.api_client.configuration.get_api_key_with_prefix("BearerToken") == \
         "Bearer from-exec"
-    assert conn.reload_credentials() is True
+    assert conn.reload_credentials(time.monotonic()) is True
 
 
 def free_port() -> int:
@@ -259,4 +259,3 @@ def test_a_401_reuses_a_reload_made_after_its_request_and_reloads_after_an_older
     assert conn.reload_credentials(sent) is True and len(loads) == 1
     assert conn.reload_credentials(sent) is True and len(loads) == 1  # the same refusal: reuse it
     assert conn.reload_credentials(time.monotonic()) is True and len(loads) == 2  # a newer one: reload
-    assert conn.reload_credentials() is True and len(loads) == 2  # no send time: the debounce
