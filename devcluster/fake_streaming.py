@@ -41,6 +41,7 @@ import subprocess
 import tempfile
 import termios
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -52,6 +53,7 @@ EXEC_PROTOCOLS = {"v5.channel.k8s.io": True, "v4.channel.k8s.io": True, "v4.base
                   "channel.k8s.io": True, "base64.channel.k8s.io": False, "": True}
 PORT_FORWARD_PROTOCOLS = {"v4.channel.k8s.io": True, "v4.base64.channel.k8s.io": False, "": True}
 STDIN, STDOUT, STDERR, STATUS, RESIZE = range(5)
+V5_SETUP_DELAY = 0.1  # seconds before a v5 exec's first frame (see serve_exec)
 CLOSE = 255  # v5: the client's "no more data on channel N" signal (payload: N)
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 EXIT_NOT_FOUND, EXIT_NOT_EXECUTABLE = 127, 126
@@ -70,6 +72,7 @@ class ServerWebSocket:
 
     def __init__(self, rfile, sock, binary: bool) -> None:
         self.rfile, self.sock, self.binary = rfile, sock, binary
+        self.protocol = ""
         self.lock = threading.Lock()
         self.closed = False
 
@@ -183,7 +186,9 @@ def upgrade(handler: BaseHTTPRequestHandler, protocols: dict[str, bool]) -> Serv
     handler.end_headers()
     handler.wfile.flush()
     handler.close_connection = True
-    return ServerWebSocket(handler.rfile, handler.connection, protocols[chosen])
+    ws = ServerWebSocket(handler.rfile, handler.connection, protocols[chosen])
+    ws.protocol = chosen
+    return ws
 
 
 # ---- the container's environment, as the kubelet builds it --------------------------------
@@ -344,6 +349,11 @@ def serve_exec(handler, kubelet, rec, container_name: str, query: str) -> None:
     home = scratch_dir(rec)
     env = container_env(kubelet.read_data, pod, container, tty, home)
     first = STDOUT if stdout else STDERR if stderr else STATUS
+    if ws.protocol == "v5.channel.k8s.io":
+        # client-go's WebSocket executor starts reading before it has created its streams and
+        # drops frames that come first ("Unknown stream id"); a real exec reaches the client only
+        # after the runtime's exec setup, so this double waits as long as a quick one takes.
+        time.sleep(V5_SETUP_DELAY)
     ws.send(first, b"")
     try:
         proc, master = _spawn(argv, env, home, tty, stdin, stderr and not tty)

@@ -30,6 +30,13 @@ def _app(cluster, namespace):
     return live_app(cluster, namespace)
 
 
+def _diagnosis(app, tree) -> str:
+    """What the store and the watches held when the tree disagreed with the test."""
+    store = app.store
+    return (f"tree {sorted(tree.keys())}; store ReplicaSets {store.keys('ReplicaSet')}, "
+            f"Pods {store.keys('Pod')}; states {store.states()}; health {app.watch_health()!r}")
+
+
 def _kube_keys(kubectl, namespace: str) -> set[str]:
     """The keys the workload tree must show, computed from kubectl's view of the cluster."""
     items = json.loads(kubectl("get", "deploy,rs,pods", "-n", namespace, "-o", "json"))["items"]
@@ -53,7 +60,7 @@ async def test_rolling_update_appears_live_and_matches_kubectl(cluster, kubectl,
         # Put the cursor on the Deployment: it must stay there through the rollout.
         assert tree.select_key(f"Deployment/{namespace}/web")
         old_rs = {k for k in tree.keys() if k.startswith("ReplicaSet/")}
-        assert len(old_rs) == 1
+        assert len(old_rs) == 1, _diagnosis(app, tree)
 
         await asyncio.to_thread(kubectl, "set", "image", "deployment/web", "main=nginx:1.21.0", "-n", namespace)
         new_rs = await until(pilot, lambda: {k for k in tree.keys() if k.startswith("ReplicaSet/")} - old_rs,
