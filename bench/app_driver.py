@@ -266,7 +266,8 @@ def build_app_class(KdashApp, probe: Probe, timings: Timings):
             return text
 
         def post_display_hook(self) -> None:
-            probe.on_display()
+            probe.on_display()  # first: what the hook does next (a held flush released) is not the frame
+            super().post_display_hook()
 
         def _connected(self, *args):  # (connection, version), newer kdash: (generation, connection, version)
             probe.milestones.setdefault("connected", time.monotonic())

@@ -11,10 +11,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.theme import Theme
+from textual.timer import Timer
 
 from kdash import config
 from kdash.actions.port_forward import Forwards
@@ -35,7 +37,7 @@ from kdash.kube.namespaces import split as split_namespaces
 from kdash.kube.store import Store
 from kdash.kube.watcher import Watcher
 from kdash.lifeline import Lifeline
-from kdash.messages import Coalescer, StoreChanged
+from kdash.messages import Coalescer, InputFirst, StoreChanged
 from kdash.render.tree import Node
 from kdash.screens.dashboard import VIEW_KINDS, DashboardScreen, bindings
 from kdash.widgets import paste_parser, textual_fixes
@@ -94,6 +96,8 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
         self.namespace: str | None = None
         self.server_version = ""
         self.coalescer = Coalescer(self.post_message)
+        self.input_first = InputFirst()
+        self._held_flush: Timer | None = None
         self.heap = HeapFreezer()
         self._early: EarlyStart | None = None
         if early is not None:
@@ -364,7 +368,35 @@ class KdashApp(Keys, Switching, WriteAccess, App[None]):
         else:
             self._flush_changes()
 
+    # Keys before store flushes (messages.InputFirst): a key arriving marks the hold, the key
+    # bubbling back from the focused widget to the app runs its binding (App._on_key, after this
+    # handler), and the first frame after that releases the flush that waited.
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self.input_first.key()
+        await super().on_event(event)
+
+    def on_key(self, event: events.Key) -> None:
+        self.call_next(self.input_first.handled)
+
+    def post_display_hook(self) -> None:
+        if self.input_first.displayed():
+            self._release_held_flush()
+
+    def _release_held_flush(self) -> None:
+        self.input_first.release()
+        timer, self._held_flush = self._held_flush, None
+        if timer is not None:
+            timer.stop()
+        self.call_later(self._flush_changes)
+
     def _flush_changes(self) -> None:
+        hold = self.input_first.hold()
+        if hold > 0:
+            if self._held_flush is None:
+                self._held_flush = self.set_timer(hold, self._release_held_flush)
+            return
         kinds = self.coalescer.take()
         if not self.is_running or not any(isinstance(s, DashboardScreen) for s in self.screen_stack):
             return  # shutting down: the screens (or their widgets) are going, the watcher is stopping
