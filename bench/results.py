@@ -20,6 +20,16 @@ BUDGETS = {
     "log_lines_per_s": (5000.0, "min", "5k lines/s"),
     "log_max_stall_ms": (100.0, "max", "no UI stall > 100 ms"),
 }
+# Above 10k pods, issue 13's own budgets for 30,000 pods / 3,000 Deployments.
+LARGE = 10000
+LARGE_BUDGETS = {
+    "event_to_screen_p99_ms": (150.0, "max", "p99 ≤ 150 ms at 30k pods"),
+    "rss_mb": (500.0, "max", "≤ 500 MB at 30k pods"),
+}
+
+
+def budgets_for(pods: int | None) -> dict[str, tuple[float, str, str]]:
+    return {**BUDGETS, **LARGE_BUDGETS} if (pods or 0) > LARGE else BUDGETS
 
 
 def machine_info(k8s_version: str) -> dict:
@@ -79,10 +89,11 @@ def timing_summary(samples: dict[str, list[float]]) -> dict:
     return out
 
 
-def verdict(key: str, value) -> str:
-    if key not in BUDGETS or value is None:
+def verdict(key: str, value, pods: int | None = None) -> str:
+    budgets = budgets_for(pods)
+    if key not in budgets or value is None:
         return ""
-    limit, sense, _ = BUDGETS[key]
+    limit, sense, _ = budgets[key]
     ok = value <= limit if sense == "max" else value >= limit
     return "met" if ok else "MISSED"
 
@@ -95,10 +106,10 @@ def table(data: dict) -> str:
 
     def row(label: str, key: str | None, value, unit: str = "", budget: str = "") -> None:
         text = "—" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
-        rows.append((label, f"{text} {unit}".strip(), budget, verdict(key, value) if key else ""))
+        rows.append((label, f"{text} {unit}".strip(), budget, verdict(key, value, data.get("pods")) if key else ""))
 
     def budget_of(key: str) -> str:
-        limit, sense, _ = BUDGETS[key]
+        limit, sense, _ = budgets_for(data.get("pods"))[key]
         return f"{'≤' if sense == 'max' else '≥'} {limit:g}"
 
     row("pods / deployments", None, f"{data.get('pods')} / {data.get('deployments')}")
@@ -152,8 +163,9 @@ def write(data: dict, directory: Path, started: datetime) -> Path:
                 "event_to_screen_p50_ms", "event_to_screen_p99_ms", "events_behind", "key_to_paint_p95_ms",
                 "rss_mb", "log_lines_per_s", "log_max_stall_ms"):
         data.setdefault(key, None)
-    data["budgets"] = {k: {"limit": v[0], "sense": v[1], "what": v[2], "result": verdict(k, data.get(k)) or None}
-                       for k, v in BUDGETS.items()}
+    data["budgets"] = {k: {"limit": v[0], "sense": v[1], "what": v[2],
+                           "result": verdict(k, data.get(k), data.get("pods")) or None}
+                       for k, v in budgets_for(data.get("pods")).items()}
     text = json.dumps(data, indent=2, default=str)
     path = directory / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{data.get('pods')}pods.json"
     path.write_text(text)
