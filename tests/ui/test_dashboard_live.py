@@ -59,7 +59,13 @@ async def test_rolling_update_appears_live_and_matches_kubectl(cluster, kubectl,
         assert f"Deployment/{namespace}/web" in tree.keys()
         # Put the cursor on the Deployment: it must stay there through the rollout.
         assert tree.select_key(f"Deployment/{namespace}/web")
-        old_rs = {k for k in tree.keys() if k.startswith("ReplicaSet/")}
+        # The ReplicaSet's event may reach the store a moment after its Pods' (separate watches,
+        # each behind the apiserver's watch cache); one missing for longer is what this catches.
+        try:
+            old_rs = await until(pilot, lambda: {k for k in tree.keys() if k.startswith("ReplicaSet/")},
+                                 timeout=5, message="the ReplicaSet of the ready Pods")
+        except AssertionError as exc:
+            raise AssertionError(_diagnosis(app, tree)) from exc
         assert len(old_rs) == 1, _diagnosis(app, tree)
 
         await asyncio.to_thread(kubectl, "set", "image", "deployment/web", "main=nginx:1.21.0", "-n", namespace)
