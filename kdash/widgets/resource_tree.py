@@ -394,9 +394,25 @@ class ResourceTree(Tree[str]):
         self._line_nodes = [line.path[-1] for line in lines]  # what _relayout renumbers
         self._set_lines(lines, widest)
 
+    def _set_virtual_size(self, size: Size) -> None:
+        """Textual lays out the whole screen for a new virtual size (a reactive with layout=True):
+        every widget arranged again and the details pane measured, at each pod added or removed
+        under churn. The tree's own region does not depend on it (its height and width are not
+        auto), so once laid out it only updates its scrollbars and repaints; a scrollbar that
+        appears or goes still lays the screen out (those are layout reactives themselves)."""
+        if size == self.virtual_size:
+            return
+        styles = self.styles
+        if not self.size or any(scalar is not None and scalar.is_auto for scalar in (styles.width, styles.height)):
+            self.virtual_size = size
+            return
+        self.set_reactive(ResourceTree.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
+
     def _set_lines(self, lines: list[_TreeLine[str]], widest: int) -> None:
         self._tree_lines_cached = lines
-        self.virtual_size = Size(widest if lines else self.size.width, len(lines))
+        self._set_virtual_size(Size(widest if lines else self.size.width, len(lines)))
         if self.cursor_line != -1:
             if self.cursor_node is not None:
                 self.cursor_line = self.cursor_node._line

@@ -177,3 +177,49 @@ async def test_what_is_painted_matches_the_lines_through_splices_on_and_off_scre
             painted = [strip.text.rstrip() for strip in tree.render_lines(Region(0, 0, *tree.size))]
             want = [line.node.label.plain for line in tree._tree_lines[top:top + tree.size.height]]
             assert all(label in line for label, line in zip(want, painted)), (step, painted, want)
+
+
+async def test_lines_added_or_removed_need_no_screen_layout_until_a_scrollbar_comes_or_goes():
+    """Under churn every pod added or removed changes the line count: the screen is not laid out
+    again for it (only the tree's scrollbar and lines change), but a scrollbar appearing is."""
+    from textual.screen import Screen
+
+    class Host(App):
+        CSS = "ResourceTree { height: 1fr; }"
+
+        def compose(self) -> ComposeResult:
+            yield ResourceTree(lambda n: Text(n.label))
+
+    layouts = []
+    real = Screen._refresh_layout
+
+    def counting(screen, *args, **kwargs):
+        layouts.append(1)
+        return real(screen, *args, **kwargs)
+
+    def pods(n: int) -> list[Node]:
+        return [node("Deployment/ns/d", "d", tuple(node(f"Pod/ns/p{i}", f"p{i}") for i in range(n)))]
+
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        tree = app.query_one(ResourceTree)
+        tree.patch(pods(30))
+        await pilot.pause()
+        assert tree.show_vertical_scrollbar
+        Screen._refresh_layout = counting
+        try:
+            for n in (31, 40, 35, 50):
+                tree.patch(pods(n))
+                await pilot.pause()
+                assert tree.virtual_size.height == n + 1
+                assert tree.vertical_scrollbar.window_virtual_size == n + 1
+            assert layouts == []
+            tree.scroll_end(animate=False)
+            await pilot.pause()
+            assert tree.visible_labels()[-1] == "p49"  # the new lines are reachable and painted
+            tree.patch(pods(3))  # fits: the scrollbar goes, and the screen is laid out for it
+            await pilot.pause()
+            assert not tree.show_vertical_scrollbar and layouts
+            assert tree.visible_labels()[:4] == ["d", "p0", "p1", "p2"]
+        finally:
+            Screen._refresh_layout = real
